@@ -241,7 +241,7 @@ class _Reader:
             try:
                 value = json.loads(value) if value.strip() else []
             except json.JSONDecodeError:
-                raise self.fail(key, "expected a list, e.g. [\"<object id>\"]") from None
+                raise self.fail(key, 'expected a list, e.g. ["<object id>"]') from None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(key, "expected a list of strings")
         return tuple(v.strip() for v in value)
@@ -375,7 +375,9 @@ def parse_config(raw: Mapping[str, object], *, stack: str, where: str) -> StackC
 
     sku = reader.text("appServiceSku", "B1")
     if not _APP_SKU.match(sku):
-        raise reader.fail("appServiceSku", f"{sku!r} is not a Linux App Service SKU with VNet integration (B1 or above)")
+        raise reader.fail(
+            "appServiceSku", f"{sku!r} is not a Linux App Service SKU with VNet integration (B1 or above)"
+        )
     capacity = reader.integer("appServiceCapacity", 1, 1, 30)
     zone_redundant = reader.boolean("zoneRedundant", False)
     if zone_redundant and not sku.startswith("P"):

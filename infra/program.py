@@ -30,7 +30,7 @@ def _project_config() -> dict[str, object]:
 
     merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     prefix = f"{PROJECT}:"
-    return {key[len(prefix):]: value for key, value in merged.items() if key.startswith(prefix)}
+    return {key[len(prefix) :]: value for key, value in merged.items() if key.startswith(prefix)}
 
 
 def read_stack_config() -> StackConfig:

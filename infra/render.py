@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from infra.config import ConfigError
@@ -116,7 +118,7 @@ def render_json(synthesis: Synthesis) -> dict[str, Any]:
 
 
 def _stacks() -> list[str]:
-    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in STACKS_DIR.glob("Pulumi.*.yaml"))
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in STACKS_DIR.glob("Pulumi.*.yaml"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,7 +126,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m infra.render",
         description="Render a Pulumi stack offline and print what would be deployed, resource by resource.",
     )
-    parser.add_argument("--stack", default="dev", help=f"stack to render (default: dev; available: {', '.join(_stacks())})")
+    parser.add_argument(
+        "--stack", default="dev", help=f"stack to render (default: dev; available: {', '.join(_stacks())})"
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="read the stack's config from FILE instead of infra/stacks/Pulumi.<stack>.yaml",
+    )
     parser.add_argument("--details", action="store_true", help="also print every input of every resource")
     parser.add_argument("--json", action="store_true", help="print a JSON document instead of text")
     try:
@@ -136,15 +146,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.json:
         print(f"Rendering stack {args.stack} offline (Pulumi mock runtime)...", file=sys.stderr)
     try:
-        synthesis = synthesize(args.stack)
+        synthesis = synthesize(args.stack, stack_file=args.config)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    if args.json:
-        json.dump(render_json(synthesis), sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
-    else:
-        render_text(synthesis, sys.stdout, details=args.details)
+    try:
+        if args.json:
+            json.dump(render_json(synthesis), sys.stdout, indent=2, sort_keys=True)
+            sys.stdout.write("\n")
+        else:
+            render_text(synthesis, sys.stdout, details=args.details)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Reader went away (e.g. `| head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    if not args.json:
         print(f"\nRendered in {time.perf_counter() - started:.1f} s.", file=sys.stderr)
     return EXIT_OK
 

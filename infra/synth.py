@@ -26,6 +26,7 @@ from infra.config import PROJECT, ConfigError, StackConfig, parse_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = REPO_ROOT / "infra" / "stacks"
+ENTRY_POINT = REPO_ROOT / "infra" / "__main__.py"
 MOCK_SUBSCRIPTION_ID = "6f1c8e4a-0c1b-4a55-9d5e-0a5b7f3e9c21"
 MOCK_TENANT_ID = "3b2c7f0e-5d41-4e3a-8a6f-1c9d2e4b7a80"
 MOCK_DEPLOYER_OBJECT_ID = "0d9f3e5c-8b7a-4c21-9e6d-5a4b3c2d1e0f"
@@ -65,6 +66,8 @@ class RecordedResource:
     inputs: Mapping[str, Any]
     outputs: Mapping[str, Any]
     arm: ArmIdentity | None
+    custom_timeouts: Mapping[str, str] = field(default_factory=dict)
+    ignore_changes: tuple[str, ...] = ()
 
     @property
     def location(self) -> str | None:
@@ -116,7 +119,7 @@ def load_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in STACKS_DIR.glob("Pulumi.*.yaml"))
+        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in STACKS_DIR.glob("Pulumi.*.yaml"))
         raise ConfigError(f"{where}: stack file not found (stacks: {', '.join(known) or 'none'})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{where}: cannot read stack file ({exc})") from None
@@ -264,7 +267,7 @@ def _make_recorder(subscription_id: str) -> tuple[Any, list[RecordedResource], d
     class Monitor(mocks.MockMonitor):
         def RegisterResource(self, request: Any) -> Any:
             registering.secret_outputs = tuple(request.additionalSecretOutputs)
-            response = super().RegisterResource(request)
+            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
             if request.type != "pulumi:pulumi:Stack":
                 inputs = _mark_secrets(rpc.deserialize_properties(request.object))
                 key = f"{request.type}::{request.name}"
@@ -280,6 +283,12 @@ def _make_recorder(subscription_id: str) -> tuple[Any, list[RecordedResource], d
                         inputs=inputs,
                         outputs={"id": resource_id, **state} if resource_id else dict(state),
                         arm=arm,
+                        custom_timeouts={
+                            key: value
+                            for key in ("create", "update", "delete")
+                            if (value := getattr(request.customTimeouts, key, ""))
+                        },
+                        ignore_changes=tuple(request.ignoreChanges),
                     )
                 )
             return response
@@ -287,33 +296,33 @@ def _make_recorder(subscription_id: str) -> tuple[Any, list[RecordedResource], d
         def RegisterResourceOutputs(self, request: Any) -> Any:
             if "::pulumi:pulumi:Stack::" in request.urn:
                 stack_outputs.update(_mark_secrets(rpc.deserialize_properties(request.outputs)))
-            return super().RegisterResourceOutputs(request)
+            return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
     return Monitor(engine), recorded, stack_outputs
 
 
-def _run(stack: str, cfg_values: dict[str, str], secret_keys: set[str], subscription_id: str) -> Synthesis:
+def _run(
+    stack: str, config: StackConfig, cfg_values: dict[str, str], secret_keys: set[str], subscription_id: str
+) -> Synthesis:
+    import runpy
+
     import pulumi
     from pulumi.runtime import settings
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
-
-    from infra.program import build, read_stack_config
 
     monitor, recorded, stack_outputs = _make_recorder(subscription_id)
     pulumi.runtime.set_all_config(cfg_values, sorted(secret_keys))
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     # set_mocks installs a finished root stack; the program needs a live one to export into.
     settings.ROOT.set(None)
-    holder: dict[str, StackConfig] = {}
 
     def program() -> None:
-        config = holder["config"] = read_stack_config()
-        for name, value in build(config).items():
-            pulumi.export(name, value)
+        # The very entry point `pulumi up` runs, not a test double of it.
+        runpy.run_path(str(ENTRY_POINT), run_name="__main__")
 
     _sync_await(run_in_stack(program))
-    return Synthesis(PROJECT, stack, holder["config"], tuple(recorded), dict(stack_outputs))
+    return Synthesis(PROJECT, stack, config, tuple(recorded), dict(stack_outputs))
 
 
 def synthesize(
@@ -341,11 +350,10 @@ def synthesize(
     for key in secure:
         if key.startswith(f"{PROJECT}:"):
             raise ConfigError(f"{_display(path)}: {key}: encrypted values cannot be read offline")
-    parse_config(project_raw, stack=stack, where=_display(path))
+    config = parse_config(project_raw, stack=stack, where=_display(path))
 
     cfg_values = {k: _engine_text(v) for k, v in raw.items() if k not in secure}
-    secret_keys = {k for k in secure}
-    return contextvars.Context().run(_run, stack, cfg_values, secret_keys, subscription_id)
+    return contextvars.Context().run(_run, stack, config, cfg_values, set(secure), subscription_id)
 
 
 def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:

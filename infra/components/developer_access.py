@@ -108,8 +108,10 @@ class DeveloperAccess(pulumi.ComponentResource):
                 principal_id=self.group.object_id,
                 principal_type="Group",
                 role_definition_id=pulumi.Output.concat(
-                    "/subscriptions/", args.subscription_id,
-                    "/providers/Microsoft.Authorization/roleDefinitions/", role_id,
+                    "/subscriptions/",
+                    args.subscription_id,
+                    "/providers/Microsoft.Authorization/roleDefinitions/",
+                    role_id,
                 ),
                 description=f"Developers: {label} on the Smart Portal resource group.",
                 opts=child,

@@ -103,6 +103,4 @@ class KeyVault(pulumi.ComponentResource):
 
     def secret_reference(self, secret_name: str) -> pulumi.Output[str]:
         """An App Service Key Vault reference: the app resolves it, the value never leaves the vault."""
-        return pulumi.Output.concat(
-            "@Microsoft.KeyVault(VaultName=", self.vault.name, ";SecretName=", secret_name, ")"
-        )
+        return pulumi.Output.concat("@Microsoft.KeyVault(VaultName=", self.vault.name, ";SecretName=", secret_name, ")")

@@ -92,17 +92,32 @@ class Network(pulumi.ComponentResource):
         )
 
         database_rules = [
-            _allow("AllowPostgresFromPortal", 100, str(layout.portal_subnet), POSTGRES_PORT,
-                   "The portal reaches its database through VNet integration."),
-            _allow("AllowPostgresFromVpn", 110, args.vpn_source_prefix, POSTGRES_PORT,
-                   "The one allowed IP address, arriving through the VPN gateway."),
+            _allow(
+                "AllowPostgresFromPortal",
+                100,
+                str(layout.portal_subnet),
+                POSTGRES_PORT,
+                "The portal reaches its database through VNet integration.",
+            ),
+            _allow(
+                "AllowPostgresFromVpn",
+                110,
+                args.vpn_source_prefix,
+                POSTGRES_PORT,
+                "The one allowed IP address, arriving through the VPN gateway.",
+            ),
         ]
         if args.database_high_availability:
             # Primary and standby replicate inside the delegated subnet, which
             # can hold nothing but this server.
             database_rules.append(
-                _allow("AllowPostgresReplication", 120, str(layout.database_subnet), POSTGRES_PORT,
-                       "Replication between the primary and its zone-redundant standby.")
+                _allow(
+                    "AllowPostgresReplication",
+                    120,
+                    str(layout.database_subnet),
+                    POSTGRES_PORT,
+                    "Replication between the primary and its zone-redundant standby.",
+                )
             )
         database_nsg = network.NetworkSecurityGroup(
             f"{name}-nsg-database",
@@ -116,10 +131,20 @@ class Network(pulumi.ComponentResource):
             f"{name}-nsg-endpoints",
             network_security_group_name=naming.name("nsg-endpoints"),
             security_rules=[
-                _allow("AllowHttpsFromPortal", 100, str(layout.portal_subnet), HTTPS_PORT,
-                       "The portal reads its secrets from Key Vault."),
-                _allow("AllowHttpsFromVpn", 110, args.vpn_source_prefix, HTTPS_PORT,
-                       "Developers manage secrets through the VPN."),
+                _allow(
+                    "AllowHttpsFromPortal",
+                    100,
+                    str(layout.portal_subnet),
+                    HTTPS_PORT,
+                    "The portal reads its secrets from Key Vault.",
+                ),
+                _allow(
+                    "AllowHttpsFromVpn",
+                    110,
+                    args.vpn_source_prefix,
+                    HTTPS_PORT,
+                    "Developers manage secrets through the VPN.",
+                ),
                 _deny_all_inbound(),
             ],
             **common,

@@ -127,8 +127,10 @@ class Portal(pulumi.ComponentResource):
             principal_id=self.app.identity.apply(lambda i: i.principal_id if i else ""),
             principal_type="ServicePrincipal",
             role_definition_id=pulumi.Output.concat(
-                "/subscriptions/", args.subscription_id,
-                "/providers/Microsoft.Authorization/roleDefinitions/", KEY_VAULT_SECRETS_USER,
+                "/subscriptions/",
+                args.subscription_id,
+                "/providers/Microsoft.Authorization/roleDefinitions/",
+                KEY_VAULT_SECRETS_USER,
             ),
             description="The portal resolves its Key Vault references with its managed identity.",
             opts=child,

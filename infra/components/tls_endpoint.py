@@ -16,7 +16,6 @@ sends ``Strict-Transport-Security``, and the live HTTP probe verifies it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,8 +102,3 @@ class TlsEndpoint(pulumi.ComponentResource):
         self.host_name = args.host_name
         self.url = f"https://{args.host_name}"
         self.register_outputs({"url": self.url, "certificateThumbprint": self.certificate.thumbprint})
-
-
-def template_json(template: dict[str, Any]) -> str:
-    """Stable JSON text of a template (for display and hashing)."""
-    return json.dumps(template, sort_keys=True)

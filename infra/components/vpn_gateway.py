@@ -113,9 +113,7 @@ class VpnGateway(pulumi.ComponentResource):
                 **common,
                 opts=child,
             )
-            shared_key = random.RandomPassword(
-                f"{name}-psk", length=48, special=False, opts=child
-            )
+            shared_key = random.RandomPassword(f"{name}-psk", length=48, special=False, opts=child)
             self.connection = network.VirtualNetworkGatewayConnection(
                 f"{name}-cn",
                 virtual_network_gateway_connection_name=args.naming.name("cn-office"),
