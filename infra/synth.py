@@ -10,6 +10,8 @@ resources receive realistic values. Each synthesis runs in a fresh
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextvars
 import hashlib
 import json
@@ -30,6 +32,20 @@ ENTRY_POINT = REPO_ROOT / "infra" / "__main__.py"
 MOCK_SUBSCRIPTION_ID = "6f1c8e4a-0c1b-4a55-9d5e-0a5b7f3e9c21"
 MOCK_TENANT_ID = "3b2c7f0e-5d41-4e3a-8a6f-1c9d2e4b7a80"
 MOCK_DEPLOYER_OBJECT_ID = "0d9f3e5c-8b7a-4c21-9e6d-5a4b3c2d1e0f"
+
+
+# The mock monitor's worker threads each open an event loop and keep it for
+# later runs. Left to the garbage collector at interpreter exit they raise
+# "Exception ignored in BaseEventLoop.__del__"; closing them in an atexit hook,
+# while their sockets still exist, keeps the exit quiet.
+_WORKER_LOOPS: set[asyncio.AbstractEventLoop] = set()
+
+
+@atexit.register
+def _close_worker_loops() -> None:
+    for loop in _WORKER_LOOPS:
+        if not loop.is_closed() and not loop.is_running():
+            loop.close()
 
 
 class Secret:
@@ -220,9 +236,16 @@ def _computed_outputs(token: str, name: str, inputs: Mapping[str, Any], arm: Arm
     return out
 
 
-def _make_recorder(subscription_id: str) -> tuple[Any, list[RecordedResource], dict[str, Any]]:
+def _make_recorder(
+    subscription_id: str, thread_loops: set[Any] | None = None
+) -> tuple[Any, list[RecordedResource], dict[str, Any]]:
     import pulumi
     from pulumi.runtime import mocks, rpc
+    from pulumi.runtime.sync_await import _ensure_event_loop
+
+    # The mock monitor runs in executor threads and gives each its own event
+    # loop; they are collected here so the caller can close them.
+    loops = thread_loops if thread_loops is not None else set()
 
     recorded: list[RecordedResource] = []
     stack_outputs: dict[str, Any] = {}
@@ -265,7 +288,12 @@ def _make_recorder(subscription_id: str) -> tuple[Any, list[RecordedResource], d
     engine = Engine()
 
     class Monitor(mocks.MockMonitor):
+        def Invoke(self, request: Any) -> Any:
+            loops.add(_ensure_event_loop())
+            return super().Invoke(request)  # type: ignore[no-untyped-call]
+
         def RegisterResource(self, request: Any) -> Any:
+            loops.add(_ensure_event_loop())
             registering.secret_outputs = tuple(request.additionalSecretOutputs)
             response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
             if request.type != "pulumi:pulumi:Stack":
@@ -311,7 +339,8 @@ def _run(
     from pulumi.runtime.stack import run_in_stack
     from pulumi.runtime.sync_await import _sync_await
 
-    monitor, recorded, stack_outputs = _make_recorder(subscription_id)
+    thread_loops: set[asyncio.AbstractEventLoop] = set()
+    monitor, recorded, stack_outputs = _make_recorder(subscription_id, thread_loops)
     pulumi.runtime.set_all_config(cfg_values, sorted(secret_keys))
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     # set_mocks installs a finished root stack; the program needs a live one to export into.
@@ -321,7 +350,10 @@ def _run(
         # The very entry point `pulumi up` runs, not a test double of it.
         runpy.run_path(str(ENTRY_POINT), run_name="__main__")
 
-    _sync_await(run_in_stack(program))
+    try:
+        _sync_await(run_in_stack(program))
+    finally:
+        _WORKER_LOOPS.update(thread_loops)
     return Synthesis(PROJECT, stack, config, tuple(recorded), dict(stack_outputs))
 
 

@@ -1,0 +1,93 @@
+"""Verdicts, severities, evidence and findings."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+class Verdict(enum.StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ERROR = "ERROR"
+    MANUAL = "MANUAL"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+    @property
+    def rank(self) -> int:
+        """Worst first when sorted descending: FAIL > ERROR > MANUAL > PASS > NOT_APPLICABLE."""
+        return _RANK[self]
+
+
+_RANK = {
+    Verdict.NOT_APPLICABLE: 0,
+    Verdict.PASS: 1,
+    Verdict.MANUAL: 2,
+    Verdict.ERROR: 3,
+    Verdict.FAIL: 4,
+}
+
+
+def worst(verdicts: list[Verdict]) -> Verdict:
+    """Roll several verdicts into one. No verdict at all is an ERROR: nothing was verified."""
+    if not verdicts:
+        return Verdict.ERROR
+    return max(verdicts, key=lambda v: v.rank)
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        return {"low": 1, "medium": 2, "high": 3, "critical": 4}[self.value]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What was looked at: the property path, what was observed and what was expected."""
+
+    path: str
+    observed: Any
+    expected: str
+
+    def observed_text(self) -> str:
+        from compliance_checks.render_values import show
+
+        return show(self.observed)
+
+
+@dataclass(frozen=True)
+class Waiver:
+    check: str
+    resource: str
+    justification: str
+    expires: str
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    check_id: str
+    verdict: Verdict
+    resource_id: str
+    resource_type: str
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+    source: str = ""
+    observed_at: str = ""
+    waiver: Waiver | None = field(default=None, compare=False)
+
+    @property
+    def waived(self) -> bool:
+        return self.waiver is not None
+
+    def with_waiver(self, waiver: Waiver) -> Finding:
+        return replace(self, waiver=waiver)
+
+    def with_context(self, source: str, observed_at: str) -> Finding:
+        return replace(self, source=self.source or source, observed_at=self.observed_at or observed_at)

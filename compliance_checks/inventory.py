@@ -1,0 +1,224 @@
+"""The one normalised inventory every check sees.
+
+A resource is an ARM-shaped body (``properties``, ``sku``, ``identity``,
+``tags``, ...) keyed by its ARM type and ID, both case-insensitive as in ARM.
+Nested sub-resources are flattened (``securityRules[0].access``, not
+``securityRules[0].properties.access``) so that Pulumi inputs, ARM templates
+and live ARM responses look the same. Values nobody could know (preview
+unknowns, unresolvable template expressions) are :data:`UNKNOWN`; absent
+paths are :data:`MISSING`. Neither is ever good enough for a PASS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+
+class _Sentinel:
+    __slots__ = ("_label",)
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+
+    def __repr__(self) -> str:
+        return self._label
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return self._label.strip("<>").upper()
+
+
+UNKNOWN: Final = _Sentinel("<unknown>")
+"""A value that exists but cannot be known here (computed at apply time, unresolved expression)."""
+
+MISSING: Final = _Sentinel("<missing>")
+"""A path that is not present in the resource at all."""
+
+
+class SecretValue:
+    """A value that is secret. Its content is never kept: only the fact that it is set."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "[secret]"
+
+
+SECRET: Final = SecretValue()
+
+_ARM_ID = re.compile(r"^/subscriptions/[^/]+/resourcegroups/[^/]+(/providers/.+)?$", re.IGNORECASE)
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+|\*)\]")
+
+
+def is_arm_id(value: object) -> bool:
+    return isinstance(value, str) and _ARM_ID.match(value) is not None
+
+
+def fold(value: Any) -> Any:
+    """Lower-case every mapping key, recursively (ARM property names are case-insensitive)."""
+    if isinstance(value, Mapping):
+        return {str(k).lower(): fold(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fold(v) for v in value]
+    return value
+
+
+def compile_path(path: str) -> tuple[str | int, ...]:
+    """``properties.securityRules[0].access`` -> ('properties', 'securityrules', 0, 'access')."""
+    parts: list[str | int] = []
+    for name, index in _PATH_TOKEN.findall(path):
+        if name:
+            parts.append(name.lower())
+        elif index == "*":
+            parts.append(-1)
+        else:
+            parts.append(int(index))
+    return tuple(parts)
+
+
+def lookup(body: Any, path: tuple[str | int, ...]) -> Any:
+    """Follow a compiled path through a folded body. ``[*]`` (-1) is not allowed here."""
+    current = body
+    for part in path:
+        if current is UNKNOWN:
+            return UNKNOWN
+        if isinstance(part, int):
+            if not isinstance(current, list) or part >= len(current) or part < 0:
+                return MISSING
+            current = current[part]
+        elif isinstance(current, Mapping):
+            if part not in current:
+                return MISSING
+            current = current[part]
+        else:
+            return MISSING
+    return current
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """One resource, as any source saw it."""
+
+    id: str
+    type: str
+    name: str
+    body: Mapping[str, Any]
+    location: str | None = None
+    source: str = ""
+    origin: str = ""
+    folded: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @staticmethod
+    def create(
+        *,
+        id: str,
+        type: str,
+        name: str,
+        body: Mapping[str, Any],
+        location: str | None = None,
+        source: str = "",
+        origin: str = "",
+    ) -> Resource:
+        return Resource(id, type, name, body, location, source, origin, fold(body))
+
+    @property
+    def type_key(self) -> str:
+        return self.type.lower()
+
+    @property
+    def id_key(self) -> str:
+        return self.id.lower()
+
+    def get(self, path: str | tuple[str | int, ...]) -> Any:
+        """Value at an ARM property path (case-insensitive), or MISSING / UNKNOWN."""
+        return lookup(self.folded, compile_path(path) if isinstance(path, str) else path)
+
+    def tags(self) -> Mapping[str, Any]:
+        tags = self.folded.get("tags")
+        return tags if isinstance(tags, Mapping) else {}
+
+
+def referenced_ids(value: Any) -> Iterator[str]:
+    """Every ARM resource ID that appears as a string anywhere in a body."""
+    if isinstance(value, str):
+        if is_arm_id(value):
+            yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from referenced_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from referenced_ids(item)
+
+
+class Inventory:
+    """Resources indexed by type and ID, with relations derived from the IDs they reference."""
+
+    def __init__(self, resources: Iterable[Resource], *, sources: Iterable[str] = ()) -> None:
+        self.resources: tuple[Resource, ...] = tuple(resources)
+        self.sources = tuple(sources) or tuple(sorted({r.source for r in self.resources if r.source}))
+        self._by_type: dict[str, list[Resource]] = defaultdict(list)
+        self._by_id: dict[str, Resource] = {}
+        for resource in self.resources:
+            self._by_type[resource.type_key].append(resource)
+            self._by_id[resource.id_key] = resource
+        self._refs_to: dict[str, list[str]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.resources)
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.resources)
+
+    def of_type(self, *types: str) -> list[Resource]:
+        if len(types) == 1:
+            return self._by_type.get(types[0].lower(), [])
+        found: list[Resource] = []
+        for kind in types:
+            found.extend(self._by_type.get(kind.lower(), []))
+        return found
+
+    def types(self) -> list[str]:
+        return sorted(self._by_type)
+
+    def get(self, resource_id: str) -> Resource | None:
+        return self._by_id.get(resource_id.lower()) if isinstance(resource_id, str) else None
+
+    def parent(self, resource: Resource) -> Resource | None:
+        """The nearest resource whose ID is a prefix of this one's (e.g. the VNet of a subnet)."""
+        parts = resource.id.split("/")
+        for cut in range(len(parts) - 2, 4, -2):
+            found = self.get("/".join(parts[:cut]))
+            if found is not None:
+                return found
+        return None
+
+    def children(self, resource: Resource) -> list[Resource]:
+        prefix = resource.id_key + "/"
+        return [r for r in self.resources if r.id_key.startswith(prefix)]
+
+    def refs_from(self, resource: Resource) -> list[Resource]:
+        """Resources this one points at (subnet -> NSG, app -> subnet, endpoint -> vault)."""
+        seen: dict[str, Resource] = {}
+        for ref in referenced_ids(resource.body):
+            target = self.get(ref)
+            if target is not None and target.id_key != resource.id_key:
+                seen.setdefault(target.id_key, target)
+        return list(seen.values())
+
+    def refs_to(self, resource: Resource) -> list[Resource]:
+        """Resources that point at this one."""
+        if self._refs_to is None:
+            index: dict[str, list[str]] = defaultdict(list)
+            for item in self.resources:
+                for ref in {r.lower() for r in referenced_ids(item.body)}:
+                    if ref != item.id_key:
+                        index[ref].append(item.id_key)
+            self._refs_to = index
+        return [self._by_id[i] for i in self._refs_to.get(resource.id_key, []) if i in self._by_id]

@@ -1,0 +1,40 @@
+"""How observed values are shown to people: one formatting for every report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from compliance_checks.inventory import MISSING, UNKNOWN, SecretValue
+
+
+def show(value: Any) -> str:
+    if value is MISSING:
+        return "(not set)"
+    if value is UNKNOWN:
+        return "(unknown)"
+    if isinstance(value, SecretValue):
+        return "[secret]"
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def jsonable(value: Any) -> Any:
+    """Observed values as they go into the canonical JSON (sentinels become tagged strings)."""
+    if value is MISSING:
+        return {"$missing": True}
+    if value is UNKNOWN:
+        return {"$unknown": True}
+    if isinstance(value, SecretValue):
+        return {"$secret": True}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
