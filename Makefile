@@ -28,8 +28,8 @@ render: $(STAMP)
 	$(BIN)/python -m infra.render --stack $(STACK)
 
 lint: $(STAMP)
-	$(BIN)/ruff check infra tests benchmarks
-	$(BIN)/ruff format --check infra tests benchmarks
+	$(BIN)/ruff check infra compliance_checks tests benchmarks
+	$(BIN)/ruff format --check infra compliance_checks tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
