@@ -1,0 +1,257 @@
+"""What a check is, and the declarative base most checks need.
+
+A check is a pure function of the inventory and the audit parameters: it reads
+nothing else, writes nothing and returns findings. Each lives in its own file
+under ``compliance_checks/checks/``; its ID is the file name and its metadata
+sits beside the logic.
+
+Fail closed: a value that is missing or unknown never passes, and a check that
+finds nothing to look at says ERROR ("nothing verified"), not PASS.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from compliance_checks.findings import Evidence, Finding, Severity, Verdict, worst
+from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue, compile_path
+
+EU_LOCATIONS = frozenset(
+    {
+        "germanywestcentral",
+        "germanynorth",
+        "westeurope",
+        "northeurope",
+        "francecentral",
+        "francesouth",
+        "swedencentral",
+        "swedensouth",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Params:
+    """Audit parameters. The defaults are the privacy policy's; the policy pack may override them."""
+
+    allowed_locations: frozenset[str] = EU_LOCATIONS
+    min_tls_version: str = "1.2"
+    max_log_retention_days: int = 90
+    database_port: int = 5432
+
+
+@dataclass(frozen=True)
+class CheckMeta:
+    id: str
+    title: str
+    severity: Severity
+    claims: tuple[str, ...]
+    rationale: str
+    remediation: str
+    references: tuple[str, ...] = ()
+
+
+class Check(ABC):
+    """A check: metadata plus ``evaluate``. Subclasses implement ``run``."""
+
+    meta: CheckMeta
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+    def evaluate(self, inventory: Inventory, params: Params) -> list[Finding]:
+        findings = list(self.run(inventory, params))
+        if not findings:
+            # A check that produced nothing verified nothing.
+            findings = [self.error_nothing_found("no finding was produced")]
+        return findings
+
+    @abstractmethod
+    def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]: ...
+
+    # -- helpers for subclasses -----------------------------------------------------------
+
+    def finding(self, resource: Resource | None, verdict: Verdict, message: str, *evidence: Evidence) -> Finding:
+        return Finding(
+            check_id=self.meta.id,
+            verdict=verdict,
+            resource_id=resource.id if resource else "(inventory)",
+            resource_type=resource.type if resource else "",
+            message=message,
+            evidence=tuple(evidence),
+            source=resource.source if resource else "",
+        )
+
+    def error_nothing_found(self, what: str) -> Finding:
+        return self.finding(None, Verdict.ERROR, f"Nothing to verify: {what}.")
+
+
+# --- expectations ----------------------------------------------------------------------------
+
+
+class Expect(ABC):
+    """A condition on one observed value. ``describe`` is what reports show as 'expected'."""
+
+    @abstractmethod
+    def test(self, value: Any) -> bool: ...
+
+    @abstractmethod
+    def describe(self) -> str: ...
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.lower() == b.lower()
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return bool(a == b)
+
+
+@dataclass(frozen=True)
+class Equals(Expect):
+    expected: Any
+
+    def test(self, value: Any) -> bool:
+        return _same(value, self.expected)
+
+    def describe(self) -> str:
+        return f"equals {self.expected!r}".replace("True", "true").replace("False", "false")
+
+
+@dataclass(frozen=True)
+class OneOf(Expect):
+    options: tuple[Any, ...]
+
+    def test(self, value: Any) -> bool:
+        return any(_same(value, option) for option in self.options)
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.options)
+
+
+def version_tuple(text: str) -> tuple[int, ...] | None:
+    digits = re.findall(r"\d+", text)
+    return tuple(int(d) for d in digits) if digits else None
+
+
+@dataclass(frozen=True)
+class VersionAtLeast(Expect):
+    """A TLS version such as "1.2", "TLSv1.2" or "TLS1_2" at least as high as the floor."""
+
+    floor: str
+
+    def test(self, value: Any) -> bool:
+        if not isinstance(value, str):
+            return False
+        seen, floor = version_tuple(value), version_tuple(self.floor)
+        return seen is not None and floor is not None and seen >= floor
+
+    def describe(self) -> str:
+        return f"TLS version {self.floor} or higher"
+
+
+@dataclass(frozen=True)
+class AtMost(Expect):
+    limit: float
+
+    def test(self, value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value <= self.limit
+
+    def describe(self) -> str:
+        return f"at most {self.limit:g}"
+
+
+@dataclass(frozen=True)
+class EmptyOrMissing(Expect):
+    """Nothing configured (used where absence is the good state, e.g. no analytics key)."""
+
+    def test(self, value: Any) -> bool:
+        return value is MISSING or value in (None, "", [], {})
+
+    def describe(self) -> str:
+        return "not set"
+
+
+# --- the declarative check ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    path: str
+    expect: Expect | Callable[[Params], Expect]
+
+    def expectation(self, params: Params) -> Expect:
+        return self.expect if isinstance(self.expect, Expect) else self.expect(params)
+
+
+def judge(resource: Resource, rule: Rule, params: Params) -> tuple[Verdict, Evidence]:
+    """One rule on one resource. Unknown -> ERROR; missing -> FAIL (unless the rule wants it absent)."""
+    expect = rule.expectation(params)
+    value = resource.get(compile_path(rule.path))
+    evidence = Evidence(rule.path, value, expect.describe())
+    if value is UNKNOWN:
+        return Verdict.ERROR, evidence
+    if isinstance(value, SecretValue):
+        return Verdict.ERROR, evidence
+    if value is MISSING and not isinstance(expect, EmptyOrMissing):
+        return Verdict.FAIL, evidence
+    return (Verdict.PASS if expect.test(value) else Verdict.FAIL), evidence
+
+
+@dataclass(frozen=True)
+class PropertyCheck(Check):
+    """Every resource of ``resource_type`` must satisfy every rule ("property must equal / be one of").
+
+    ``applies`` narrows the resources (others are NOT_APPLICABLE); with
+    ``required`` (the default) an inventory without any such resource is an
+    ERROR, because the promise then rests on nothing that was verified.
+    """
+
+    meta: CheckMeta
+    resource_type: str
+    rules: Sequence[Rule]
+    required: bool = True
+    applies: Callable[[Resource], bool] | None = field(default=None)
+
+    def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
+        resources = inventory.of_type(self.resource_type)
+        if not resources:
+            if self.required:
+                yield self.error_nothing_found(f"no {self.resource_type} in the inventory")
+            else:
+                yield self.finding(None, Verdict.NOT_APPLICABLE, f"No {self.resource_type} in the inventory.")
+            return
+        for resource in resources:
+            if self.applies is not None and not self.applies(resource):
+                yield self.finding(resource, Verdict.NOT_APPLICABLE, "Not in scope of this check.")
+                continue
+            results = [judge(resource, rule, params) for rule in self.rules]
+            verdict = worst([v for v, _ in results])
+            yield self.finding(resource, verdict, _message(verdict, results), *(e for _, e in results))
+
+
+def _message(verdict: Verdict, results: list[tuple[Verdict, Evidence]]) -> str:
+    if verdict == Verdict.PASS:
+        return "All properties as required."
+    bad = [e for v, e in results if v == verdict]
+    from compliance_checks.render_values import show
+
+    parts = [f"{e.path} is {show(e.observed)}, expected {e.expected}" for e in bad]
+    prefix = "Cannot verify: " if verdict == Verdict.ERROR else ""
+    return prefix + "; ".join(parts) + "."
+
+
+@dataclass(frozen=True)
+class IsSet(Expect):
+    """Any non-empty value."""
+
+    def test(self, value: Any) -> bool:
+        return value is not MISSING and value not in (None, "", [], {})
+
+    def describe(self) -> str:
+        return "set"

@@ -1,0 +1,57 @@
+"""Portal, database, VPN gateway and Key Vault send their logs to Log Analytics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.findings import Evidence, Finding, Severity, Verdict
+from compliance_checks.inventory import Inventory
+
+TARGETS = (
+    "Microsoft.Web/sites",
+    "Microsoft.DBforPostgreSQL/flexibleServers",
+    "Microsoft.Network/virtualNetworkGateways",
+    "Microsoft.KeyVault/vaults",
+)
+
+
+class DiagnosticSettingsEnabled(Check):
+    meta = CheckMeta(
+        id="diagnostic_settings_enabled",
+        title="Diagnostic logs of portal, database, VPN gateway and Key Vault go to Log Analytics",
+        severity=Severity.MEDIUM,
+        claims=("SEC-DATA-PROTECTION",),
+        rationale="Without logs, access to personal data and changes to its protection cannot be reconstructed (GDPR Art. 5(2), 32).",
+        remediation="Add a diagnostic setting with the allLogs category group and a Log Analytics workspace.",
+        references=("https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings",),
+    )
+
+    def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
+        targets = inventory.of_type(*TARGETS)
+        if not targets:
+            yield self.error_nothing_found("none of " + ", ".join(TARGETS))
+            return
+        settings = inventory.of_type("Microsoft.Insights/diagnosticSettings")
+        for target in targets:
+            prefix = target.id_key + "/providers/microsoft.insights/diagnosticsettings/"
+            mine = [s for s in settings if s.id_key.startswith(prefix)]
+            good = [
+                s
+                for s in mine
+                if s.get("properties.workspaceId")
+                and any(
+                    isinstance(log, dict)
+                    and log.get("enabled") is True
+                    and (str(log.get("categorygroup", "")).lower() in ("alllogs", "audit") or log.get("category"))
+                    for log in s.get("properties.logs") or []
+                )
+            ]
+            evidence = Evidence("diagnosticSettings", [s.name for s in mine], "a setting with logs to a workspace")
+            if good:
+                yield self.finding(target, Verdict.PASS, f"Logs go to Log Analytics ({good[0].name}).", evidence)
+            else:
+                yield self.finding(target, Verdict.FAIL, "No diagnostic setting sends logs to a workspace.", evidence)
+
+
+CHECK = DiagnosticSettingsEnabled()

@@ -1,0 +1,55 @@
+"""Database backups are geo-redundant and their paired region is in the EU too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from compliance_checks.checks.base import Check, CheckMeta, Equals, Params, Rule, judge
+from compliance_checks.findings import Evidence, Finding, Severity, Verdict, worst
+from compliance_checks.inventory import Inventory
+
+# Azure region pairs (geo-redundant backup target) of the EU regions.
+REGION_PAIRS = {
+    "germanywestcentral": "germanynorth",
+    "germanynorth": "germanywestcentral",
+    "westeurope": "northeurope",
+    "northeurope": "westeurope",
+    "francecentral": "francesouth",
+    "francesouth": "francecentral",
+    "swedencentral": "swedensouth",
+    "swedensouth": "swedencentral",
+}
+
+
+class GeoBackupInEuPair(Check):
+    meta = CheckMeta(
+        id="postgres_geo_backup_in_eu_pair",
+        title="Database backups are geo-redundant within the EU region pair",
+        severity=Severity.MEDIUM,
+        claims=("SEC-HOSTING-AZURE",),
+        rationale="Geo-redundant backups are copied to the paired region; that region must be in the EU as well.",
+        remediation="Enable backup.geoRedundantBackup in a region whose pair is an EU region.",
+        references=("https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore",),
+    )
+
+    def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
+        servers = inventory.of_type("Microsoft.DBforPostgreSQL/flexibleServers")
+        if not servers:
+            yield self.error_nothing_found("no Microsoft.DBforPostgreSQL/flexibleServers in the inventory")
+            return
+        allowed = {loc.lower() for loc in params.allowed_locations}
+        for server in servers:
+            geo, geo_evidence = judge(server, Rule("properties.backup.geoRedundantBackup", Equals("Enabled")), params)
+            pair = REGION_PAIRS.get(server.location or "")
+            pair_ok = pair is not None and pair in allowed
+            pair_evidence = Evidence("location (backup pair)", f"{server.location} -> {pair}", "an EU pair")
+            verdict = worst([geo, Verdict.PASS if pair_ok else Verdict.FAIL])
+            message = (
+                f"Geo-redundant backups to {pair}."
+                if verdict == Verdict.PASS
+                else f"geoRedundantBackup is {geo_evidence.observed_text()}; backup pair of {server.location} is {pair or 'unknown'}."
+            )
+            yield self.finding(server, verdict, message, geo_evidence, pair_evidence)
+
+
+CHECK = GeoBackupInEuPair()

@@ -1,0 +1,124 @@
+"""The VPN gateway authenticates like the promise needs.
+
+Point-to-site: OpenVPN only, Microsoft Entra ID only (so Conditional Access and
+MFA apply). Site-to-site: IKEv2 to a local network gateway whose peer and whole
+address space is one address, with an explicit IPsec policy of strong
+algorithms only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks.network_helpers import normalise_prefix, single_address
+from compliance_checks.findings import Evidence, Finding, Severity, Verdict
+from compliance_checks.inventory import UNKNOWN, Inventory, Resource
+
+STRONG = {
+    "ikeencryption": {"aes256", "gcmaes256", "gcmaes128", "aes192"},
+    "ikeintegrity": {"sha256", "sha384", "gcmaes256", "gcmaes128"},
+    "dhgroup": {"dhgroup24", "ecp256", "ecp384", "dhgroup2048"},
+    "ipsecencryption": {"gcmaes256", "gcmaes192", "gcmaes128", "aes256", "aes192"},
+    "ipsecintegrity": {"gcmaes256", "gcmaes192", "gcmaes128", "sha256"},
+    "pfsgroup": {"pfs24", "ecp256", "ecp384", "pfs2048", "pfsmm"},
+}
+
+
+def _lower_set(value: Any) -> set[str]:
+    return {str(v).lower() for v in value} if isinstance(value, list) else set()
+
+
+def p2s_problems(client: dict[str, Any]) -> list[str]:
+    problems = []
+    if _lower_set(client.get("vpnclientprotocols")) != {"openvpn"}:
+        problems.append(f"P2S protocols {client.get('vpnclientprotocols')} (expected OpenVPN only)")
+    if _lower_set(client.get("vpnauthenticationtypes")) != {"aad"}:
+        problems.append(f"P2S authentication {client.get('vpnauthenticationtypes')} (expected AAD only)")
+    for key in ("aadtenant", "aadaudience", "aadissuer"):
+        if not client.get(key):
+            problems.append(f"P2S {key} not set")
+    return problems
+
+
+def s2s_problems(inventory: Inventory, connection: Resource) -> list[str]:
+    problems = []
+    if str(connection.get("properties.connectionType")).lower() != "ipsec":
+        problems.append(f"{connection.name}: type {connection.get('properties.connectionType')}")
+    if str(connection.get("properties.connectionProtocol")).lower() != "ikev2":
+        problems.append(
+            f"{connection.name}: protocol {connection.get('properties.connectionProtocol')} (expected IKEv2)"
+        )
+    local_id = connection.get("properties.localNetworkGateway2.id")
+    local = inventory.get(local_id) if isinstance(local_id, str) else None
+    if local is None:
+        problems.append(f"{connection.name}: its local network gateway is not in the inventory")
+    else:
+        space = local.get("properties.localNetworkAddressSpace.addressPrefixes")
+        peer = local.get("properties.gatewayIpAddress")
+        prefixes = [normalise_prefix(str(p)) for p in space] if isinstance(space, list) else []
+        if len(prefixes) != 1 or not single_address(prefixes[0]):
+            problems.append(f"{local.name}: address space {prefixes} is not one single address")
+        elif not isinstance(peer, str) or normalise_prefix(peer) != prefixes[0]:
+            problems.append(f"{local.name}: peer {peer} differs from its address space {prefixes[0]}")
+    policies = connection.get("properties.ipsecPolicies")
+    if not isinstance(policies, list) or not policies:
+        problems.append(f"{connection.name}: no custom IPsec policy (Azure defaults include weak algorithms)")
+    else:
+        for policy in policies:
+            for key, strong in STRONG.items():
+                if str(policy.get(key, "")).lower() not in strong:
+                    problems.append(f"{connection.name}: {key} {policy.get(key)} is not strong")
+    return problems
+
+
+class VpnGatewayAuthentication(Check):
+    meta = CheckMeta(
+        id="vpn_gateway_single_ip_or_entra",
+        title="VPN gateway: Entra ID point-to-site, or site-to-site to one address with strong IPsec",
+        severity=Severity.CRITICAL,
+        claims=("SEC-DB-SINGLE-IP-VPN",),
+        rationale="The database is reachable only through the VPN; the VPN in turn must admit only the one address, with MFA for people.",
+        remediation="Configure P2S with OpenVPN + AAD, or S2S IKEv2 with a /32 local network gateway and a custom IPsec policy.",
+        references=(
+            "https://learn.microsoft.com/azure/vpn-gateway/openvpn-azure-ad-tenant",
+            "https://learn.microsoft.com/azure/vpn-gateway/ipsec-ike-policy-howto",
+        ),
+    )
+
+    def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
+        gateways = inventory.of_type("Microsoft.Network/virtualNetworkGateways")
+        if not gateways:
+            yield self.error_nothing_found("no VPN gateway in the inventory")
+            return
+        connections = inventory.of_type("Microsoft.Network/connections")
+        for gateway in gateways:
+            client = gateway.get("properties.vpnClientConfiguration")
+            mine = [
+                c for c in connections if str(c.get("properties.virtualNetworkGateway1.id")).lower() == gateway.id_key
+            ]
+            evidence = [
+                Evidence("properties.vpnClientConfiguration", client, "OpenVPN + AAD, or absent"),
+                Evidence("connections", [c.name for c in mine], "IKEv2 to one address"),
+            ]
+            if client is UNKNOWN:
+                yield self.finding(gateway, Verdict.ERROR, "Cannot verify: client configuration unknown.", *evidence)
+                continue
+            problems: list[str] = []
+            if isinstance(client, dict) and client:
+                problems += p2s_problems(client)
+            for connection in mine:
+                problems += s2s_problems(inventory, connection)
+            if not (isinstance(client, dict) and client) and not mine:
+                problems.append("neither point-to-site nor a site-to-site connection is configured")
+            if problems:
+                yield self.finding(gateway, Verdict.FAIL, "; ".join(problems) + ".", *evidence)
+            else:
+                modes = ["P2S OpenVPN/Entra ID"] * bool(client) + [f"S2S to {len(mine)} single address(es)"] * bool(
+                    mine
+                )
+                yield self.finding(gateway, Verdict.PASS, " and ".join(modes) + ".", *evidence)
+
+
+CHECK = VpnGatewayAuthentication()

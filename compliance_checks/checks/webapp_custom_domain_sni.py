@@ -1,0 +1,69 @@
+"""The portal's custom domain is bound with a certificate (SNI), so browsers get a valid TLS endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.findings import Evidence, Finding, Severity, Verdict
+from compliance_checks.inventory import UNKNOWN, Inventory
+
+BINDING = "Microsoft.Web/sites/hostNameBindings"
+TLS_STATES = {"snienabled", "ipbasedenabled"}
+
+
+class CustomDomainSni(Check):
+    meta = CheckMeta(
+        id="webapp_custom_domain_sni",
+        title="Portal's custom domain is bound with a TLS certificate",
+        severity=Severity.HIGH,
+        claims=("SEC-TLS",),
+        rationale="Users reach the portal by its own domain; without a TLS binding that name has no valid HTTPS.",
+        remediation="Bind the custom domain with sslState=SniEnabled and a (managed) certificate's thumbprint.",
+        references=("https://learn.microsoft.com/azure/app-service/configure-ssl-bindings",),
+    )
+
+    def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
+        sites = inventory.of_type("Microsoft.Web/sites")
+        if not sites:
+            yield self.error_nothing_found("no Microsoft.Web/sites in the inventory")
+            return
+        bindings = inventory.of_type(BINDING)
+        for site in sites:
+            custom = [
+                b
+                for b in bindings
+                if b.id_key.startswith(site.id_key + "/") and not b.name.lower().endswith(".azurewebsites.net")
+            ]
+            if not custom:
+                yield self.finding(
+                    site,
+                    Verdict.FAIL,
+                    "No custom domain is bound.",
+                    Evidence("hostNameBindings", [], "a custom domain with SniEnabled"),
+                )
+                continue
+            for binding in custom:
+                state, thumbprint = binding.get("properties.sslState"), binding.get("properties.thumbprint")
+                evidence = (
+                    Evidence("properties.sslState", state, "SniEnabled"),
+                    Evidence("properties.thumbprint", thumbprint, "set"),
+                )
+                if UNKNOWN in (state, thumbprint):
+                    yield self.finding(
+                        binding, Verdict.ERROR, f"Cannot verify the TLS binding of {binding.name}.", *evidence
+                    )
+                elif (
+                    isinstance(state, str)
+                    and state.lower() in TLS_STATES
+                    and isinstance(thumbprint, str)
+                    and thumbprint
+                ):
+                    yield self.finding(binding, Verdict.PASS, f"{binding.name} is bound with TLS ({state}).", *evidence)
+                else:
+                    yield self.finding(
+                        binding, Verdict.FAIL, f"{binding.name} has no TLS binding (sslState {state}).", *evidence
+                    )
+
+
+CHECK = CustomDomainSni()

@@ -1,0 +1,23 @@
+"""The portal and its SCM (Kudu) site refuse TLS below the configured floor (default 1.2)."""
+
+from compliance_checks.checks.base import CheckMeta, PropertyCheck, Rule, VersionAtLeast
+from compliance_checks.findings import Severity
+
+CHECK = PropertyCheck(
+    meta=CheckMeta(
+        id="webapp_min_tls_version",
+        title="Portal and SCM site require TLS 1.2 or higher",
+        severity=Severity.HIGH,
+        claims=("SEC-TLS",),
+        rationale=(
+            "TLS 1.0 and 1.1 are deprecated and vulnerable; the policy promises SSL/TLS protection for every transfer."
+        ),
+        remediation="Set siteConfig.minTlsVersion and scmMinTlsVersion to 1.2 or 1.3.",
+        references=("https://learn.microsoft.com/azure/app-service/overview-tls",),
+    ),
+    resource_type="Microsoft.Web/sites",
+    rules=(
+        Rule("properties.siteConfig.minTlsVersion", lambda p: VersionAtLeast(p.min_tls_version)),
+        Rule("properties.siteConfig.scmMinTlsVersion", lambda p: VersionAtLeast(p.min_tls_version)),
+    ),
+)
