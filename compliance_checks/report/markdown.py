@@ -1,0 +1,55 @@
+"""Short Markdown summary for a pull-request comment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+ICON = {"PASS": "✅", "FAIL": "❌", "ERROR": "⚠️", "MANUAL": "📝", "NOT_APPLICABLE": "➖"}
+EXIT_MEANING = {0: "all verifiable promises kept", 1: "promises broken", 2: "not everything could be verified"}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20) -> str:
+    run, summary = results["run"], results["summary"]
+    exit_code = summary["exitCode"]
+    lines = [
+        f"## Privacy-policy audit: {ICON['PASS'] if exit_code == 0 else ICON['FAIL'] if exit_code == 1 else ICON['ERROR']}"
+        f" {EXIT_MEANING.get(exit_code, '')}",
+        "",
+        f"Source `{run['source']}`" + (f", stack `{run['stack']}`" if run.get("stack") else "") + f", {run['startedAt']}.",
+        "",
+        "| Claims | " + " | ".join(f"{ICON[v]} {v}" for v in summary["claims"]) + " |",
+        "|---|" + "---|" * len(summary["claims"]),
+        "| count | " + " | ".join(str(n) for n in summary["claims"].values()) + " |",
+        "",
+        "| Claim | Verdict | Title |",
+        "|---|---|---|",
+    ]
+    for claim in results["claims"]:
+        lines.append(f"| `{claim['id']}` | {ICON[claim['verdict']]} {claim['verdict']} | {_cell(claim['title'])} |")
+    problems = [f for f in results["findings"] if f["verdict"] in ("FAIL", "ERROR") and not f["waiver"]]
+    if problems:
+        lines += ["", f"### Findings to fix ({len(problems)})", "", "| Check | Verdict | Resource | Message |",
+                  "|---|---|---|---|"]
+        for finding in problems[:max_findings]:
+            resource = finding["resourceId"].rsplit("/", 1)[-1]
+            lines.append(
+                f"| `{finding['checkId']}` | {ICON[finding['verdict']]} {finding['verdict']} | `{_cell(resource)}` "
+                f"| {_cell(finding['message'])} |"
+            )
+        if len(problems) > max_findings:
+            lines.append(f"| … | | | {len(problems) - max_findings} more in the full report |")
+    waived = [f for f in results["findings"] if f["waiver"]]
+    if waived:
+        lines += ["", f"### Waived ({len(waived)})", ""]
+        lines += [f"- `{f['checkId']}` on `{f['resourceId'].rsplit('/', 1)[-1]}`: {_cell(f['waiver']['justification'])}"
+                  f" (until {f['waiver']['expires']})" for f in waived]
+    if results["document"]:
+        lines += ["", "### The policy text disagrees with itself", ""]
+        lines += [f"- `{d['claimId']}` ({d['aspect']}): German *{_cell(d['de'])}*, English *{_cell(d['en'])}*."
+                  for d in results["document"]]
+    return "\n".join(lines) + "\n"

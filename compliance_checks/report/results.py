@@ -1,0 +1,204 @@
+"""The canonical results document (schema version 1.0): every renderer reads only this.
+
+Deterministic: claims, checks and findings are sorted by ID; the same audit
+of the same inputs gives the same document except for the timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import re
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from compliance_checks import __version__
+from compliance_checks.engine import AuditResult
+from compliance_checks.findings import Finding, Verdict
+from compliance_checks.inventory import Inventory, Resource
+from compliance_checks.render_values import jsonable
+
+SCHEMA_VERSION = "1.0"
+VERDICTS = [v.value for v in Verdict]
+_COMPONENT = re.compile(r"smartportal:[a-z]+:([A-Za-z]+)")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def tool_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "compliance-checks": __version__}
+    for package in ("pulumi", "pulumi-azure-native", "pulumi-azuread", "pulumi-random"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _stamp(value: Any) -> str:
+    return str(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def source_location(resource: Resource | None, inputs: Sequence[Mapping[str, str]]) -> dict[str, Any] | None:
+    """Where a finding can be fixed: the component file for synth, else the input file."""
+    if resource is not None and resource.origin.startswith("urn:pulumi:"):
+        match = _COMPONENT.search(resource.origin)
+        if match:
+            name = re.sub(r"(?<!^)(?=[A-Z])", "_", match.group(1)).lower()
+            return {"uri": f"infra/components/{name}.py", "line": None}
+        return {"uri": "infra/program.py", "line": None}
+    if inputs:
+        return {"uri": inputs[0]["path"], "line": None}
+    return None
+
+
+def _finding(finding: Finding, number: int, result: AuditResult, claims_of: Mapping[str, list[str]],
+             inputs: Sequence[Mapping[str, str]]) -> dict[str, Any]:
+    resource = result.inventory.get(finding.resource_id)
+    return {
+        "id": f"{finding.check_id}/{number:04d}",
+        "checkId": finding.check_id,
+        "verdict": finding.verdict.value,
+        "severity": result.severity_of(finding).value,
+        "claims": claims_of.get(finding.check_id, []),
+        "resourceId": finding.resource_id,
+        "resourceType": finding.resource_type,
+        "message": finding.message,
+        "evidence": [
+            {"path": e.path, "observed": jsonable(e.observed), "expected": e.expected} for e in finding.evidence
+        ],
+        "source": finding.source,
+        "observedAt": finding.observed_at,
+        "location": source_location(resource, inputs),
+        "waiver": None if finding.waiver is None else {
+            "justification": finding.waiver.justification,
+            "expires": finding.waiver.expires,
+            "owner": finding.waiver.owner,
+        },
+    }
+
+
+def _counts(verdicts: Sequence[Verdict]) -> dict[str, int]:
+    return {v: sum(1 for x in verdicts if x.value == v) for v in VERDICTS}
+
+
+def inventory_section(inventory: Inventory) -> dict[str, Any]:
+    resources = sorted(inventory, key=lambda r: r.id.lower())
+    relations = sorted(
+        {(r.id, target.id) for r in resources for target in inventory.refs_from(r)}
+        | {(parent.id, r.id) for r in resources if (parent := inventory.parent(r)) is not None}
+    )
+    return {
+        "resources": [
+            {"id": r.id, "type": r.type, "name": r.name, "location": r.location, "source": r.source} for r in resources
+        ],
+        "relations": [{"from": a, "to": b} for a, b in relations],
+    }
+
+
+def build_results(
+    result: AuditResult,
+    *,
+    source: str,
+    stack: str | None,
+    inputs: Sequence[Mapping[str, str]] = (),
+    versions: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    claims_of: dict[str, list[str]] = {}
+    for claim_result in result.claims:
+        for check_id in claim_result.claim.checks:
+            claims_of.setdefault(check_id, []).append(claim_result.claim.id)
+    findings = []
+    counters: dict[str, int] = {}
+    for finding in result.findings:
+        counters[finding.check_id] = counters.get(finding.check_id, 0) + 1
+        findings.append(_finding(finding, counters[finding.check_id], result, claims_of, inputs))
+    params = result.params
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "tool": {"name": "compliance-checks", "version": __version__},
+        "run": {
+            "startedAt": _stamp(result.started_at),
+            "finishedAt": _stamp(result.finished_at),
+            "source": source,
+            "stack": stack,
+            "inputs": [dict(i) for i in inputs],
+            "parameters": {
+                "allowedLocations": sorted(params.allowed_locations),
+                "minTlsVersion": params.min_tls_version,
+                "maxLogRetentionDays": params.max_log_retention_days,
+                "databasePort": params.database_port,
+                "failOn": result.fail_on.value,
+            },
+            "versions": dict(versions if versions is not None else tool_versions()),
+        },
+        "summary": {
+            "claims": _counts([c.verdict for c in result.claims]),
+            "findings": _counts([f.verdict for f in result.findings]),
+            "waived": sum(1 for f in result.findings if f.waived),
+            "documentFindings": len(result.document),
+            "exitCode": result.exit_code,
+        },
+        "claims": [
+            {
+                "id": c.claim.id,
+                "title": c.claim.title,
+                "kind": c.claim.kind,
+                "text": {"de": list(c.claim.text_de), "en": list(c.claim.text_en)},
+                "verdict": c.verdict.value,
+                "controls": [
+                    {"id": cid, "title": ctl.title if (ctl := _control(result, cid)) else cid} for cid in c.claim.controls
+                ],
+                "checks": list(c.claim.checks),
+                "mappings": {k: list(v) for k, v in sorted(c.claim.mappings.items())},
+                "attestation": None if c.attestation_status is None else {
+                    "owner": c.attestation.owner if c.attestation else "",
+                    "date": c.attestation.date.isoformat() if c.attestation else "",
+                    "document": c.attestation.document if c.attestation else "",
+                    "expires": c.attestation.expires.isoformat() if c.attestation else "",
+                    "status": c.attestation_status,
+                },
+            }
+            for c in result.claims
+        ],
+        "checks": [
+            {
+                "id": check.meta.id,
+                "title": check.meta.title,
+                "severity": check.meta.severity.value,
+                "claims": claims_of.get(check.meta.id, []),
+                "rationale": check.meta.rationale,
+                "remediation": check.meta.remediation,
+                "references": list(check.meta.references),
+                "verdict": result.check_verdict(check.meta.id).value,
+            }
+            for check in result.checks.values()
+        ],
+        "findings": findings,
+        "document": [
+            {
+                "claimId": f.resource_id.rsplit("#", 1)[-1],
+                "verdict": f.verdict.value,
+                "aspect": f.evidence[0].path.removesuffix(" (de)") if f.evidence else "",
+                "message": f.message,
+                "de": str(f.evidence[0].observed) if f.evidence else "",
+                "en": str(f.evidence[1].observed) if len(f.evidence) > 1 else "",
+            }
+            for f in result.document
+        ],
+        "inventory": inventory_section(result.inventory),
+    }
+
+
+def _control(result: AuditResult, control_id: str) -> Any:
+    catalog = result.context.get("catalog")
+    controls = getattr(catalog, "controls", {})
+    return controls.get(control_id) if isinstance(controls, Mapping) else None
