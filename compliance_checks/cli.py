@@ -26,8 +26,13 @@ from compliance_checks.inventory import Inventory
 
 SOURCES = ("synth", "pulumi-state", "pulumi-preview", "arm")
 FORMATS = ("json", "html", "md", "sarif", "junit")
-FILE_NAMES = {"json": "results.json", "html": "report.html", "md": "report.md", "sarif": "results.sarif",
-              "junit": "junit.xml"}
+FILE_NAMES = {
+    "json": "results.json",
+    "html": "report.html",
+    "md": "report.md",
+    "sarif": "results.sarif",
+    "junit": "junit.xml",
+}
 VERDICT_STYLE = {"PASS": "green", "FAIL": "bold red", "ERROR": "yellow", "MANUAL": "blue", "NOT_APPLICABLE": "dim"}
 
 
@@ -39,8 +44,9 @@ class _Parser(argparse.ArgumentParser):
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    # rich honours NO_COLOR itself; highlight=False keeps resource IDs uncoloured.
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    # NO_COLOR (no-color.org): no colour and no other escape sequences either.
+    plain = bool(os.environ.get("NO_COLOR"))
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, color_system=None if plain else "auto")
 
 
 def _progress(message: str) -> AbstractContextManager[Any]:
@@ -48,7 +54,8 @@ def _progress(message: str) -> AbstractContextManager[Any]:
     if not console.is_terminal:
         console.print(message, style="dim")
         return nullcontext()
-    return console.status(message)
+    status: AbstractContextManager[Any] = console.status(message)
+    return status
 
 
 def load_source(args: argparse.Namespace) -> tuple[Inventory, list[dict[str, str]], str | None]:
@@ -65,7 +72,11 @@ def load_source(args: argparse.Namespace) -> tuple[Inventory, list[dict[str, str
         stack_file = Path(args.input) if args.input else stack_path(args.stack)
         with _progress(f"Running the infra program for stack {args.stack} under Pulumi's mock runtime…"):
             inventory, _ = load_synth(args.stack, stack_file=stack_file if args.input else None)
-        shown = stack_file.resolve().relative_to(REPO_ROOT) if stack_file.resolve().is_relative_to(REPO_ROOT) else stack_file
+        shown = (
+            stack_file.resolve().relative_to(REPO_ROOT)
+            if stack_file.resolve().is_relative_to(REPO_ROOT)
+            else stack_file
+        )
         return inventory, [{"path": str(shown), "sha256": sha256_file(stack_file)}], args.stack
     if not args.input:
         raise UsageError(f"--source {args.source} needs --input FILE")
@@ -124,7 +135,9 @@ def write_reports(results: dict[str, Any], formats: Sequence[str], out: Path) ->
     """Write into a fresh directory, then move it into place: no half-written report survives an error."""
     from compliance_checks.report.manifest import write_manifest
 
-    renderers: dict[str, Callable[[dict[str, Any]], str]] = {"json": lambda r: json.dumps(r, indent=2, sort_keys=False) + "\n"}
+    renderers: dict[str, Callable[[dict[str, Any]], str]] = {
+        "json": lambda r: json.dumps(r, indent=2, sort_keys=False) + "\n"
+    }
     if "html" in formats:
         from compliance_checks.report.html import render_html
 
@@ -172,8 +185,10 @@ def print_summary(results: dict[str, Any], paths: Sequence[Path]) -> None:
     console.print(table)
     problems = [f for f in results["findings"] if f["verdict"] in ("FAIL", "ERROR") and not f["waiver"]]
     for finding in problems[:15]:
-        console.print(f"  [{VERDICT_STYLE[finding['verdict']]}]{finding['verdict']}[/] {finding['checkId']}: "
-                      f"{finding['resourceId'].rsplit('/', 1)[-1]}: {finding['message']}")
+        console.print(
+            f"  [{VERDICT_STYLE[finding['verdict']]}]{finding['verdict']}[/] {finding['checkId']}: "
+            f"{finding['resourceId'].rsplit('/', 1)[-1]}: {finding['message']}"
+        )
     if len(problems) > 15:
         console.print(f"  … {len(problems) - 15} more in the report")
     for item in results["document"]:
@@ -195,7 +210,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise UsageError(f"--format: unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)} or all)")
     today = dt.date.fromisoformat(args.today) if args.today else dt.datetime.now(dt.UTC).date()
     result, results = run_audit(args, today)
-    out = Path(args.out) if args.out else Path("reports") / (f"{args.source}-{args.stack}" if args.source == "synth" else args.source)
+    out = (
+        Path(args.out)
+        if args.out
+        else Path("reports") / (f"{args.source}-{args.stack}" if args.source == "synth" else args.source)
+    )
     with _progress(f"Writing {', '.join(formats)} to {out}…"):
         paths = write_reports(results, formats, out)
     if not args.quiet:
@@ -215,13 +234,17 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title="Claims of the privacy policy")
-    for column in ("Claim", "Kind", "Status", "Checks / attestation", "English text"):
-        table.add_column(column)
+    table.add_column("Claim", no_wrap=True)
+    table.add_column("Kind", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Checks / attestation", overflow="fold", ratio=1)
+    table.add_column("English text", ratio=2)
     for claim in sorted(catalog.claims, key=lambda c: c.id):
         status = verdicts.get(claim.id, "not audited")
         style = VERDICT_STYLE.get(status, "dim")
         evidence = ", ".join(claim.checks) + (" + attestation" if claim.attestation_required else "")
-        table.add_row(claim.id, claim.kind, f"[{style}]{status}[/]", evidence.strip(" +"), " ".join(claim.text_en))
+        kind = "tech" if claim.kind == "technical" else "org"
+        table.add_row(claim.id, kind, f"[{style}]{status}[/]", evidence.strip(" +"), " ".join(claim.text_en))
     console.print(table)
     return EXIT_OK
 
@@ -237,11 +260,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if check is None:
         close = [c for c in checks if args.check_id.lower() in c]
         hint = f" (did you mean {', '.join(close[:3])}?)" if close else ""
-        raise UsageError(f"explain: unknown check {args.check_id!r}{hint}; `compliance-checks explain --list` lists them")
+        raise UsageError(
+            f"explain: unknown check {args.check_id!r}{hint}; `compliance-checks explain --list` lists them"
+        )
     meta = check.meta
-    module = sys.modules[type(check).__module__] if type(check).__module__ in sys.modules else None
-    doc = inspect.getdoc(module) if module and type(check).__module__.endswith(meta.id) else None
-    doc = doc or inspect.getdoc(sys.modules.get(f"compliance_checks.checks.{meta.id}")) or ""
+    # The module docstring is the check's user documentation.
+    doc = inspect.getdoc(sys.modules.get(f"compliance_checks.checks.{meta.id}")) or ""
     console = _console()
     console.print(f"[bold]{meta.id}[/]: {meta.title}")
     console.print(f"Severity: {meta.severity.value}")
@@ -275,20 +299,33 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="compliance-checks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(
+        prog="compliance-checks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    audit = commands.add_parser("audit", help="audit a source and write reports (default: the dev stack, offline)",
-                                description="Audit the privacy promises against a source and write reports.")
+    audit = commands.add_parser(
+        "audit",
+        help="audit a source and write reports (default: the dev stack, offline)",
+        description="Audit the privacy promises against a source and write reports.",
+    )
     audit.add_argument("--stack", default="dev", help="stack for --source synth (default: dev)")
-    audit.add_argument("--source", choices=SOURCES, default="synth", help="where the configuration comes from (default: synth)")
-    audit.add_argument("--input", metavar="FILE", help="input file: stack config (synth), stack export, preview JSON or ARM template")
+    audit.add_argument(
+        "--source", choices=SOURCES, default="synth", help="where the configuration comes from (default: synth)"
+    )
+    audit.add_argument(
+        "--input", metavar="FILE", help="input file: stack config (synth), stack export, preview JSON or ARM template"
+    )
     audit.add_argument("--parameters", metavar="FILE", help="ARM parameters file (with --source arm)")
     audit.add_argument("--format", default="all", help=f"comma-separated: {', '.join(FORMATS)}, or all (default)")
     audit.add_argument("--out", metavar="DIR", help="report directory (default: reports/<source>[-<stack>])")
-    audit.add_argument("--fail-on", choices=[s.value for s in Severity], default="low",
-                       help="lowest severity of a FAIL that makes the exit code 1 (default: low)")
+    audit.add_argument(
+        "--fail-on",
+        choices=[s.value for s in Severity],
+        default="low",
+        help="lowest severity of a FAIL that makes the exit code 1 (default: low)",
+    )
     audit.add_argument("--waivers", metavar="FILE", help="YAML file of waivers")
     audit.add_argument("--attestations", metavar="FILE", help="YAML file of attestations for organisational claims")
     audit.add_argument("--today", metavar="DATE", help=argparse.SUPPRESS)

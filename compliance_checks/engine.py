@@ -9,9 +9,10 @@ MANUAL (needs a probe or an attestation) and NOT_APPLICABLE do not fail a run.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from compliance_checks.attestations import Attestation
 from compliance_checks.checks.base import Check, Params
@@ -21,18 +22,11 @@ from compliance_checks.waivers import WaiverRule, apply_waivers
 
 if TYPE_CHECKING:
     from compliance_checks.catalog import Catalog, Claim
+    from compliance_checks.policy_text import Disagreement
 
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
 DOCUMENT_CHECK_ID = "policy_text_consistency"
 DOCUMENT_SEVERITY = Severity.MEDIUM
-
-
-class Disagreement(Protocol):
-    claim_id: str
-    aspect: str
-    de: str
-    en: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -64,9 +58,11 @@ class AuditResult:
     context: Mapping[str, object] = field(default_factory=dict)
 
     def check_verdict(self, check_id: str) -> Verdict:
-        return worst([f.verdict for f in self.findings if f.check_id == check_id and f.verdict != Verdict.NOT_APPLICABLE]) \
-            if any(f.check_id == check_id and f.verdict != Verdict.NOT_APPLICABLE for f in self.findings) \
+        return (
+            worst([f.verdict for f in self.findings if f.check_id == check_id and f.verdict != Verdict.NOT_APPLICABLE])
+            if any(f.check_id == check_id and f.verdict != Verdict.NOT_APPLICABLE for f in self.findings)
             else Verdict.NOT_APPLICABLE
+        )
 
     def severity_of(self, finding: Finding) -> Severity:
         if finding.check_id == DOCUMENT_CHECK_ID:
@@ -85,10 +81,11 @@ class AuditResult:
         return EXIT_OK
 
 
-def _claim_result(claim: Claim, findings: Sequence[Finding], attestations: Mapping[str, Attestation],
-                  today: dt.date) -> ClaimResult:
-    mine = tuple(f for f in findings if f.check_id in claim.checks)
-    verdicts = [f.verdict for f in mine if f.verdict != Verdict.NOT_APPLICABLE]
+def _claim_result(
+    claim: Claim, by_check: Mapping[str, Sequence[Finding]], attestations: Mapping[str, Attestation], today: dt.date
+) -> ClaimResult:
+    mine = tuple(f for check_id in claim.checks for f in by_check.get(check_id, ()))
+    verdicts: list[Verdict] = [f.verdict for f in mine if f.verdict != Verdict.NOT_APPLICABLE]
     if claim.checks and not mine:
         verdicts.append(Verdict.ERROR)  # referenced checks produced nothing
     attestation = attestations.get(claim.id)
@@ -96,10 +93,8 @@ def _claim_result(claim: Claim, findings: Sequence[Finding], attestations: Mappi
     if claim.attestation_required:
         status = "missing" if attestation is None else attestation.status(today)
         verdicts.append({"valid": Verdict.PASS, "expired": Verdict.FAIL, "missing": Verdict.MANUAL}[status])
-    if not verdicts:
-        verdict = Verdict.NOT_APPLICABLE if mine else Verdict.ERROR
-    else:
-        verdict = worst(verdicts)
+    # Nothing to judge: all findings not applicable (fine), or none at all (nothing verified).
+    verdict = worst(verdicts) if verdicts else (Verdict.NOT_APPLICABLE if mine else Verdict.ERROR)
     return ClaimResult(claim, verdict, mine, attestation, status)
 
 
@@ -111,12 +106,25 @@ def document_findings(disagreements: Sequence[Disagreement], policy_name: str) -
             resource_id=f"{policy_name}#{d.claim_id}",
             resource_type="Document/privacyPolicy",
             message=d.message,
-            evidence=(Evidence(f"{d.aspect} (de)", d.de, f"the same {d.aspect} as the English text"),
-                      Evidence(f"{d.aspect} (en)", d.en, f"the same {d.aspect} as the German text")),
+            evidence=(
+                Evidence(f"{d.aspect} (de)", d.de, f"the same {d.aspect} as the English text"),
+                Evidence(f"{d.aspect} (en)", d.en, f"the same {d.aspect} as the German text"),
+            ),
             source="policy-text",
         )
         for d in disagreements
     ]
+
+
+def _run_checks(inventory: Inventory, checks: Mapping[str, Check], params: Params) -> list[Finding]:
+    findings: list[Finding] = []
+    for check in checks.values():
+        try:
+            produced = check.evaluate(inventory, params)
+        except Exception as exc:  # a broken check must surface as ERROR, not stop the audit
+            produced = [check.finding(None, Verdict.ERROR, f"The check itself failed: {exc.__class__.__name__}: {exc}")]
+        findings.extend(produced)
+    return findings
 
 
 def evaluate(
@@ -138,19 +146,25 @@ def evaluate(
     started = now or dt.datetime.now(dt.UTC)
     today = today or started.date()
     stamp = started.strftime("%Y-%m-%dT%H:%M:%SZ")
-    findings: list[Finding] = []
-    for check in checks.values():
-        try:
-            produced = check.evaluate(inventory, params)
-        except Exception as exc:  # noqa: BLE001 - a broken check must surface as ERROR, not stop the audit
-            produced = [check.finding(None, Verdict.ERROR, f"The check itself failed: {exc.__class__.__name__}: {exc}")]
-        source = ",".join(inventory.sources)
-        findings.extend(f.with_context(source, stamp) for f in produced)
-    findings.sort(key=lambda f: (f.check_id, f.resource_id.lower(), f.message))
-    findings, expired = apply_waivers(findings, list(waivers), today)
-    claims = tuple(
-        _claim_result(claim, findings, attestations or {}, today) for claim in sorted(catalog.claims, key=lambda c: c.id)
-    )
+    # Checks allocate one finding per resource and no reference cycles; with a
+    # large inventory alive, the cyclic collector would rescan it again and
+    # again (100k resources: 2.3 s instead of 1.2 s). Pause it for the loop.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        findings = _run_checks(inventory, checks, params)
+        findings.sort(key=lambda f: (f.check_id, f.resource_id.lower(), f.message))
+        findings, expired = apply_waivers(findings, list(waivers), today)
+        by_check: dict[str, list[Finding]] = {}
+        for finding in findings:
+            by_check.setdefault(finding.check_id, []).append(finding)
+        claims = tuple(
+            _claim_result(claim, by_check, attestations or {}, today)
+            for claim in sorted(catalog.claims, key=lambda c: c.id)
+        )
+    finally:
+        if collecting:
+            gc.enable()
     document = tuple(f.with_context("policy-text", stamp) for f in document_findings(disagreements, policy_name))
     return AuditResult(
         inventory=inventory,

@@ -11,6 +11,7 @@ paths are :data:`MISSING`. Neither is ever good enough for a PASS.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -69,6 +70,7 @@ def fold(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def compile_path(path: str) -> tuple[str | int, ...]:
     """``properties.securityRules[0].access`` -> ('properties', 'securityrules', 0, 'access')."""
     parts: list[str | int] = []
@@ -113,6 +115,8 @@ class Resource:
     source: str = ""
     origin: str = ""
     folded: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    id_key: str = field(default="", compare=False, repr=False)
+    type_key: str = field(default="", compare=False, repr=False)
 
     @staticmethod
     def create(
@@ -125,15 +129,7 @@ class Resource:
         source: str = "",
         origin: str = "",
     ) -> Resource:
-        return Resource(id, type, name, body, location, source, origin, fold(body))
-
-    @property
-    def type_key(self) -> str:
-        return self.type.lower()
-
-    @property
-    def id_key(self) -> str:
-        return self.id.lower()
+        return Resource(id, type, name, body, location, source, origin, fold(body), id.lower(), type.lower())
 
     def get(self, path: str | tuple[str | int, ...]) -> Any:
         """Value at an ARM property path (case-insensitive), or MISSING / UNKNOWN."""
@@ -169,6 +165,7 @@ class Inventory:
             self._by_type[resource.type_key].append(resource)
             self._by_id[resource.id_key] = resource
         self._refs_to: dict[str, list[str]] | None = None
+        self._children: dict[str, list[Resource]] | None = None
 
     def __len__(self) -> int:
         return len(self.resources)
@@ -199,9 +196,17 @@ class Inventory:
                 return found
         return None
 
-    def children(self, resource: Resource) -> list[Resource]:
-        prefix = resource.id_key + "/"
-        return [r for r in self.resources if r.id_key.startswith(prefix)]
+    def children(self, resource: Resource, kind: str | None = None) -> list[Resource]:
+        """Resources whose nearest parent is this one (subnets of a VNet, settings of a site), optionally of one type."""
+        if self._children is None:
+            index: dict[str, list[Resource]] = defaultdict(list)
+            for item in self.resources:
+                owner = self.parent(item)
+                if owner is not None:
+                    index[owner.id_key].append(item)
+            self._children = index
+        found = self._children.get(resource.id_key, [])
+        return found if kind is None else [r for r in found if r.type_key == kind.lower()]
 
     def refs_from(self, resource: Resource) -> list[Resource]:
         """Resources this one points at (subnet -> NSG, app -> subnet, endpoint -> vault)."""

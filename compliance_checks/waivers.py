@@ -59,7 +59,9 @@ def load_waivers(path: Path, known_checks: Iterable[str]) -> list[WaiverRule]:
     return rules
 
 
-def apply_waivers(findings: list[Finding], rules: list[WaiverRule], today: dt.date) -> tuple[list[Finding], list[WaiverRule]]:
+def apply_waivers(
+    findings: list[Finding], rules: list[WaiverRule], today: dt.date
+) -> tuple[list[Finding], list[WaiverRule]]:
     """Attach active waivers to FAIL findings; return the findings and the expired rules."""
     active = [r for r in rules if r.expires >= today]
     expired = [r for r in rules if r.expires < today]

@@ -289,11 +289,11 @@ def _make_recorder(
 
     class Monitor(mocks.MockMonitor):
         def Invoke(self, request: Any) -> Any:
-            loops.add(_ensure_event_loop())
+            loops.add(_ensure_event_loop())  # type: ignore[no-untyped-call]
             return super().Invoke(request)  # type: ignore[no-untyped-call]
 
         def RegisterResource(self, request: Any) -> Any:
-            loops.add(_ensure_event_loop())
+            loops.add(_ensure_event_loop())  # type: ignore[no-untyped-call]
             registering.secret_outputs = tuple(request.additionalSecretOutputs)
             response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
             if request.type != "pulumi:pulumi:Stack":

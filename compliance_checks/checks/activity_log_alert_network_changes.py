@@ -47,7 +47,7 @@ class NetworkChangeAlert(Check):
         covering = []
         for alert in alerts:
             watched = watched_operations(alert.get("properties.condition"))
-            if alert.get("properties.enabled") is True and REQUIRED_OPERATIONS <= watched:
+            if alert.get("properties.enabled") is True and watched >= REQUIRED_OPERATIONS:
                 covering.append(alert)
         evidence = Evidence(
             "activityLogAlerts", [a.name for a in alerts], "enabled, covering " + ", ".join(sorted(REQUIRED_OPERATIONS))

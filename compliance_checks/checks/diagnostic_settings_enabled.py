@@ -32,10 +32,8 @@ class DiagnosticSettingsEnabled(Check):
         if not targets:
             yield self.error_nothing_found("none of " + ", ".join(TARGETS))
             return
-        settings = inventory.of_type("Microsoft.Insights/diagnosticSettings")
         for target in targets:
-            prefix = target.id_key + "/providers/microsoft.insights/diagnosticsettings/"
-            mine = [s for s in settings if s.id_key.startswith(prefix)]
+            mine = inventory.children(target, "Microsoft.Insights/diagnosticSettings")
             good = [
                 s
                 for s in mine

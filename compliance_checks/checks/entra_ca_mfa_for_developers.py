@@ -57,10 +57,18 @@ class MfaForDevelopers(Check):
             audience = gateway.get("properties.vpnClientConfiguration.aadAudience")
             if isinstance(audience, str) and audience:
                 required.add(audience.lower())
-        policies = inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")
+        mfa_policies = [p for p in inventory.of_type("Microsoft.Graph/conditionalAccessPolicies") if requires_mfa(p)]
+        by_group: dict[str, list[Resource]] = {}
+        everyone = []
+        for policy in mfa_policies:
+            if "all" in _lower(policy.get("conditions.users.includeUsers")):
+                everyone.append(policy)
+            for member in _lower(policy.get("conditions.users.includeGroups")):
+                by_group.setdefault(member, []).append(policy)
         for group in groups:
             group_id = str(group.get("id")).lower()
-            relevant = [p for p in policies if requires_mfa(p) and covers_group(p, group_id)]
+            candidates = by_group.get(group_id, []) + everyone
+            relevant = [p for p in candidates if covers_group(p, group_id)]
             enforced = [p for p in relevant if str(p.get("state")).lower() == "enabled"]
             covered: set[str] = set()
             for policy in enforced:

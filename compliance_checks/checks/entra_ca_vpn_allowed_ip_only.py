@@ -55,40 +55,42 @@ class VpnAllowedIpOnly(Check):
             return
         locations = single_ip_locations(inventory)
         policies = inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")
+        # Conditional Access is tenant-wide: decide per policy once, then per gateway by its audience.
+        by_app: dict[str, list[Resource]] = {}
+        for policy in policies:
+            excluded = {loc.lower() for loc in _list(policy.get("conditions.locations.excludeLocations"))}
+            if (
+                str(policy.get("state")).lower() == "enabled"
+                and "block" in {c.lower() for c in _list(policy.get("grantControls.builtInControls"))}
+                and "all" in {loc.lower() for loc in _list(policy.get("conditions.locations.includeLocations"))}
+                and excluded
+                and excluded <= set(locations)
+            ):
+                for app in {a.lower() for a in _list(policy.get("conditions.applications.includeApplications"))}:
+                    by_app.setdefault(app, []).append(policy)
         for gateway in gateways:
             audience = str(gateway.get("properties.vpnClientConfiguration.aadAudience")).lower()
-            good = [
-                p
-                for p in policies
-                if str(p.get("state")).lower() == "enabled"
-                and "block" in {c.lower() for c in _list(p.get("grantControls.builtInControls"))}
-                and (
-                    {a.lower() for a in _list(p.get("conditions.applications.includeApplications"))} & {audience, "all"}
-                )
-                and "all" in {loc.lower() for loc in _list(p.get("conditions.locations.includeLocations"))}
-                and (excluded := {loc.lower() for loc in _list(p.get("conditions.locations.excludeLocations"))})
-                and excluded <= set(locations)
-            ]
-            evidence = Evidence(
-                "conditionalAccessPolicies",
-                [p.name for p in good],
-                f"an enabled policy blocking app {audience} outside one single-IP named location",
-            )
+            good = by_app.get(audience, []) + by_app.get("all", [])
+            expected = f"an enabled policy blocking app {audience} outside one single-IP named location"
             if good:
+                policy = good[0]
                 ips = sorted(
-                    {
-                        str(r.get("cidraddress"))
-                        for p in good
-                        for loc in _list(p.get("conditions.locations.excludeLocations"))
-                        for r in locations[loc.lower()].get("ipRanges") or []
-                    }
+                    str(r.get("cidraddress"))
+                    for loc in _list(policy.get("conditions.locations.excludeLocations"))
+                    for r in locations[loc.lower()].get("ipRanges") or []
                 )
                 yield self.finding(
-                    gateway, Verdict.PASS, f"VPN sign-in only from {', '.join(ips)} ({good[0].name}).", evidence
+                    gateway,
+                    Verdict.PASS,
+                    f"VPN sign-in only from {', '.join(ips)} ({policy.name}).",
+                    Evidence("conditionalAccessPolicies", policy.name, expected),
                 )
             else:
                 yield self.finding(
-                    gateway, Verdict.FAIL, "No enabled policy restricts VPN sign-in to one allowed IP.", evidence
+                    gateway,
+                    Verdict.FAIL,
+                    "No enabled policy restricts VPN sign-in to one allowed IP.",
+                    Evidence("conditionalAccessPolicies", [], expected),
                 )
 
 

@@ -16,10 +16,10 @@ def rule_value(rule: Mapping[str, Any], key: str) -> Any:
 
 def port_covered(rule: Mapping[str, Any], port: int) -> bool:
     ranges = [rule_value(rule, "destinationPortRange"), *(rule_value(rule, "destinationPortRanges") or [])]
-    for text in ranges:
-        if text is None:
+    for raw in ranges:
+        if raw is None:
             continue
-        text = str(text).strip()
+        text = str(raw).strip()
         if text == "*":
             return True
         low, _, high = text.partition("-")

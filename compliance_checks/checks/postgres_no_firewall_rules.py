@@ -31,9 +31,8 @@ class NoFirewallRules(Check):
         if not servers:
             yield self.error_nothing_found(f"no {SERVER} in the inventory")
             return
-        rules = inventory.of_type(RULE)
         for server in servers:
-            mine = [r for r in rules if r.id_key.startswith(server.id_key + "/")]
+            mine = inventory.children(server, RULE)
             observed = [
                 f"{r.name}: {r.get('properties.startIpAddress')}-{r.get('properties.endIpAddress')}" for r in mine
             ]

@@ -52,7 +52,9 @@ class DevelopersLeastPrivilege(Check):
             elif scope.rstrip("/").count("/") <= 2:
                 yield self.finding(assignment, Verdict.FAIL, f"Assigned at subscription scope {scope}.", *evidence)
             else:
-                yield self.finding(assignment, Verdict.PASS, f"Role {role} at {scope.split('/')[-1]}.", *evidence)
+                yield self.finding(
+                    assignment, Verdict.PASS, f"Role {role} at {scope.rsplit('/', maxsplit=1)[-1]}.", *evidence
+                )
 
 
 CHECK = DevelopersLeastPrivilege()

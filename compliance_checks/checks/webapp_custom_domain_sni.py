@@ -28,13 +28,8 @@ class CustomDomainSni(Check):
         if not sites:
             yield self.error_nothing_found("no Microsoft.Web/sites in the inventory")
             return
-        bindings = inventory.of_type(BINDING)
         for site in sites:
-            custom = [
-                b
-                for b in bindings
-                if b.id_key.startswith(site.id_key + "/") and not b.name.lower().endswith(".azurewebsites.net")
-            ]
+            custom = [b for b in inventory.children(site, BINDING) if not b.name.lower().endswith(".azurewebsites.net")]
             if not custom:
                 yield self.finding(
                     site,

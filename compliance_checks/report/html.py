@@ -58,12 +58,16 @@ def claim_matrix_svg(claims: Sequence[Mapping[str, Any]], findings: Sequence[Map
             counts[claim_id][finding["verdict"]] += 1
     row_h, label_w, col_w, head = 22, 230, 96, 30
     width, height = label_w + col_w * len(VERDICTS) + 120, head + row_h * len(claims) + 8
-    parts = [f'<svg id="claim-matrix" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'role="img" aria-label="Claims by verdict" font-family="system-ui,sans-serif" font-size="12">']
+    parts = [
+        f'<svg id="claim-matrix" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img" aria-label="Claims by verdict" font-family="system-ui,sans-serif" font-size="12">'
+    ]
     for i, verdict in enumerate(VERDICTS):
         x = label_w + i * col_w + col_w / 2
-        parts.append(f'<text x="{x}" y="18" text-anchor="middle" font-weight="700" fill="{COLOURS[verdict]}">'
-                     f'{verdict.replace("_", " ")}</text>')
+        parts.append(
+            f'<text x="{x}" y="18" text-anchor="middle" font-weight="700" fill="{COLOURS[verdict]}">'
+            f"{verdict.replace('_', ' ')}</text>"
+        )
     parts.append(f'<text x="{label_w + len(VERDICTS) * col_w + 10}" y="18" font-weight="700">claim verdict</text>')
     for row, claim in enumerate(claims):
         y = head + row * row_h
@@ -72,15 +76,21 @@ def claim_matrix_svg(claims: Sequence[Mapping[str, Any]], findings: Sequence[Map
             n = counts[claim["id"]][verdict]
             opacity = 0 if n == 0 else min(1.0, 0.35 + n / 10)
             x = label_w + i * col_w
-            parts.append(f'<rect x="{x + 2}" y="{y + 2}" width="{col_w - 4}" height="{row_h - 4}" rx="3" '
-                         f'fill="{COLOURS[verdict]}" fill-opacity="{opacity:.2f}" stroke="#d0d7de"/>')
+            parts.append(
+                f'<rect x="{x + 2}" y="{y + 2}" width="{col_w - 4}" height="{row_h - 4}" rx="3" '
+                f'fill="{COLOURS[verdict]}" fill-opacity="{opacity:.2f}" stroke="#d0d7de"/>'
+            )
             if n:
-                parts.append(f'<text x="{x + col_w / 2}" y="{y + 15}" text-anchor="middle" fill="#fff" '
-                             f'font-weight="700">{n}</text>')
+                parts.append(
+                    f'<text x="{x + col_w / 2}" y="{y + 15}" text-anchor="middle" fill="#fff" '
+                    f'font-weight="700">{n}</text>'
+                )
         x = label_w + len(VERDICTS) * col_w + 10
-        parts.append(f'<rect x="{x}" y="{y + 3}" width="100" height="{row_h - 6}" rx="8" fill="{COLOURS[claim["verdict"]]}"/>'
-                     f'<text x="{x + 50}" y="{y + 15}" text-anchor="middle" fill="#fff" font-weight="700">'
-                     f'{escape(claim["verdict"].replace("_", " "))}</text>')
+        parts.append(
+            f'<rect x="{x}" y="{y + 3}" width="100" height="{row_h - 6}" rx="8" fill="{COLOURS[claim["verdict"]]}"/>'
+            f'<text x="{x + 50}" y="{y + 15}" text-anchor="middle" fill="#fff" font-weight="700">'
+            f"{escape(claim['verdict'].replace('_', ' '))}</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -104,7 +114,9 @@ def _category(kind: str) -> int:
 
 def estate_svg(inventory: Mapping[str, Any]) -> str:
     """The audited estate: resources in columns by category, lines for the references between them."""
-    resources = [r for r in inventory["resources"] if not r["type"].lower().startswith(("probe/", "microsoft.resources/"))]
+    resources = [
+        r for r in inventory["resources"] if not r["type"].lower().startswith(("probe/", "microsoft.resources/"))
+    ]
     aggregated = len(resources) > MAX_DIAGRAM_NODES
     if aggregated:
         by_type: dict[str, int] = defaultdict(int)
@@ -130,21 +142,27 @@ def estate_svg(inventory: Mapping[str, Any]) -> str:
             x, y = index * col_w + 8, top + row * row_h
             positions[node["id"]] = (x, y)
             label = node["label"] if len(node["label"]) <= 30 else node["label"][:29] + "…"
-            body.append(f'<g><title>{escape(node["type"])}: {escape(node["id"])}</title>'
-                        f'<rect x="{x}" y="{y}" width="{col_w - 24}" height="{row_h - 8}" rx="5" fill="#fff" stroke="#8c959f"/>'
-                        f'<text x="{x + 6}" y="{y + 12}" font-size="10.5">{escape(label)}</text>'
-                        f'<text x="{x + 6}" y="{y + 23}" font-size="9" fill="#59636e">{escape(node["type"].split("/", 1)[-1][:38])}</text></g>')
+            body.append(
+                f"<g><title>{escape(node['type'])}: {escape(node['id'])}</title>"
+                f'<rect x="{x}" y="{y}" width="{col_w - 24}" height="{row_h - 8}" rx="5" fill="#fff" stroke="#8c959f"/>'
+                f'<text x="{x + 6}" y="{y + 12}" font-size="10.5">{escape(label)}</text>'
+                f'<text x="{x + 6}" y="{y + 23}" font-size="9" fill="#59636e">{escape(node["type"].split("/", 1)[-1][:38])}</text></g>'
+            )
     lines = []
     for source, target in sorted(e for e in edges if e[0] and e[1] and e[0] != e[1]):
         if source in positions and target in positions:
             (x1, y1), (x2, y2) = positions[source], positions[target]
             x1 += col_w - 24 if x2 > x1 else 0
             x2 += col_w - 24 if x1 > x2 else 0
-            lines.append(f'<line x1="{x1}" y1="{y1 + 13}" x2="{x2}" y2="{y2 + 13}" stroke="#0969da" stroke-opacity=".35"/>')
+            lines.append(
+                f'<line x1="{x1}" y1="{y1 + 13}" x2="{x2}" y2="{y2 + 13}" stroke="#0969da" stroke-opacity=".35"/>'
+            )
     note = "Resources aggregated by type." if aggregated else f"{len(nodes)} resources, {len(lines)} references."
-    return (f'<svg id="estate" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-            f'aria-label="Audited estate" font-family="system-ui,sans-serif" font-size="12">{"".join(lines)}'
-            f'{"".join(body)}</svg><p class="small">{note}</p>')
+    return (
+        f'<svg id="estate" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="Audited estate" font-family="system-ui,sans-serif" font-size="12">{"".join(lines)}'
+        f'{"".join(body)}</svg><p class="small">{note}</p>'
+    )
 
 
 def _evidence_rows(findings: Sequence[Mapping[str, Any]]) -> str:
@@ -160,68 +178,106 @@ def _evidence_rows(findings: Sequence[Mapping[str, Any]]) -> str:
             if index == 0:
                 span = f' rowspan="{len(evidence)}"'
                 suffix = " (waived)" if waived else ""
-                note = (f'<div class="small">Waived until {escape(waived["expires"])}: {escape(waived["justification"])}</div>'
-                        if waived else "")
-                lead = (f'<td{span}>{_badge(finding["verdict"], suffix)}</td><td{span}><code>{escape(finding["checkId"])}</code></td>'
-                        f'<td{span} class="id">{escape(finding["resourceId"])}</td><td{span}>{escape(finding["message"])}{note}</td>')
-            rows.append(f'<tr class="{"waived" if waived else ""}">{lead}<td><code>{escape(item["path"])}</code></td>'
-                        f'<td>{escape(_observed(item["observed"]))}</td><td>{escape(item["expected"])}</td>'
-                        + (f'<td{span}>{escape(finding["source"])}<br><span class="small">{escape(finding["observedAt"])}</span></td>'
-                           if index == 0 else "") + "</tr>")
+                note = (
+                    f'<div class="small">Waived until {escape(waived["expires"])}: {escape(waived["justification"])}</div>'
+                    if waived
+                    else ""
+                )
+                lead = (
+                    f"<td{span}>{_badge(finding['verdict'], suffix)}</td><td{span}><code>{escape(finding['checkId'])}</code></td>"
+                    f'<td{span} class="id">{escape(finding["resourceId"])}</td><td{span}>{escape(finding["message"])}{note}</td>'
+                )
+            rows.append(
+                f'<tr class="{"waived" if waived else ""}">{lead}<td><code>{escape(item["path"])}</code></td>'
+                f"<td>{escape(_observed(item['observed']))}</td><td>{escape(item['expected'])}</td>"
+                + (
+                    f'<td{span}>{escape(finding["source"])}<br><span class="small">{escape(finding["observedAt"])}</span></td>'
+                    if index == 0
+                    else ""
+                )
+                + "</tr>"
+            )
     more = len(passes) - MAX_PASS_ROWS
     tail = f'<p class="small">… and {more} more PASS findings in results.json.</p>' if more > 0 else ""
-    head = ("<tr><th>Verdict</th><th>Check</th><th>Resource ID</th><th>Finding</th><th>Property</th>"
-            "<th>Observed</th><th>Expected</th><th>Source, time</th></tr>")
+    head = (
+        "<tr><th>Verdict</th><th>Check</th><th>Resource ID</th><th>Finding</th><th>Property</th>"
+        "<th>Observed</th><th>Expected</th><th>Source, time</th></tr>"
+    )
     return f"<table>{head}{''.join(rows)}</table>{tail}" if rows else '<p class="small">No findings.</p>'
 
 
 def _claim_section(claim: Mapping[str, Any], findings: Sequence[Mapping[str, Any]], checks: Mapping[str, Any]) -> str:
-    texts = "".join(f'<blockquote lang="de"><span class="lang">DE</span>{escape(t)}</blockquote>' for t in claim["text"]["de"])
-    texts += "".join(f'<blockquote lang="en"><span class="lang">EN</span>{escape(t)}</blockquote>' for t in claim["text"]["en"])
-    controls = ", ".join(f'<code>{escape(c["id"])}</code> {escape(c["title"])}' for c in claim["controls"]) or "none"
+    texts = "".join(
+        f'<blockquote lang="de"><span class="lang">DE</span>{escape(t)}</blockquote>' for t in claim["text"]["de"]
+    )
+    texts += "".join(
+        f'<blockquote lang="en"><span class="lang">EN</span>{escape(t)}</blockquote>' for t in claim["text"]["en"]
+    )
+    controls = ", ".join(f"<code>{escape(c['id'])}</code> {escape(c['title'])}" for c in claim["controls"]) or "none"
     mappings = "; ".join(f"{escape(k)}: {escape(', '.join(v))}" for k, v in claim["mappings"].items() if v)
     check_list = "".join(
-        f'<li>{_badge(checks[c]["verdict"])} <code>{escape(c)}</code> {escape(checks[c]["title"])}</li>'
-        for c in claim["checks"] if c in checks
+        f"<li>{_badge(checks[c]['verdict'])} <code>{escape(c)}</code> {escape(checks[c]['title'])}</li>"
+        for c in claim["checks"]
+        if c in checks
     )
     attestation = ""
     if claim["attestation"]:
         a = claim["attestation"]
-        attestation = (f'<p><b>Attestation</b> ({escape(a["status"])}): ' + (
-            f'{escape(a["document"])}, by {escape(a["owner"])}, {escape(a["date"])}, valid until {escape(a["expires"])}'
-            if a["status"] != "missing" else "none on file") + "</p>")
+        attestation = (
+            f"<p><b>Attestation</b> ({escape(a['status'])}): "
+            + (
+                f"{escape(a['document'])}, by {escape(a['owner'])}, {escape(a['date'])}, valid until {escape(a['expires'])}"
+                if a["status"] != "missing"
+                else "none on file"
+            )
+            + "</p>"
+        )
     mine = [f for f in findings if claim["id"] in f["claims"]]
-    return (f'<section class="card" id="claim-{escape(claim["id"])}"><h3>{_badge(claim["verdict"])} '
-            f'<code>{escape(claim["id"])}</code> {escape(claim["title"])} <span class="small">({escape(claim["kind"])})</span></h3>'
-            f'{texts}<p><b>Controls:</b> {controls}</p>'
-            + (f'<p class="small">{mappings}</p>' if mappings else "")
-            + (f"<ul>{check_list}</ul>" if check_list else "") + attestation
-            + (_evidence_rows(mine) if claim["checks"] else "") + "</section>")
+    return (
+        f'<section class="card" id="claim-{escape(claim["id"])}"><h3>{_badge(claim["verdict"])} '
+        f'<code>{escape(claim["id"])}</code> {escape(claim["title"])} <span class="small">({escape(claim["kind"])})</span></h3>'
+        f"{texts}<p><b>Controls:</b> {controls}</p>"
+        + (f'<p class="small">{mappings}</p>' if mappings else "")
+        + (f"<ul>{check_list}</ul>" if check_list else "")
+        + attestation
+        + (_evidence_rows(mine) if claim["checks"] else "")
+        + "</section>"
+    )
 
 
 def render_html(results: Mapping[str, Any]) -> str:
     run, summary = results["run"], results["summary"]
     checks = {c["id"]: c for c in results["checks"]}
-    exit_text = {0: "All verifiable promises kept (exit 0)", 1: "Promises broken (exit 1)",
-                 2: "Not everything could be verified (exit 2)"}[summary["exitCode"]]
+    exit_text = {
+        0: "All verifiable promises kept (exit 0)",
+        1: "Promises broken (exit 1)",
+        2: "Not everything could be verified (exit 2)",
+    }[summary["exitCode"]]
     counts = "".join(
         f'<div class="count" style="border-color:{COLOURS[v]}"><b style="color:{COLOURS[v]}">{n}</b>claims {v.replace("_", " ")}</div>'
         for v, n in summary["claims"].items()
     )
     document = ""
     if results["document"]:
-        rows = "".join(f'<tr><td><code>{escape(d["claimId"])}</code></td><td>{escape(d["aspect"])}</td><td lang="de">{escape(d["de"])}</td>'
-                       f'<td lang="en">{escape(d["en"])}</td><td>{escape(d["message"])}</td></tr>' for d in results["document"])
-        document = ('<h2 id="document">The policy text: German and English disagree</h2><div class="card"><table>'
-                    f"<tr><th>Claim</th><th>Aspect</th><th>German</th><th>English</th><th>Finding</th></tr>{rows}</table></div>")
+        rows = "".join(
+            f'<tr><td><code>{escape(d["claimId"])}</code></td><td>{escape(d["aspect"])}</td><td lang="de">{escape(d["de"])}</td>'
+            f'<td lang="en">{escape(d["en"])}</td><td>{escape(d["message"])}</td></tr>'
+            for d in results["document"]
+        )
+        document = (
+            '<h2 id="document">The policy text: German and English disagree</h2><div class="card"><table>'
+            f"<tr><th>Claim</th><th>Aspect</th><th>German</th><th>English</th><th>Finding</th></tr>{rows}</table></div>"
+        )
     sections = "".join(_claim_section(c, results["findings"], checks) for c in results["claims"])
-    inputs = ", ".join(f'<code>{escape(i["path"])}</code>' for i in run["inputs"]) or "none"
+    inputs = ", ".join(f"<code>{escape(i['path'])}</code>" for i in run["inputs"]) or "none"
+    # Kept out of the template: the formatter rewrites nested f-strings into Python 3.12-only syntax.
+    stack = ", stack <b>" + escape(run["stack"]) + "</b>" if run["stack"] else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Smart Portal privacy-policy audit</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>
 <body><main>
 <h1>Smart Portal: privacy-policy audit</h1>
-<p class="meta">Source <b>{escape(run["source"])}</b>{f', stack <b>{escape(run["stack"])}</b>' if run["stack"] else ""};
+<p class="meta">Source <b>{escape(run["source"])}</b>{stack};
 started {escape(run["startedAt"])}, finished {escape(run["finishedAt"])}; {escape(results["tool"]["name"])} {escape(results["tool"]["version"])}.
 Inputs: {inputs}.</p>
 <p class="exit" id="exit">{escape(exit_text)}</p>

@@ -20,7 +20,9 @@ def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20) -> st
         f"## Privacy-policy audit: {ICON['PASS'] if exit_code == 0 else ICON['FAIL'] if exit_code == 1 else ICON['ERROR']}"
         f" {EXIT_MEANING.get(exit_code, '')}",
         "",
-        f"Source `{run['source']}`" + (f", stack `{run['stack']}`" if run.get("stack") else "") + f", {run['startedAt']}.",
+        f"Source `{run['source']}`"
+        + (f", stack `{run['stack']}`" if run.get("stack") else "")
+        + f", {run['startedAt']}.",
         "",
         "| Claims | " + " | ".join(f"{ICON[v]} {v}" for v in summary["claims"]) + " |",
         "|---|" + "---|" * len(summary["claims"]),
@@ -33,8 +35,13 @@ def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20) -> st
         lines.append(f"| `{claim['id']}` | {ICON[claim['verdict']]} {claim['verdict']} | {_cell(claim['title'])} |")
     problems = [f for f in results["findings"] if f["verdict"] in ("FAIL", "ERROR") and not f["waiver"]]
     if problems:
-        lines += ["", f"### Findings to fix ({len(problems)})", "", "| Check | Verdict | Resource | Message |",
-                  "|---|---|---|---|"]
+        lines += [
+            "",
+            f"### Findings to fix ({len(problems)})",
+            "",
+            "| Check | Verdict | Resource | Message |",
+            "|---|---|---|---|",
+        ]
         for finding in problems[:max_findings]:
             resource = finding["resourceId"].rsplit("/", 1)[-1]
             lines.append(
@@ -46,10 +53,15 @@ def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20) -> st
     waived = [f for f in results["findings"] if f["waiver"]]
     if waived:
         lines += ["", f"### Waived ({len(waived)})", ""]
-        lines += [f"- `{f['checkId']}` on `{f['resourceId'].rsplit('/', 1)[-1]}`: {_cell(f['waiver']['justification'])}"
-                  f" (until {f['waiver']['expires']})" for f in waived]
+        lines += [
+            f"- `{f['checkId']}` on `{f['resourceId'].rsplit('/', 1)[-1]}`: {_cell(f['waiver']['justification'])}"
+            f" (until {f['waiver']['expires']})"
+            for f in waived
+        ]
     if results["document"]:
         lines += ["", "### The policy text disagrees with itself", ""]
-        lines += [f"- `{d['claimId']}` ({d['aspect']}): German *{_cell(d['de'])}*, English *{_cell(d['en'])}*."
-                  for d in results["document"]]
+        lines += [
+            f"- `{d['claimId']}` ({d['aspect']}): German *{_cell(d['de'])}*, English *{_cell(d['en'])}*."
+            for d in results["document"]
+        ]
     return "\n".join(lines) + "\n"

@@ -60,8 +60,13 @@ def source_location(resource: Resource | None, inputs: Sequence[Mapping[str, str
     return None
 
 
-def _finding(finding: Finding, number: int, result: AuditResult, claims_of: Mapping[str, list[str]],
-             inputs: Sequence[Mapping[str, str]]) -> dict[str, Any]:
+def _finding(
+    finding: Finding,
+    number: int,
+    result: AuditResult,
+    claims_of: Mapping[str, list[str]],
+    inputs: Sequence[Mapping[str, str]],
+) -> dict[str, Any]:
     resource = result.inventory.get(finding.resource_id)
     return {
         "id": f"{finding.check_id}/{number:04d}",
@@ -75,10 +80,12 @@ def _finding(finding: Finding, number: int, result: AuditResult, claims_of: Mapp
         "evidence": [
             {"path": e.path, "observed": jsonable(e.observed), "expected": e.expected} for e in finding.evidence
         ],
-        "source": finding.source,
-        "observedAt": finding.observed_at,
+        "source": finding.source or ",".join(result.inventory.sources),
+        "observedAt": finding.observed_at or _stamp(result.started_at),
         "location": source_location(resource, inputs),
-        "waiver": None if finding.waiver is None else {
+        "waiver": None
+        if finding.waiver is None
+        else {
             "justification": finding.waiver.justification,
             "expires": finding.waiver.expires,
             "owner": finding.waiver.owner,
@@ -155,11 +162,14 @@ def build_results(
                 "text": {"de": list(c.claim.text_de), "en": list(c.claim.text_en)},
                 "verdict": c.verdict.value,
                 "controls": [
-                    {"id": cid, "title": ctl.title if (ctl := _control(result, cid)) else cid} for cid in c.claim.controls
+                    {"id": cid, "title": ctl.title if (ctl := _control(result, cid)) else cid}
+                    for cid in c.claim.controls
                 ],
                 "checks": list(c.claim.checks),
                 "mappings": {k: list(v) for k, v in sorted(c.claim.mappings.items())},
-                "attestation": None if c.attestation_status is None else {
+                "attestation": None
+                if c.attestation_status is None
+                else {
                     "owner": c.attestation.owner if c.attestation else "",
                     "date": c.attestation.date.isoformat() if c.attestation else "",
                     "document": c.attestation.document if c.attestation else "",

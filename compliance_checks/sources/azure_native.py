@@ -75,7 +75,7 @@ def _graph_shape(value: Any) -> Any:
         shaped: dict[str, Any] = {}
         for key, item in value.items():
             match = _INCLUDED.match(key)
-            name = f"{match.group(1)}clude{match.group(2)}" if match else _GRAPH_RENAMES.get(key, key)
+            name = f"{match.group(1)}clude{match.group(2)}" if match else str(_GRAPH_RENAMES.get(str(key), key))
             shaped[name] = _graph_shape(item)
         return shaped
     if isinstance(value, list):
@@ -84,14 +84,15 @@ def _graph_shape(value: Any) -> Any:
 
 
 def _graph_body(token: str, values: Mapping[str, Any]) -> dict[str, Any]:
-    body = _graph_shape({k: v for k, v in values.items() if k not in ENGINE_KEYS and k != "objectId"})
+    body: dict[str, Any] = _graph_shape({k: v for k, v in values.items() if k not in ENGINE_KEYS and k != "objectId"})
     if values.get("objectId"):
         body["id"] = values["objectId"]
     if token.endswith("NamedLocation") and isinstance(body.get("ip"), Mapping):
         ip = body.pop("ip")
         body["@odata.type"] = "#microsoft.graph.ipNamedLocation"
         body["isTrusted"] = ip.get("isTrusted", False)
-        body["ipRanges"] = [{"cidrAddress": cidr} for cidr in ip.get("ipRanges", [])]
+        ranges = ip.get("ipRanges", [])
+        body["ipRanges"] = [{"cidrAddress": cidr} for cidr in ranges] if isinstance(ranges, list) else ranges
     return body
 
 

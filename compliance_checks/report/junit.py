@@ -1,0 +1,273 @@
+"""Canonical results -> JUnit XML, for CI systems that show test reports.
+
+One ``<testsuite>`` per claim, named by the claim's ID and title. It has one
+``<testcase>`` per finding of the claim's checks: the classname is the check
+ID, the name is the resource ID.
+
+======================  =======================================================
+verdict                 element
+======================  =======================================================
+PASS                    none (the testcase passes)
+FAIL                    ``<failure message=… type=severity>``, evidence as text
+FAIL, waived            ``<skipped message="waived: …">``
+ERROR                   ``<error message=… type=severity>``
+MANUAL, NOT_APPLICABLE  ``<skipped message=…>``
+======================  =======================================================
+
+A claim without findings (an organisational claim, resting on an attestation)
+gets one testcase for its attestation: valid passes, expired fails and missing
+is skipped. A final ``<testsuite name="policy-text">`` holds the policy-text
+findings. Every suite and the ``<testsuites>`` root carry correct tests,
+failures, errors and skipped counts. Timestamps are ``run.startedAt`` in UTC,
+written without a zone as the JUnit schema wants.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+POLICY_SUITE = "policy-text"
+DOCUMENT_CLASSNAME = "policy_text_consistency"
+ATTESTATION_CLASSNAME = "attestation"
+COUNTED = ("failure", "error", "skipped")
+
+# Characters XML 1.0 cannot carry at all, not even escaped.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    kind: str  # failure | error | skipped
+    message: str
+    type: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class _Case:
+    classname: str
+    name: str
+    outcome: _Outcome | None = None
+
+
+def render_junit(results: Mapping[str, Any]) -> str:
+    """The JUnit XML report (with its UTF-8 declaration) of one audit."""
+    run = results["run"]
+    stamp = _junit_timestamp(run["startedAt"])
+    checks = {check["id"]: check for check in results["checks"]}
+    by_check: dict[str, list[Mapping[str, Any]]] = {}
+    for finding in results["findings"]:
+        by_check.setdefault(finding["checkId"], []).append(finding)
+
+    suites: list[ET.Element] = []
+    for claim in results["claims"]:
+        cases = [
+            _finding_case(finding, checks.get(check_id))
+            for check_id in dict.fromkeys(claim["checks"])
+            for finding in by_check.get(check_id, [])
+        ]
+        if not cases:
+            cases = [_attestation_case(claim)]
+        suites.append(_suite(f"{claim['id']}: {claim['title']}", stamp, cases, _claim_properties(claim)))
+    suites.append(_suite(POLICY_SUITE, stamp, [_document_case(item) for item in results["document"]]))
+
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for suite in suites:
+        for key in totals:
+            totals[key] += int(suite.get(key, "0"))
+    root_attributes = {"name": _root_name(results), **{k: str(v) for k, v in totals.items()}, "timestamp": stamp}
+    duration = _seconds(run["startedAt"], run["finishedAt"])
+    if duration is not None:
+        root_attributes["time"] = f"{duration:.3f}"
+    root = ET.Element("testsuites", root_attributes)
+    root.extend(suites)
+    ET.indent(root, space="  ")
+    return XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# --- suites and cases ------------------------------------------------------------------------
+
+
+def _suite(name: str, stamp: str, cases: Sequence[_Case], properties: Sequence[tuple[str, str]] = ()) -> ET.Element:
+    counts = {kind: sum(1 for c in cases if c.outcome is not None and c.outcome.kind == kind) for kind in COUNTED}
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": _x(name),
+            "tests": str(len(cases)),
+            "failures": str(counts["failure"]),
+            "errors": str(counts["error"]),
+            "skipped": str(counts["skipped"]),
+            "timestamp": stamp,
+        },
+    )
+    if properties:
+        bag = ET.SubElement(suite, "properties")
+        for key, value in properties:
+            ET.SubElement(bag, "property", {"name": _x(key), "value": _x(value)})
+    for case in cases:
+        element = ET.SubElement(suite, "testcase", {"classname": _x(case.classname), "name": _x(case.name)})
+        if case.outcome is not None:
+            attributes = {"message": _x(case.outcome.message)}
+            if case.outcome.type:
+                attributes["type"] = _x(case.outcome.type)
+            child = ET.SubElement(element, case.outcome.kind, attributes)
+            if case.outcome.text:
+                child.text = _x(case.outcome.text)
+    return suite
+
+
+def _claim_properties(claim: Mapping[str, Any]) -> list[tuple[str, str]]:
+    properties = [("claim", claim["id"]), ("kind", claim["kind"]), ("verdict", claim["verdict"])]
+    if claim["controls"]:
+        properties.append(("controls", ", ".join(c["id"] for c in claim["controls"])))
+    for framework, references in claim["mappings"].items():
+        if references:
+            properties.append((f"mapping.{framework}", "; ".join(references)))
+    return properties
+
+
+def _finding_case(finding: Mapping[str, Any], check: Mapping[str, Any] | None) -> _Case:
+    verdict = finding["verdict"]
+    message = finding["message"]
+    case = _Case(finding["checkId"], finding["resourceId"])
+    if verdict == "FAIL":
+        waiver = finding["waiver"]
+        if waiver:
+            return _Case(case.classname, case.name, _Outcome("skipped", _waived(waiver)))
+        return _Case(
+            case.classname, case.name, _Outcome("failure", message, finding["severity"], _details(finding, check))
+        )
+    if verdict == "ERROR":
+        return _Case(
+            case.classname, case.name, _Outcome("error", message, finding["severity"], _details(finding, check))
+        )
+    if verdict == "MANUAL":
+        return _Case(case.classname, case.name, _Outcome("skipped", f"manual: {message}"))
+    if verdict == "NOT_APPLICABLE":
+        return _Case(case.classname, case.name, _Outcome("skipped", f"not applicable: {message}"))
+    return case
+
+
+def _waived(waiver: Mapping[str, Any]) -> str:
+    extra = [f"owner {waiver['owner']}"] if waiver.get("owner") else []
+    extra.append(f"expires {waiver['expires']}")
+    return f"waived: {waiver['justification']} ({', '.join(extra)})"
+
+
+def _attestation_case(claim: Mapping[str, Any]) -> _Case:
+    name = f"{claim['id']} attestation"
+    attestation = claim["attestation"]
+    if attestation is None:
+        # Nothing to attest and nothing checked: report what the claim's verdict says.
+        verdict = claim["verdict"]
+        message = f"no finding and no attestation (claim verdict {verdict})"
+        kinds = {"FAIL": "failure", "ERROR": "error", "MANUAL": "skipped", "NOT_APPLICABLE": "skipped"}
+        return _Case(ATTESTATION_CLASSNAME, name, _Outcome(kinds[verdict], message) if verdict in kinds else None)
+    status = attestation["status"]
+    described = _attestation_text(attestation)
+    if status == "valid":
+        return _Case(ATTESTATION_CLASSNAME, name)
+    if status == "expired":
+        message = f"attestation expired on {attestation['expires']}"
+        return _Case(ATTESTATION_CLASSNAME, name, _Outcome("failure", message, "attestation-expired", described))
+    return _Case(ATTESTATION_CLASSNAME, name, _Outcome("skipped", "attestation missing: no signed statement on record"))
+
+
+def _attestation_text(attestation: Mapping[str, Any]) -> str:
+    lines = [
+        f"Document: {attestation['document'] or '(none)'}",
+        f"Owner: {attestation['owner'] or '(none)'}",
+        f"Signed: {attestation['date'] or '(unknown)'}",
+        f"Expires: {attestation['expires'] or '(unknown)'}",
+    ]
+    return "\n".join(lines)
+
+
+def _document_case(item: Mapping[str, Any]) -> _Case:
+    name = f"{item['claimId']}/{item['aspect']}" if item["aspect"] else item["claimId"]
+    text = f"German: {item['de'] or ''}\nEnglish: {item['en'] or ''}"
+    verdict, message = item["verdict"], item["message"]
+    outcome = {
+        "FAIL": _Outcome("failure", message, POLICY_SUITE, text),
+        "ERROR": _Outcome("error", message, POLICY_SUITE, text),
+        "MANUAL": _Outcome("skipped", f"manual: {message}"),
+        "NOT_APPLICABLE": _Outcome("skipped", f"not applicable: {message}"),
+    }.get(verdict)
+    return _Case(DOCUMENT_CLASSNAME, name, outcome)
+
+
+def _details(finding: Mapping[str, Any], check: Mapping[str, Any] | None) -> str:
+    resource = finding["resourceId"] + (f" ({finding['resourceType']})" if finding["resourceType"] else "")
+    lines = [
+        f"Finding: {finding['id']}",
+        f"Resource: {resource}",
+        f"Severity: {finding['severity']}; claims: {', '.join(finding['claims']) or '(none)'}",
+    ]
+    if finding["evidence"]:
+        lines.append("Evidence:")
+        lines.extend(
+            f"  {item['path']}: observed {show_observed(item['observed'])}, expected {item['expected']}"
+            for item in finding["evidence"]
+        )
+    where = finding["location"]
+    if where:
+        lines.append(f"Location: {where['uri']}" + (f":{where['line']}" if where.get("line") else ""))
+    if check is not None and check["remediation"]:
+        lines.append(f"Remediation: {check['remediation']}")
+    lines.append(f"Observed at {finding['observedAt']} from {finding['source']}")
+    return "\n".join(lines)
+
+
+# --- values --------------------------------------------------------------------------------------
+
+_TAGS = {"$missing": "(not set)", "$unknown": "(unknown)", "$secret": "[secret]"}
+
+
+def show_observed(value: Any) -> str:
+    """An observed value from the canonical JSON, shown as every report shows it."""
+    if isinstance(value, Mapping) and len(value) == 1:
+        ((key, flag),) = value.items()
+        if key in _TAGS and flag is True:
+            return _TAGS[key]
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _x(text: str) -> str:
+    """Text XML 1.0 can carry: characters it cannot are dropped."""
+    return _NOT_XML.sub("", text)
+
+
+def _parse(stamp: str) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _junit_timestamp(stamp: str) -> str:
+    moment = _parse(stamp)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") if moment is not None else _x(stamp)
+
+
+def _seconds(started: str, finished: str) -> float | None:
+    start, end = _parse(started), _parse(finished)
+    if start is None or end is None or end < start:
+        return None
+    return (end - start).total_seconds()
+
+
+def _root_name(results: Mapping[str, Any]) -> str:
+    run = results["run"]
+    parts: Iterable[str] = (results["tool"]["name"], run["source"], run["stack"] or "")
+    return _x(" ".join(p for p in parts if p))

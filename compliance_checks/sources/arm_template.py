@@ -1,0 +1,694 @@
+"""Source ``arm``: an ARM template, or the output of ``az group export``, as the normalised inventory.
+
+The template is evaluated offline, for one resource group:
+
+* ``resources`` as an array, or as the symbolic-name object of
+  ``languageVersion`` 2.0 (``existing`` resources are skipped); nested child
+  ``resources`` arrays compose their type and name with the parent's; names
+  like ``vnet/subnet`` are split into segments. Resources with a ``scope``
+  (diagnostic settings, role assignments) and the older
+  ``Microsoft.X/y/providers/Microsoft.Insights/diagnosticSettings`` form get
+  extension-resource IDs, as ARM gives them.
+* Expressions are evaluated by :mod:`compliance_checks.sources.arm_expressions`,
+  with parameter values from an optional parameters file, else the
+  ``defaultValue``. ``securestring``/``secureObject`` parameters and Key Vault
+  references are SECRET; a parameter with no value is UNKNOWN.
+* ``copy`` loops are expanded when the count is known (at most 800, as in
+  ARM). When it is not, one representative resource is kept with ``copyIndex()``
+  UNKNOWN and a top-level ``"copy": UNKNOWN`` marker in its body.
+* ``condition``: false skips the resource; true keeps it; a condition that
+  cannot be resolved keeps the resource and marks its body with a top-level
+  ``"condition": UNKNOWN``, so a check can tell "deployed" from "maybe".
+* A resource whose name cannot be resolved gets the ID ``<origin>#unknown-id``.
+
+The result has the canonical shape every source shares: ``location``,
+``tags``, ``sku``, ``kind``, ``identity``, ``zones`` (and ``plan``,
+``extendedLocation``) at the top, everything else under ``properties``;
+nested sub-resources flattened (``securityRules[0].access``) except inside the
+``template`` of a ``Microsoft.Resources/deployments``; a virtual network's
+inline ``subnets`` also become ``Microsoft.Network/virtualNetworks/subnets``
+resources; ``networkSecurityGroups/securityRules`` child resources are merged
+into their NSG's ``properties.securityRules``; duplicates (``az group export``
+writes subnets and rules both inline and as resources) are merged. Literal
+passwords and shared keys are replaced by SECRET.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from compliance_checks.errors import InputError
+from compliance_checks.inventory import SECRET, UNKNOWN, Inventory, Resource
+from compliance_checks.sources.arm_expressions import (
+    ZERO_SUBSCRIPTION,
+    Environment,
+    TemplateError,
+    build_resource_id,
+    copy_count,
+    evaluate_value,
+)
+from compliance_checks.sources.azure_native import TOP_LEVEL_KEYS
+from compliance_checks.sources.loading import (
+    DEFAULT_MAX_BYTES,
+    expect_list,
+    expect_object,
+    fold_nested_deployments,
+    is_opaque,
+    join,
+    kind,
+    merge,
+    read_json,
+    show,
+)
+
+SOURCE: Final = "arm"
+MAX_RESOURCES: Final = 10_000
+_MAX_LOOKUP_DEPTH: Final = 64
+
+# Keys of a template resource that are instructions to ARM, not part of the resource body.
+_TEMPLATE_KEYS: Final = frozenset(
+    {
+        "type",
+        "name",
+        "apiversion",
+        "dependson",
+        "copy",
+        "condition",
+        "resources",
+        "comments",
+        "metadata",
+        "scope",
+        "existing",
+        "subscriptionid",
+        "resourcegroup",
+        "import",
+        "asserts",
+        "id",
+    }
+)
+_TOP_LEVEL: Final = {key.lower(): key for key in TOP_LEVEL_KEYS}
+_RESOURCE_TYPE: Final = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)+(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)+")
+_CHILD_TYPE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# Property names whose literal value is a credential: kept only as the fact that it is set.
+_SECRET_KEYS: Final = frozenset(
+    {"administratorloginpassword", "adminpassword", "password", "sharedkey", "clientsecret"}
+)
+_SECURE_TYPES: Final = frozenset({"securestring", "secureobject"})
+
+_DEPLOYMENTS: Final = "microsoft.resources/deployments"
+_VNETS: Final = "microsoft.network/virtualnetworks"
+_NSGS: Final = "microsoft.network/networksecuritygroups"
+_RULES: Final = "microsoft.network/networksecuritygroups/securityrules"
+_KV_SECRETS: Final = "microsoft.keyvault/vaults/secrets"
+
+
+@dataclass
+class _Record:
+    id: str
+    type: str
+    name: str
+    body: dict[str, Any]
+    origin: str
+    known: bool
+
+
+@dataclass(frozen=True)
+class _Parent:
+    type: str
+    names: list[str] | None
+    trace: str  # the parent's origin inside the file, copy index included
+
+
+def normalise_location(value: Any) -> str | None:
+    """``Germany West Central`` -> ``germanywestcentral`` (what ARM itself returns)."""
+    return value.lower().replace(" ", "") if isinstance(value, str) else None
+
+
+def flatten(value: Any) -> Any:
+    """Merge each nested sub-resource's ``properties`` into itself (an object with ``properties`` and a name or ID)."""
+    if isinstance(value, dict):
+        out = {key: flatten(item) for key, item in value.items()}
+        inner = out.get("properties")
+        if isinstance(inner, dict) and ("name" in out or "id" in out):
+            merged = {key: item for key, item in out.items() if key != "properties"}
+            for key, item in inner.items():
+                merged.setdefault(key, item)
+            return merged
+        return out
+    if isinstance(value, list):
+        return [flatten(item) for item in value]
+    return value
+
+
+def _hide_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: SECRET if key.lower() in _SECRET_KEYS and isinstance(item, str) and item else _hide_secrets(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_hide_secrets(item) for item in value]
+    return value
+
+
+class _Template:
+    def __init__(
+        self,
+        source: str,
+        template: dict[str, Any],
+        *,
+        base: str,
+        values: Mapping[str, Any],
+        subscription_id: str,
+        resource_group: str,
+        location: str | None,
+    ) -> None:
+        self.source = source
+        self.template = template
+        self.base = base
+        self.values = values
+        self.env = Environment(
+            subscription_id=subscription_id,
+            resource_group=resource_group,
+            location=location,
+            parameter=self.parameter,
+            variable=self.variable,
+        )
+        self.parameters = self._definitions("parameters")
+        self.variables = self._variable_definitions()
+        self.cache: dict[tuple[str, str], Any] = {}
+        self.active: list[tuple[str, str]] = []
+        self.records: list[_Record] = []
+
+    # --- parameters and variables ------------------------------------------------
+
+    def _definitions(self, section: str) -> dict[str, tuple[str, Any]]:
+        raw = self.template.get(section)
+        if raw is None:
+            return {}
+        entries = expect_object(self.source, join(self.base, section), raw)
+        found: dict[str, tuple[str, Any]] = {}
+        for name, definition in entries.items():
+            if section == "parameters":
+                expect_object(self.source, join(self.base, section, name), definition, "a parameter definition object")
+            found[name.lower()] = (name, definition)
+        return found
+
+    def _variable_definitions(self) -> dict[str, tuple[str, Any]]:
+        found = self._definitions("variables")
+        loops = found.pop("copy", None)
+        if loops is not None:
+            place = join(self.base, "variables", loops[0])
+            for index, loop in enumerate(expect_list(self.source, place, loops[1], "an array of copy loops")):
+                where = join(place, index)
+                spec = expect_object(self.source, where, loop, "a copy loop object")
+                name = spec.get("name")
+                if not isinstance(name, str) or "input" not in spec:
+                    raise InputError(self.source, where, 'a variable copy loop needs "name", "count" and "input"')
+                found[name.lower()] = (name, _VariableLoop(spec, where))
+        return found
+
+    def _lookup(self, section: str, name: str, resolve: Any) -> Any:
+        key = (section, name.lower())
+        if key in self.cache:
+            return self.cache[key]
+        if key in self.active or len(self.active) > _MAX_LOOKUP_DEPTH:
+            return UNKNOWN  # a cycle, or a chain too long to follow
+        self.active.append(key)
+        try:
+            value = resolve()
+        finally:
+            self.active.pop()
+        self.cache[key] = value
+        return value
+
+    def parameter(self, name: str) -> Any:
+        entry = self.parameters.get(name.lower())
+        if entry is None:
+            return UNKNOWN
+        declared, definition = entry
+
+        def resolve() -> Any:
+            kind_ = definition.get("type")
+            if isinstance(kind_, str) and kind_.lower() in _SECURE_TYPES:
+                return SECRET
+            if declared.lower() in self.values:
+                return self.values[declared.lower()]
+            if "defaultValue" in definition:
+                place = join(self.base, "parameters", declared, "defaultValue")
+                return self._evaluate(definition["defaultValue"], self.env, place)
+            return UNKNOWN
+
+        return self._lookup("parameters", name, resolve)
+
+    def variable(self, name: str) -> Any:
+        entry = self.variables.get(name.lower())
+        if entry is None:
+            return UNKNOWN
+        declared, definition = entry
+
+        def resolve() -> Any:
+            if isinstance(definition, _VariableLoop):
+                return definition.expand(self)
+            return self._evaluate(definition, self.env, join(self.base, "variables", declared))
+
+        return self._lookup("variables", name, resolve)
+
+    def _evaluate(self, value: Any, env: Environment, place: str) -> Any:
+        try:
+            return evaluate_value(value, env)
+        except TemplateError as exc:
+            raise InputError(self.source, join(place, *exc.path), exc.problem) from None
+
+    # --- resources ---------------------------------------------------------------
+
+    def load(self) -> list[Resource]:
+        # Evaluate every parameter and variable once, so that a syntax error anywhere is reported.
+        for name, _ in self.parameters.values():
+            self.parameter(name)
+        for name, _ in self.variables.values():
+            self.variable(name)
+        place = join(self.base, "resources")
+        raw = self.template.get("resources")
+        if isinstance(raw, list):
+            self._walk(list(enumerate(raw)), place, None, self.env)
+        elif isinstance(raw, dict):
+            self._walk(list(raw.items()), place, None, self.env)
+        elif raw is None:
+            raise InputError(self.source, place, 'missing; expected an ARM template with a "resources" array')
+        else:
+            raise InputError(self.source, place, f"expected an array (or an object of symbolic names), got {kind(raw)}")
+        records = _merge_rules(_merge_duplicates(_split_subnets(self.records)))
+        resources = [
+            Resource.create(
+                id=r.id,
+                type=r.type,
+                name=r.name,
+                body=r.body,
+                location=normalise_location(r.body.get("location")),
+                source=SOURCE,
+                origin=r.origin,
+            )
+            for r in records
+        ]
+        return fold_nested_deployments(resources)
+
+    def _walk(self, entries: list[tuple[str | int, Any]], place: str, parent: _Parent | None, env: Environment) -> None:
+        for key, item in entries:
+            here = join(place, key)
+            trace = here if parent is None else join(parent.trace, "resources", key)
+            resource = expect_object(self.source, here, item, "a resource object")
+            if resource.get("existing") is True:
+                continue  # a reference to a resource deployed elsewhere
+            declared = resource.get("type")
+            if not isinstance(declared, str):
+                problem = "missing" if declared is None else f"expected a string, got {kind(declared)}"
+                raise InputError(self.source, join(here, "type"), f"resource type {problem}")
+            full_type = self._full_type(declared, parent, join(here, "type"))
+            copy = resource.get("copy")
+            if copy is None:
+                self._expand(
+                    resource,
+                    here,
+                    full_type=full_type,
+                    declared=declared,
+                    parent=parent,
+                    env=env,
+                    index=None,
+                    trace=trace,
+                )
+                continue
+            spec = expect_object(self.source, join(here, "copy"), copy, "a copy object")
+            loop = spec.get("name")
+            count_place = join(here, "copy", "count")
+            try:
+                count = copy_count(self._evaluate(spec.get("count"), env, count_place), ())
+            except TemplateError as exc:
+                raise InputError(self.source, count_place, exc.problem) from None
+            for index in [UNKNOWN] if count is UNKNOWN else range(count):
+                local = env.with_loop("", index)
+                if isinstance(loop, str):
+                    local = local.with_loop(loop, index)
+                self._expand(
+                    resource,
+                    here,
+                    full_type=full_type,
+                    declared=declared,
+                    parent=parent,
+                    env=local,
+                    index=index,
+                    trace=trace,
+                )
+
+    def _full_type(self, declared: str, parent: _Parent | None, place: str) -> str:
+        if parent is not None and "/" not in declared:
+            if not _CHILD_TYPE.fullmatch(declared):
+                raise InputError(self.source, place, f"{show(declared)} is not a child resource type")
+            return f"{parent.type}/{declared}"
+        if not _RESOURCE_TYPE.fullmatch(declared):
+            problem = f"{show(declared)} is not an ARM resource type (Namespace/type[/child...])"
+            raise InputError(self.source, place, problem)
+        return declared
+
+    def _expand(
+        self,
+        resource: dict[str, Any],
+        here: str,
+        *,
+        full_type: str,
+        declared: str,
+        parent: _Parent | None,
+        env: Environment,
+        index: Any,
+        trace: str,
+    ) -> None:
+        trace += "" if index is None else "[*]" if index is UNKNOWN else f"[{index}]"
+        origin = f"{self.source}#{trace}"
+        markers: dict[str, Any] = {}
+        if index is UNKNOWN:
+            markers["copy"] = UNKNOWN
+        if "condition" in resource:
+            condition = self._evaluate(resource["condition"], env, join(here, "condition"))
+            if condition is False:
+                return
+            if is_opaque(condition):
+                markers["condition"] = UNKNOWN
+            elif condition is not True:
+                raise InputError(self.source, join(here, "condition"), f"expected a boolean, got {kind(condition)}")
+        if len(self.records) >= MAX_RESOURCES:
+            raise InputError(self.source, here, f"the template expands to more than {MAX_RESOURCES} resources")
+
+        if "name" not in resource:
+            raise InputError(self.source, join(here, "name"), "resource name missing")
+        raw_name = resource["name"]
+        name = self._evaluate(raw_name, env, join(here, "name"))
+        names: list[str] | None
+        if isinstance(name, str):
+            names = name.split("/")
+        elif is_opaque(name):
+            names = None
+        else:
+            raise InputError(self.source, join(here, "name"), f"expected a string, got {kind(name)}")
+        names = self._compose(
+            names, full_type=full_type, declared=declared, parent=parent, shown=name, place=join(here, "name")
+        )
+
+        extras = {key.lower(): key for key in resource}
+        scope = self._optional(resource, extras.get("scope"), env, here)
+        subscription = self._optional(resource, extras.get("subscriptionid"), env, here)
+        group = self._optional(resource, extras.get("resourcegroup"), env, here)
+        identity = self._identity(
+            full_type, names, scope=scope, subscription=subscription, group=group, place=join(here, "name")
+        )
+
+        body = self._body(resource, full_type, env, here)
+        body.update(markers)
+        if identity is None:
+            record = _Record(f"{origin}#unknown-id", _extension_type(full_type), str(raw_name), body, origin, False)
+        else:
+            rid, rtype = identity
+            record = _Record(rid, rtype, rid.rsplit("/", 1)[1], body, origin, True)
+        self.records.append(record)
+
+        children = resource.get("resources")
+        if children is not None:
+            items = expect_list(self.source, join(here, "resources"), children, "an array of child resources")
+            self._walk(list(enumerate(items)), join(here, "resources"), _Parent(full_type, names, trace), env)
+
+    def _optional(self, resource: dict[str, Any], key: str | None, env: Environment, here: str) -> Any:
+        if key is None:
+            return None
+        value = self._evaluate(resource[key], env, join(here, key))
+        if value is None or isinstance(value, str) or is_opaque(value):
+            return value
+        raise InputError(self.source, join(here, key), f"expected a string, got {kind(value)}")
+
+    def _compose(
+        self,
+        names: list[str] | None,
+        *,
+        full_type: str,
+        declared: str,
+        parent: _Parent | None,
+        shown: Any,
+        place: str,
+    ) -> list[str] | None:
+        if parent is not None and names is not None:
+            if parent.names is None:
+                return None
+            needed = _segments_needed(full_type)
+            if "/" not in declared or len(names) != needed:
+                names = [*parent.names, *names]
+        if names is None:
+            return None
+        needed = _segments_needed(full_type)
+        if len(names) != needed or not all(names):
+            raise InputError(
+                self.source, place, f"name {show(shown)} has {len(names)} segment(s); type {full_type} needs {needed}"
+            )
+        return names
+
+    def _identity(
+        self,
+        full_type: str,
+        names: list[str] | None,
+        *,
+        scope: Any,
+        subscription: Any,
+        group: Any,
+        place: str,
+    ) -> tuple[str, str] | None:
+        if names is None or is_opaque(scope) or is_opaque(subscription) or is_opaque(group):
+            return None
+        sub = subscription or self.env.subscription_id
+        rg = group or self.env.resource_group
+        parts = full_type.split("/")
+        lowered = [p.lower() for p in parts]
+        try:
+            if "providers" in lowered[2:]:
+                at = lowered.index("providers", 2)
+                base_types, extension_types = parts[1:at], parts[at + 1 :]
+                base = build_resource_id(sub, rg, "/".join(parts[:at]), names[: len(base_types)])
+                namespace = names[len(base_types)]
+                extension = f"{namespace}/{'/'.join(extension_types)}"
+                tail = names[len(base_types) + 1 :]
+                return base + _provider_path(extension, tail), extension
+            if isinstance(scope, str) and scope:
+                scope_id = scope if scope.startswith("/") else f"{self.env.resource_group_id}/providers/{scope}"
+                return scope_id.rstrip("/") + _provider_path(full_type, names), full_type
+            return build_resource_id(sub, rg, full_type, names), full_type
+        except ValueError as exc:
+            raise InputError(self.source, place, str(exc)) from None
+
+    def _body(self, resource: dict[str, Any], full_type: str, env: Environment, here: str) -> dict[str, Any]:
+        source = {key: value for key, value in resource.items() if key.lower() not in _TEMPLATE_KEYS}
+        raw_template: Any = None
+        inner = False
+        if full_type.lower() == _DEPLOYMENTS and isinstance(source.get("properties"), dict):
+            options = source["properties"].get("expressionEvaluationOptions")
+            scope = options.get("scope") if isinstance(options, dict) else None
+            if isinstance(scope, str) and scope.lower() == "inner" and "template" in source["properties"]:
+                inner = True
+                source["properties"] = dict(source["properties"])
+                raw_template = source["properties"].pop("template")
+        evaluated = self._evaluate(source, env, here)
+        body: dict[str, Any] = {}
+        properties: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, value in evaluated.items():
+            lowered = key.lower()
+            if lowered == "properties":
+                if isinstance(value, dict):
+                    properties.update(value)
+                elif is_opaque(value):
+                    properties["$value"] = value
+                elif value is not None:
+                    raise InputError(self.source, join(here, key), f"expected an object, got {kind(value)}")
+            elif lowered in _TOP_LEVEL:
+                body[_TOP_LEVEL[lowered]] = value
+            else:
+                extra[key] = value
+        for key, value in extra.items():
+            properties.setdefault(key, value)
+        template = properties.pop("template", None) if full_type.lower() == _DEPLOYMENTS else None
+        properties = _hide_secrets(flatten(properties))
+        if inner:
+            properties["template"] = raw_template
+        elif template is not None:
+            properties["template"] = template
+        if full_type.lower() == _KV_SECRETS and properties.get("value") is not None:
+            properties["value"] = SECRET
+        body["properties"] = properties
+        return body
+
+
+@dataclass(frozen=True)
+class _VariableLoop:
+    spec: dict[str, Any]
+    place: str
+
+    def expand(self, template: _Template) -> Any:
+        name = self.spec["name"]
+        count_place = join(self.place, "count")
+        try:
+            count = copy_count(template._evaluate(self.spec.get("count"), template.env, count_place), ())
+        except TemplateError as exc:
+            raise InputError(template.source, count_place, exc.problem) from None
+        if count is UNKNOWN:
+            return UNKNOWN
+        return [
+            template._evaluate(self.spec["input"], template.env.with_loop(name, i), join(self.place, "input"))
+            for i in range(count)
+        ]
+
+
+def _segments_needed(full_type: str) -> int:
+    parts = [p.lower() for p in full_type.split("/")]
+    if "providers" in parts[2:]:
+        at = parts.index("providers", 2)
+        return (at - 1) + 1 + (len(parts) - at - 1)
+    return len(parts) - 1
+
+
+def _extension_type(full_type: str) -> str:
+    parts = full_type.split("/")
+    lowered = [p.lower() for p in parts]
+    if "providers" in lowered[2:]:
+        return "Microsoft.Unknown/" + "/".join(parts[lowered.index("providers", 2) + 1 :])
+    return full_type
+
+
+def _provider_path(resource_type: str, names: list[str]) -> str:
+    namespace, *types = resource_type.split("/")
+    if not types or len(types) != len(names) or not all(names):
+        raise ValueError(f"{len(names)} name segment(s) do not fit type {resource_type}")
+    return f"/providers/{namespace}/" + "/".join(f"{t}/{n}" for t, n in zip(types, names, strict=True))
+
+
+def _split_subnets(records: Iterable[_Record]) -> list[_Record]:
+    """Each inline subnet of a virtual network also becomes a subnet resource."""
+    result: list[_Record] = []
+    for record in records:
+        result.append(record)
+        if record.type.lower() != _VNETS or not record.known:
+            continue
+        subnets = record.body["properties"].get("subnets")
+        for number, subnet in enumerate(subnets if isinstance(subnets, list) else []):
+            name = subnet.get("name") if isinstance(subnet, dict) else None
+            if not isinstance(name, str) or not name or "/" in name:
+                continue
+            body = {"properties": {k: v for k, v in subnet.items() if k not in ("name", "id", "type", "etag")}}
+            result.append(
+                _Record(
+                    f"{record.id}/subnets/{name}",
+                    "Microsoft.Network/virtualNetworks/subnets",
+                    name,
+                    body,
+                    f"{record.origin}/properties/subnets/{number}",
+                    True,
+                )
+            )
+    return result
+
+
+def _merge_duplicates(records: Iterable[_Record]) -> list[_Record]:
+    """One record per ID: later declarations merge into the first (``az group export`` writes some twice)."""
+    by_id: dict[str, _Record] = {}
+    for record in records:
+        key = record.id.lower()
+        first = by_id.get(key)
+        if first is None:
+            by_id[key] = record
+        else:
+            first.body = merge(first.body, record.body)
+    return list(by_id.values())
+
+
+def _merge_rules(records: list[_Record]) -> list[_Record]:
+    """NSG security-rule child resources move into their NSG's ``properties.securityRules``."""
+    by_id = {r.id.lower(): r for r in records if r.known}
+    kept: list[_Record] = []
+    for record in records:
+        parent = by_id.get(record.id.rsplit("/", 2)[0].lower()) if record.known else None
+        if record.type.lower() != _RULES or parent is None or parent.type.lower() != _NSGS:
+            kept.append(record)
+            continue
+        properties = record.body["properties"]
+        rule: Any = properties["$value"] if set(properties) == {"$value"} else {"name": record.name, **properties}
+        rules = parent.body["properties"].get("securityRules")
+        if rules is None:
+            rules = parent.body["properties"]["securityRules"] = []
+        if not isinstance(rules, list):
+            kept.append(record)  # the NSG's rules are unknown: keep the rule on its own
+            continue
+        for position, existing in enumerate(rules):
+            if isinstance(existing, dict) and str(existing.get("name", "")).lower() == record.name.lower():
+                rules[position] = merge(existing, rule) if isinstance(rule, dict) else rule
+                break
+        else:
+            rules.append(rule)
+    return kept
+
+
+def _parameter_values(path: Path, max_bytes: int) -> dict[str, Any]:
+    source = str(path)
+    document = read_json(path, max_bytes=max_bytes, expected="an ARM parameters file")
+    top = expect_object(source, "", document, "an ARM parameters file (a JSON object)")
+    if "parameters" in top:
+        base, entries = "/parameters", expect_object(source, "/parameters", top["parameters"])
+    else:
+        base, entries = "", {k: v for k, v in top.items() if k not in ("$schema", "contentVersion")}
+    values: dict[str, Any] = {}
+    for name, entry in entries.items():
+        spec = expect_object(source, join(base, name), entry, 'an object with "value" or "reference"')
+        if "reference" in spec:
+            values[name.lower()] = SECRET  # a Key Vault reference: a secret by construction
+        elif "value" in spec:
+            values[name.lower()] = spec["value"]
+        else:
+            raise InputError(source, join(base, name), 'expected "value" or "reference"')
+    return values
+
+
+def load_arm_template(
+    path: Path,
+    *,
+    parameters: Path | None = None,
+    subscription_id: str = ZERO_SUBSCRIPTION,
+    resource_group: str = "exported",
+    location: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Inventory:
+    """Load an ARM template (or ``az group export`` output, bare or wrapped in ``{"template": ...}``).
+
+    ``subscription_id`` and ``resource_group`` are where the template is
+    (imagined to be) deployed; ``location`` is the resource group's location
+    (``resourceGroup().location``, UNKNOWN when not given). Bad input raises
+    InputError naming the file, the JSON pointer and the reason.
+    """
+    source = str(path)
+    document = read_json(path, max_bytes=max_bytes, expected="an ARM template")
+    if not isinstance(document, dict):
+        raise InputError(source, "", f'expected an ARM template (a JSON object with "resources"), got {kind(document)}')
+    base, template = "", document
+    if "resources" not in document and isinstance(document.get("template"), dict):
+        base, template = "/template", document["template"]  # the REST API's ResourceGroupExportResult
+    values = _parameter_values(parameters, max_bytes) if parameters is not None else {}
+    try:
+        loader = _Template(
+            source,
+            template,
+            base=base,
+            values=values,
+            subscription_id=subscription_id,
+            resource_group=resource_group,
+            location=location,
+        )
+        resources = loader.load()
+    except RecursionError:
+        raise InputError(source, "", "expressions or values nested too deeply to evaluate") from None
+    return Inventory(resources, sources=[SOURCE])

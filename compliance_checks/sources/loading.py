@@ -1,0 +1,239 @@
+"""Shared helpers for the offline sources: read one JSON document safely, name places in it.
+
+Every problem becomes an :class:`~compliance_checks.errors.InputError` whose
+message is one line: the file as given, the place (a JSON pointer such as
+``/resources/3/type``, or ``line 4, column 17`` for a syntax error) and the
+reason. Nothing here raises any other exception type for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from compliance_checks.errors import InputError
+from compliance_checks.inventory import UNKNOWN, Resource, SecretValue
+
+DEFAULT_MAX_BYTES: Final = 256 * 1024 * 1024
+"""Files larger than this are refused before they are read (every loader takes ``max_bytes``)."""
+
+MAX_DEPTH: Final = 128
+"""Deeper nesting than this is refused: no real template, state or preview comes close."""
+
+_MAX_INT_DIGITS: Final = 400
+
+
+class _NotJson(ValueError):
+    """A token Python's decoder accepts but JSON does not (NaN, Infinity) or a number too long."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON value")
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > _MAX_INT_DIGITS:
+        raise _NotJson(f"a number with {len(text)} digits is too long")
+    return int(text)
+
+
+def one_line(text: str) -> str:
+    """User-supplied text for a message: control characters and line breaks escaped."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
+def pointer(*parts: str | int) -> str:
+    """A JSON pointer (RFC 6901) for the given path; control characters are escaped to keep it one line."""
+    out: list[str] = []
+    for part in parts:
+        out.append(one_line(str(part).replace("~", "~0").replace("/", "~1")))
+    return "".join(f"/{text}" for text in out)
+
+
+def join(base: str, *parts: str | int) -> str:
+    """Extend a JSON pointer."""
+    return base + pointer(*parts)
+
+
+def kind(value: Any) -> str:
+    """The JSON name of a value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """A user-supplied value, quoted as JSON on one line (ASCII only) and cut to ``limit`` characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=True, default=repr)
+    except (TypeError, ValueError):
+        text = repr(value).encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _too_deep(document: Any) -> str | None:
+    """The pointer of the first place nested deeper than MAX_DEPTH, or None (iterative: no recursion)."""
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(document, 0, ())]
+    while stack:
+        value, depth, path = stack.pop()
+        if depth > MAX_DEPTH:
+            return pointer(*path[:MAX_DEPTH])
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1, (*path, key)) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1, (*path, index)) for index, item in enumerate(value))
+    return None
+
+
+def read_json(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, expected: str = "a JSON document") -> Any:
+    """Read and decode one JSON file, or raise InputError naming the file, the place and the reason."""
+    source = str(path)
+    try:
+        size = Path(path).stat().st_size
+        if size > max_bytes:
+            raise InputError(source, "", f"file is {size} bytes, over the limit of {max_bytes} bytes")
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise InputError(source, "", "file not found") from None
+    except IsADirectoryError:
+        raise InputError(source, "", "is a directory, not a file") from None
+    except PermissionError:
+        raise InputError(source, "", "permission denied") from None
+    except OSError as exc:
+        raise InputError(source, "", f"cannot read the file ({show(exc.strerror or str(exc))})") from None
+    except ValueError:  # e.g. a NUL byte in the name
+        raise InputError(source, "", "not a usable file name") from None
+    if len(data) > max_bytes:
+        raise InputError(source, "", f"file is over the limit of {max_bytes} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(source, f"byte {exc.start}", "not UTF-8 text") from None
+    if not text.strip():
+        raise InputError(source, "", f"file is empty; expected {expected}")
+    try:
+        document = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+    except json.JSONDecodeError as exc:
+        truncated = exc.pos >= len(text.rstrip())
+        problem = "invalid JSON: the document ends early (truncated?)" if truncated else f"invalid JSON: {exc.msg}"
+        raise InputError(source, f"line {exc.lineno}, column {exc.colno}", problem) from None
+    except _NotJson as exc:
+        raise InputError(source, "", f"invalid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(source, "", f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # e.g. an integer beyond Python's conversion limit
+        raise InputError(source, "", f"invalid JSON: {show(str(exc))}") from None
+    deep = _too_deep(document)
+    if deep is not None:
+        raise InputError(source, deep, f"nested deeper than {MAX_DEPTH} levels")
+    return document
+
+
+def expect_object(source: str, place: str, value: Any, what: str = "an object") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(source, place, f"expected {what}, got {kind(value)}")
+    return value
+
+
+def expect_list(source: str, place: str, value: Any, what: str = "an array") -> list[Any]:
+    if not isinstance(value, list):
+        raise InputError(source, place, f"expected {what}, got {kind(value)}")
+    return value
+
+
+def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge two bodies: objects merge key by key, anything else in ``update`` wins."""
+    merged = dict(base)
+    for key, value in update.items():
+        current = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            merged[key] = merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def fold_nested_deployments(resources: Iterable[Resource]) -> list[Resource]:
+    """Fold what an inline nested ARM deployment writes into the resources it updates.
+
+    The same fold the synth source applies (the TLS endpoint switches its
+    host-name binding to SNI through a ``Microsoft.Resources/deployments``),
+    written to survive any shape: unknown or secret templates, non-object
+    items and unresolved names are skipped.
+    """
+    result = list(resources)
+    by_type_name: dict[tuple[str, str], int] = {}
+    for index, resource in enumerate(result):
+        by_type_name.setdefault((resource.type_key, resource.id.split("/providers/", 1)[-1].lower()), index)
+    for deployment in list(result):
+        if deployment.type_key != "microsoft.resources/deployments":
+            continue
+        properties = deployment.body.get("properties")
+        template = properties.get("template") if isinstance(properties, Mapping) else None
+        items = template.get("resources") if isinstance(template, Mapping) else None
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, Mapping):
+                continue
+            kind_, name = item.get("type"), item.get("name")
+            update = item.get("properties", {})
+            if not isinstance(kind_, str) or not isinstance(name, str) or not isinstance(update, Mapping):
+                continue
+            if name.startswith("[") or not update:
+                continue
+            namespace, *types = kind_.split("/")
+            names = name.split("/")
+            if not types or len(types) != len(names):
+                continue
+            path = "/".join([namespace, *(f"{t}/{n}" for t, n in zip(types, names, strict=True))])
+            found = by_type_name.get((kind_.lower(), path.lower()))
+            if found is None:
+                continue
+            target = result[found]
+            base = target.body.get("properties")
+            body = dict(target.body)
+            body["properties"] = merge(base if isinstance(base, Mapping) else {}, update)
+            result[found] = Resource.create(
+                id=target.id,
+                type=target.type,
+                name=target.name,
+                body=body,
+                location=target.location,
+                source=target.source,
+                origin=f"{target.origin} (updated by {deployment.name})",
+            )
+    return result
+
+
+def is_opaque(value: Any) -> bool:
+    """UNKNOWN or SECRET: a value whose content cannot be used."""
+    return value is UNKNOWN or isinstance(value, SecretValue)
+
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MAX_DEPTH",
+    "expect_list",
+    "expect_object",
+    "fold_nested_deployments",
+    "is_opaque",
+    "join",
+    "kind",
+    "merge",
+    "one_line",
+    "pointer",
+    "read_json",
+    "show",
+]

@@ -1,0 +1,233 @@
+"""Source ``pulumi-state``: the JSON of ``pulumi stack export`` as the normalised inventory.
+
+The export is ``{"version": 3, "deployment": {"manifest": ..., "secrets_providers":
+..., "resources": [...]}}``; each resource has ``urn``, ``custom``, ``type``,
+``id``, ``inputs``, ``outputs``, ``parent`` (and more this source ignores).
+The deployed state is the resource's ``outputs``; ``inputs`` stand in only
+when there are no outputs. Secrets appear as
+``{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+"ciphertext": ...}`` (or ``"plaintext"`` with ``--show-secrets``) and become
+SECRET: their content is never kept.
+
+Skipped: the stack (``pulumi:pulumi:Stack``), providers (``pulumi:providers:*``),
+component resources (``custom: false``), ``random:*``, resources pending
+deletion (``delete: true``) and other providers' resources. An azure-native
+token missing from ``infra.azure_types.ARM_ID_TEMPLATES`` is an InputError.
+Versioned azure-native tokens (``azure-native:network/v20240301:VirtualNetwork``)
+map like the default version.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from compliance_checks.errors import InputError
+from compliance_checks.inventory import SECRET, UNKNOWN, Inventory, Resource
+from compliance_checks.sources.arm_expressions import ZERO_SUBSCRIPTION
+from compliance_checks.sources.azure_native import clean, to_resource
+from compliance_checks.sources.loading import (
+    DEFAULT_MAX_BYTES,
+    expect_list,
+    expect_object,
+    fold_nested_deployments,
+    join,
+    kind,
+    one_line,
+    read_json,
+    show,
+)
+from infra.azure_types import UnmappedTypeError, arm_identity
+
+SOURCE: Final = "pulumi-state"
+SUPPORTED_VERSIONS: Final = (3, 4)
+
+_TOKEN: Final = re.compile(r"[A-Za-z0-9_.-]+:[A-Za-z0-9_./-]*:[A-Za-z0-9_.-]+")
+_VERSIONED_MODULE: Final = re.compile(r"^(azure-native:[A-Za-z0-9]+)/v[0-9a-z]+(:.*)$")
+_SUBSCRIPTION: Final = re.compile(r"^/subscriptions/([^/]+)/", re.IGNORECASE)
+
+
+def canonical_token(token: str) -> str:
+    """``azure-native:network/v20240301:VirtualNetwork`` -> ``azure-native:network:VirtualNetwork``."""
+    match = _VERSIONED_MODULE.match(token)
+    return f"{match.group(1)}{match.group(2)}" if match else token
+
+
+def skipped(token: str, custom: bool) -> bool:
+    """What no inventory holds: the stack, providers, components and random values."""
+    return (
+        not custom
+        or token == "pulumi:pulumi:Stack"
+        or token.startswith("pulumi:providers:")
+        or token.startswith("random:")
+        or not (token.startswith("azure-native:") or token.startswith("azuread:"))
+    )
+
+
+def infer_subscription(entries: Iterable[Mapping[str, Any]]) -> str:
+    """The subscription of the first ARM resource ID among the resources (for IDs built from inputs)."""
+    for entry in entries:
+        candidates = [entry.get("id")]
+        for section in ("outputs", "inputs"):
+            values = entry.get(section)
+            if isinstance(values, Mapping):
+                candidates.append(values.get("id"))
+        for candidate in candidates:
+            match = _SUBSCRIPTION.match(candidate) if isinstance(candidate, str) else None
+            if match:
+                return match.group(1)
+    return ZERO_SUBSCRIPTION
+
+
+def _usable_id(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip("/") or value == "04da6b54-80e4-46f7-96ec-b56ff0331ba9":
+        return None
+    return value
+
+
+def _sections(source: str, place: str, entry: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for section in ("inputs", "outputs"):
+        value = entry.get(section)
+        if value is None:
+            found.append({})
+        else:
+            found.append(expect_object(source, join(place, section), value))
+    return found[0], found[1]
+
+
+def convert(
+    source: str,
+    entry: Mapping[str, Any],
+    *,
+    source_name: str,
+    place: str,
+    subscription_id: str,
+    is_secret: Callable[[Any], bool] | None = None,
+) -> Resource | None:
+    """One engine resource state (``ResourceV3``: a state entry or a preview step's ``newState``) as a resource."""
+    urn = entry.get("urn")
+    if not isinstance(urn, str) or not urn:
+        problem = "missing" if urn is None else f"expected a string, got {kind(urn)}"
+        raise InputError(source, join(place, "urn"), f"resource URN {problem}")
+    urn = one_line(urn)
+    token = entry.get("type")
+    if not isinstance(token, str) or not token:
+        problem = "missing" if token is None else f"expected a string, got {kind(token)}"
+        raise InputError(source, join(place, "type"), f"{urn}: resource type {problem}")
+    if not _TOKEN.fullmatch(token):
+        raise InputError(source, join(place, "type"), f"{urn}: {show(token)} is not a Pulumi type token")
+    custom = entry.get("custom", True)
+    if not isinstance(custom, bool):
+        raise InputError(source, join(place, "custom"), f"{urn}: expected a boolean, got {kind(custom)}")
+    raw_id = entry.get("id")
+    if raw_id is not None and not isinstance(raw_id, str):
+        raise InputError(source, join(place, "id"), f"{urn}: expected a string, got {kind(raw_id)}")
+    inputs, outputs = _sections(source, place, entry)
+    token = canonical_token(token)
+    if skipped(token, custom):
+        return None
+
+    cleaned_inputs = _cleaned(source, join(place, "inputs"), urn, inputs, is_secret)
+    values = _cleaned(source, join(place, "outputs"), urn, outputs, is_secret) if outputs else dict(cleaned_inputs)
+    resource_id = _usable_id(raw_id)
+    if token.startswith("azuread:"):
+        object_id = values.get("objectId") or resource_id
+        values["objectId"] = object_id if isinstance(object_id, str) else None
+    named_location_ranges = _detach_unknown_ranges(token, values)
+    try:
+        if not token.startswith("azuread:") and (resource_id is None or not resource_id.startswith("/")):
+            resource_id = _identity_from(token, {**cleaned_inputs, **values}, subscription_id)
+        resource = to_resource(
+            token, values, source=source_name, origin=urn, subscription_id=subscription_id, resource_id=resource_id
+        )
+    except UnmappedTypeError:
+        raise InputError(
+            source, join(place, "type"), f"{urn}: no ARM mapping for {token}; add it to infra/azure_types.py"
+        ) from None
+    if resource is not None and named_location_ranges is not None:
+        body = {**resource.body, "ipRanges": named_location_ranges}
+        resource = Resource.create(
+            id=resource.id,
+            type=resource.type,
+            name=resource.name,
+            body=body,
+            location=resource.location,
+            source=resource.source,
+            origin=resource.origin,
+        )
+    return resource
+
+
+def _cleaned(
+    source: str, place: str, urn: str, values: Mapping[str, Any], is_secret: Callable[[Any], bool] | None
+) -> dict[str, Any]:
+    """Secrets -> SECRET, unknowns -> UNKNOWN; the property map itself must stay a map."""
+    cleaned = clean(values, is_secret)
+    if not isinstance(cleaned, dict):
+        raise InputError(source, place, f"{urn}: expected an object of properties, got {cleaned!r}")
+    return cleaned
+
+
+def _identity_from(token: str, values: Mapping[str, Any], subscription_id: str) -> str | None:
+    """The ARM ID built from path inputs, when the engine has not reported one (a create in a preview)."""
+    if not token.startswith("azure-native:"):
+        return None
+    try:
+        return arm_identity(token, values, subscription_id).id
+    except UnmappedTypeError:
+        raise
+    except KeyError:
+        return None
+
+
+def _detach_unknown_ranges(token: str, values: dict[str, Any]) -> Any:
+    """A named location whose IP ranges are not a list (unknown, secret): shaped without them, set back afterwards."""
+    if not token.endswith(":NamedLocation"):
+        return None
+    ip = values.get("ip")
+    if not isinstance(ip, Mapping) or "ipRanges" not in ip or isinstance(ip.get("ipRanges"), list):
+        return None
+    ranges = ip["ipRanges"]
+    values["ip"] = {k: v for k, v in ip.items() if k != "ipRanges"}
+    return ranges if ranges is UNKNOWN or ranges is SECRET else UNKNOWN
+
+
+def build_inventory(resources: Iterable[Resource], source_name: str) -> Inventory:
+    return Inventory(fold_nested_deployments(resources), sources=[source_name])
+
+
+def load_pulumi_state(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Inventory:
+    """Load the JSON written by ``pulumi stack export``. Bad input raises InputError (file, JSON pointer, reason)."""
+    source = str(path)
+    document = read_json(path, max_bytes=max_bytes, expected="the JSON of `pulumi stack export`")
+    top = expect_object(source, "", document, "the JSON of `pulumi stack export` (an object)")
+    version = top.get("version")
+    if version is None:
+        raise InputError(source, "/version", "missing; expected the JSON of `pulumi stack export`")
+    if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
+        raise InputError(source, "/version", f"unsupported deployment version {show(version)}; expected 3")
+    deployment = expect_object(source, "/deployment", top.get("deployment"), "the deployment object")
+    raw = deployment.get("resources")
+    entries = [] if raw is None else expect_list(source, "/deployment/resources", raw)
+    checked: list[tuple[str, dict[str, Any]]] = []
+    for index, entry in enumerate(entries):
+        place = join("/deployment/resources", index)
+        checked.append((place, expect_object(source, place, entry, "a resource object")))
+    subscription = infer_subscription(entry for _, entry in checked)
+    resources: list[Resource] = []
+    try:
+        for place, entry in checked:
+            if entry.get("delete") is True:
+                continue  # an old copy awaiting deletion after a replacement
+            resource = convert(source, entry, source_name=SOURCE, place=place, subscription_id=subscription)
+            if resource is not None:
+                resources.append(resource)
+    except RecursionError:
+        raise InputError(source, "", "values nested too deeply") from None
+    return build_inventory(resources, SOURCE)
+
+
+__all__ = ["SOURCE", "build_inventory", "canonical_token", "convert", "load_pulumi_state"]
