@@ -5,12 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: help setup run render test lint typecheck unit lock clean
+.PHONY: help setup run audit render test lint typecheck unit lock browser benchmark clean
 
 help:
-	@echo "make run     - set up, then render the $(STACK) stack offline (no Azure account needed)"
-	@echo "make test    - set up, then lint, type-check and run every test"
-	@echo "make lock    - re-resolve requirements.lock from pyproject.toml"
+	@echo "make run       - set up, then audit the $(STACK) stack offline and write reports/ (no Azure account needed)"
+	@echo "make test      - set up, then lint, type-check and run every test"
+	@echo "make render    - print every resource the $(STACK) stack would deploy"
+	@echo "make browser   - install Debian's Chromium for the report screenshot test (root)"
+	@echo "make benchmark - time the checks on 1k, 10k and 100k resources"
+	@echo "make lock      - re-resolve requirements.lock from pyproject.toml"
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required, found " + sys.version.split()[0])'
@@ -22,7 +25,10 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
-run: render
+run: audit
+
+audit: $(STAMP)
+	$(BIN)/compliance-checks audit --stack $(STACK) --out reports/synth-$(STACK)
 
 render: $(STAMP)
 	$(BIN)/python -m infra.render --stack $(STACK)
@@ -39,9 +45,16 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/render.py
+	$(BIN)/python benchmarks/evaluate.py
+
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache reports
