@@ -192,7 +192,8 @@ def print_summary(results: dict[str, Any], paths: Sequence[Path]) -> None:
     if len(problems) > 15:
         console.print(f"  … {len(problems) - 15} more in the report")
     for item in results["document"]:
-        console.print(f"  [bold red]POLICY TEXT[/] {item['claimId']}: {item['message']}")
+        message = item["message"].removeprefix(f"{item['claimId']}: ")
+        console.print(f"  [bold red]POLICY TEXT[/] {item['claimId']}: {message}")
     summary = results["summary"]
     counts = ", ".join(f"{n} {v}" for v, n in summary["claims"].items() if n)
     meaning = {0: "all verifiable promises kept", 1: "promises broken", 2: "not everything could be verified"}

@@ -82,11 +82,17 @@ class AuditResult:
 
 
 def _claim_result(
-    claim: Claim, by_check: Mapping[str, Sequence[Finding]], attestations: Mapping[str, Attestation], today: dt.date
+    claim: Claim,
+    by_check: Mapping[str, Sequence[Finding]],
+    attestations: Mapping[str, Attestation],
+    today: dt.date,
+    document: Sequence[Finding] = (),
 ) -> ClaimResult:
-    mine = tuple(f for check_id in claim.checks for f in by_check.get(check_id, ()))
+    # A claim whose German and English texts disagree is broken as written, whatever the estate does.
+    text_findings = tuple(f for f in document if f.resource_id.endswith(f"#{claim.id}"))
+    mine = tuple(f for check_id in claim.checks for f in by_check.get(check_id, ())) + text_findings
     verdicts: list[Verdict] = [f.verdict for f in mine if f.verdict != Verdict.NOT_APPLICABLE]
-    if claim.checks and not mine:
+    if claim.checks and len(mine) == len(text_findings):
         verdicts.append(Verdict.ERROR)  # referenced checks produced nothing
     attestation = attestations.get(claim.id)
     status: str | None = None
@@ -158,14 +164,14 @@ def evaluate(
         by_check: dict[str, list[Finding]] = {}
         for finding in findings:
             by_check.setdefault(finding.check_id, []).append(finding)
+        document = tuple(f.with_context("policy-text", stamp) for f in document_findings(disagreements, policy_name))
         claims = tuple(
-            _claim_result(claim, by_check, attestations or {}, today)
+            _claim_result(claim, by_check, attestations or {}, today, document)
             for claim in sorted(catalog.claims, key=lambda c: c.id)
         )
     finally:
         if collecting:
             gc.enable()
-    document = tuple(f.with_context("policy-text", stamp) for f in document_findings(disagreements, policy_name))
     return AuditResult(
         inventory=inventory,
         checks=dict(sorted(checks.items())),

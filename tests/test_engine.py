@@ -183,3 +183,13 @@ def test_claims_without_findings_are_errors_not_passes() -> None:
     for claim_result in result.claims:
         if claim_result.claim.checks:
             assert claim_result.verdict == Verdict.ERROR
+
+
+def test_a_claim_whose_texts_disagree_fails() -> None:
+    from compliance_checks.policy_text import lint_translations
+
+    result = audit(estate("dev"), disagreements=lint_translations(CATALOG))
+    assert claim(result, "RIGHTS-COMPLAINT") == Verdict.FAIL
+    assert claim(result, "REC-COOPERATIVE-AUDIT") == Verdict.FAIL
+    assert claim(result, "SEC-HOSTING-AZURE") == Verdict.PASS
+    assert result.exit_code == 1

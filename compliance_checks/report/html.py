@@ -18,6 +18,7 @@ from compliance_checks.render_values import show
 COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#bc4c00", "MANUAL": "#0969da", "NOT_APPLICABLE": "#6e7781"}
 VERDICTS = ("FAIL", "ERROR", "MANUAL", "PASS", "NOT_APPLICABLE")
 MAX_PASS_ROWS = 25
+SHORT = {"NOT_APPLICABLE": "N/A"}
 MAX_DIAGRAM_NODES = 60
 
 CSS = """
@@ -31,7 +32,7 @@ h3{font-size:16px;margin:0}
 .count b{font-size:22px;display:block}
 blockquote{margin:6px 0;padding:4px 12px;border-left:4px solid #d0d7de;background:#f6f8fa}
 blockquote .lang{font-weight:700;color:#59636e;margin-right:6px}
-table{border-collapse:collapse;width:100%;font-size:12.5px}th,td{border:1px solid #d0d7de;padding:4px 6px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;font-size:12.5px;table-layout:fixed}td{overflow-wrap:anywhere}th,td{border:1px solid #d0d7de;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.id{font-family:ui-monospace,monospace;word-break:break-all;max-width:340px}
 code{font-family:ui-monospace,monospace;font-size:12px}.small{font-size:12px;color:#59636e}
 .waived{opacity:.75}.exit{font-size:16px;font-weight:600}
@@ -42,6 +43,19 @@ def _badge(verdict: str, suffix: str = "") -> str:
     return f'<span class="badge" style="background:{COLOURS[verdict]}">{escape(verdict)}{escape(suffix)}</span>'
 
 
+MAX_OBSERVED = 280
+
+
+def _clip(text: str) -> str:
+    """Long observed values (whole rule lists) are cut here; results.json keeps them whole."""
+    return text if len(text) <= MAX_OBSERVED else text[: MAX_OBSERVED - 1] + "… (full value in results.json)"
+
+
+def _resource_cell(resource_id: str) -> str:
+    name = resource_id.rstrip("/").rsplit("/", 1)[-1]
+    return f'<b>{escape(name)}</b><br><span class="small">{escape(resource_id)}</span>'
+
+
 def _observed(value: Any) -> str:
     if isinstance(value, dict) and len(value) == 1:
         tag = next(iter(value))
@@ -50,12 +64,18 @@ def _observed(value: Any) -> str:
     return show(value)
 
 
-def claim_matrix_svg(claims: Sequence[Mapping[str, Any]], findings: Sequence[Mapping[str, Any]]) -> str:
-    """Rows: claims; columns: verdicts; a cell shows how many findings of the claim's checks have that verdict."""
+def claim_matrix_svg(
+    claims: Sequence[Mapping[str, Any]],
+    findings: Sequence[Mapping[str, Any]],
+    document: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """Rows: claims; columns: verdicts; a cell counts the claim's findings (incl. policy-text ones) with that verdict."""
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for finding in findings:
         for claim_id in finding["claims"]:
             counts[claim_id][finding["verdict"]] += 1
+    for item in document:
+        counts[item["claimId"]][item["verdict"]] += 1
     row_h, label_w, col_w, head = 22, 230, 96, 30
     width, height = label_w + col_w * len(VERDICTS) + 120, head + row_h * len(claims) + 8
     parts = [
@@ -66,7 +86,7 @@ def claim_matrix_svg(claims: Sequence[Mapping[str, Any]], findings: Sequence[Map
         x = label_w + i * col_w + col_w / 2
         parts.append(
             f'<text x="{x}" y="18" text-anchor="middle" font-weight="700" fill="{COLOURS[verdict]}">'
-            f"{verdict.replace('_', ' ')}</text>"
+            f"{SHORT.get(verdict, verdict)}</text>"
         )
     parts.append(f'<text x="{label_w + len(VERDICTS) * col_w + 10}" y="18" font-weight="700">claim verdict</text>')
     for row, claim in enumerate(claims):
@@ -152,6 +172,14 @@ def estate_svg(inventory: Mapping[str, Any]) -> str:
     for source, target in sorted(e for e in edges if e[0] and e[1] and e[0] != e[1]):
         if source in positions and target in positions:
             (x1, y1), (x2, y2) = positions[source], positions[target]
+            if x1 == x2:  # same column: an arc beside the boxes, not a line hidden along their edge
+                right = x1 + col_w - 24
+                bulge = right + 12 + min(abs(y2 - y1) / 8, 40)
+                lines.append(
+                    f'<path d="M{right},{y1 + 13} C{bulge},{y1 + 13} {bulge},{y2 + 13} {right},{y2 + 13}" '
+                    'fill="none" stroke="#0969da" stroke-opacity=".35"/>'
+                )
+                continue
             x1 += col_w - 24 if x2 > x1 else 0
             x2 += col_w - 24 if x1 > x2 else 0
             lines.append(
@@ -185,11 +213,12 @@ def _evidence_rows(findings: Sequence[Mapping[str, Any]]) -> str:
                 )
                 lead = (
                     f"<td{span}>{_badge(finding['verdict'], suffix)}</td><td{span}><code>{escape(finding['checkId'])}</code></td>"
-                    f'<td{span} class="id">{escape(finding["resourceId"])}</td><td{span}>{escape(finding["message"])}{note}</td>'
+                    f'<td{span} class="id">{_resource_cell(finding["resourceId"])}</td>'
+                    f"<td{span}>{escape(finding['message'])}{note}</td>"
                 )
             rows.append(
                 f'<tr class="{"waived" if waived else ""}">{lead}<td><code>{escape(item["path"])}</code></td>'
-                f"<td>{escape(_observed(item['observed']))}</td><td>{escape(item['expected'])}</td>"
+                f"<td>{escape(_clip(_observed(item['observed'])))}</td><td>{escape(item['expected'])}</td>"
                 + (
                     f'<td{span}>{escape(finding["source"])}<br><span class="small">{escape(finding["observedAt"])}</span></td>'
                     if index == 0
@@ -200,7 +229,9 @@ def _evidence_rows(findings: Sequence[Mapping[str, Any]]) -> str:
     more = len(passes) - MAX_PASS_ROWS
     tail = f'<p class="small">… and {more} more PASS findings in results.json.</p>' if more > 0 else ""
     head = (
-        "<tr><th>Verdict</th><th>Check</th><th>Resource ID</th><th>Finding</th><th>Property</th>"
+        '<colgroup><col style="width:8%"><col style="width:13%"><col style="width:19%"><col style="width:17%">'
+        '<col style="width:11%"><col style="width:14%"><col style="width:9%"><col style="width:9%"></colgroup>'
+        "<tr><th>Verdict</th><th>Check</th><th>Resource</th><th>Finding</th><th>Property</th>"
         "<th>Observed</th><th>Expected</th><th>Source, time</th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>{tail}" if rows else '<p class="small">No findings.</p>'
@@ -285,7 +316,7 @@ Inputs: {inputs}.</p>
 <p class="small">{summary["findings"]["FAIL"]} failed, {summary["findings"]["ERROR"]} unverifiable,
 {summary["findings"]["MANUAL"]} manual, {summary["findings"]["PASS"]} passed findings; {summary["waived"]} waived;
 {summary["documentFindings"]} disagreements in the policy text.</p>
-<div class="card">{claim_matrix_svg(results["claims"], results["findings"])}</div>
+<div class="card">{claim_matrix_svg(results["claims"], results["findings"], results["document"])}</div>
 {document}
 <h2 id="claims">Claims</h2>{sections}
 <h2 id="estate-diagram">The audited estate</h2><div class="card" style="overflow-x:auto">{estate_svg(results["inventory"])}</div>
