@@ -19,19 +19,10 @@ from typing import Any
 
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict, worst
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue, compile_path
+from infra.config import EU_REGION_PAIRS
 
-EU_LOCATIONS = frozenset(
-    {
-        "germanywestcentral",
-        "germanynorth",
-        "westeurope",
-        "northeurope",
-        "francecentral",
-        "francesouth",
-        "swedencentral",
-        "swedensouth",
-    }
-)
+# The EU regions whose backup pair is in the EU too: one table, shared with the infra config.
+EU_LOCATIONS = frozenset(EU_REGION_PAIRS)
 
 
 @dataclass(frozen=True)

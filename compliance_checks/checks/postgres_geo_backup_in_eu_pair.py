@@ -7,18 +7,7 @@ from collections.abc import Iterable
 from compliance_checks.checks.base import Check, CheckMeta, Equals, Params, Rule, judge
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict, worst
 from compliance_checks.inventory import Inventory
-
-# Azure region pairs (geo-redundant backup target) of the EU regions.
-REGION_PAIRS = {
-    "germanywestcentral": "germanynorth",
-    "germanynorth": "germanywestcentral",
-    "westeurope": "northeurope",
-    "northeurope": "westeurope",
-    "francecentral": "francesouth",
-    "francesouth": "francecentral",
-    "swedencentral": "swedensouth",
-    "swedensouth": "swedencentral",
-}
+from infra.config import EU_REGION_PAIRS
 
 
 class GeoBackupInEuPair(Check):
@@ -40,7 +29,7 @@ class GeoBackupInEuPair(Check):
         allowed = {loc.lower() for loc in params.allowed_locations}
         for server in servers:
             geo, geo_evidence = judge(server, Rule("properties.backup.geoRedundantBackup", Equals("Enabled")), params)
-            pair = REGION_PAIRS.get(server.location or "")
+            pair = EU_REGION_PAIRS.get(server.location or "")
             pair_ok = pair is not None and pair in allowed
             pair_evidence = Evidence("location (backup pair)", f"{server.location} -> {pair}", "an EU pair")
             verdict = worst([geo, Verdict.PASS if pair_ok else Verdict.FAIL])

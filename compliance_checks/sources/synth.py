@@ -9,6 +9,7 @@ from typing import Any
 from compliance_checks.errors import InputError
 from compliance_checks.inventory import Inventory, Resource
 from compliance_checks.sources.azure_native import to_resource
+from compliance_checks.sources.loading import fold_nested_deployments
 from infra.config import ConfigError
 from infra.synth import MOCK_SUBSCRIPTION_ID, Secret, Synthesis, synthesize
 
@@ -17,52 +18,6 @@ SOURCE = "synth"
 
 def _is_secret(value: Any) -> bool:
     return isinstance(value, Secret)
-
-
-def _merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in update.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _apply_nested_deployments(resources: list[Resource]) -> list[Resource]:
-    """Fold the resources a nested ARM deployment writes into the resources they update.
-
-    The TLS endpoint switches its host-name binding to SNI this way; without the
-    fold the inventory would show the binding's pre-certificate state.
-    """
-    by_type_name = {(r.type.lower(), r.id.split("/providers/", 1)[-1].lower()): i for i, r in enumerate(resources)}
-    result = list(resources)
-    for deployment in resources:
-        if deployment.type.lower() != "microsoft.resources/deployments":
-            continue
-        template = deployment.body.get("properties", {}).get("template", {})
-        for item in template.get("resources", []) if isinstance(template, Mapping) else []:
-            kind, name = str(item.get("type", "")), str(item.get("name", ""))
-            namespace, *types = kind.split("/")
-            names = name.split("/")
-            if len(types) != len(names):
-                continue
-            path = "/".join([namespace, *(f"{t}/{n}" for t, n in zip(types, names, strict=True))])
-            index = by_type_name.get((kind.lower(), path.lower()))
-            if index is None:
-                continue
-            target = result[index]
-            body = _merge(target.body, {"properties": item.get("properties", {})})
-            result[index] = Resource.create(
-                id=target.id,
-                type=target.type,
-                name=target.name,
-                body=body,
-                location=target.location,
-                source=target.source,
-                origin=f"{target.origin} (updated by {deployment.name})",
-            )
-    return result
 
 
 def inventory_from_synthesis(synthesis: Synthesis) -> Inventory:
@@ -83,7 +38,7 @@ def inventory_from_synthesis(synthesis: Synthesis) -> Inventory:
         )
         if resource is not None:
             resources.append(resource)
-    return Inventory(_apply_nested_deployments(resources), sources=[SOURCE])
+    return Inventory(fold_nested_deployments(resources), sources=[SOURCE])
 
 
 def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
