@@ -34,8 +34,8 @@ render: $(STAMP)
 	$(BIN)/python -m infra.render --stack $(STACK)
 
 lint: $(STAMP)
-	$(BIN)/ruff check infra compliance_checks tests benchmarks
-	$(BIN)/ruff format --check infra compliance_checks tests benchmarks
+	$(BIN)/ruff check infra compliance_checks policies tests benchmarks
+	$(BIN)/ruff format --check infra compliance_checks policies tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,0 +1,352 @@
+"""The CrossGuard policies: each one runs compliance checks over what Pulumi is about to deploy.
+
+There is no second implementation of any rule here. A policy names a claim of
+the privacy policy and the check IDs that verify it; its validator turns the
+resources under validation into the same inventory every other source produces
+and reports each FAIL (or "nothing to verify" ERROR) as a violation naming the
+resource and the claim.
+
+Values unknown until apply (IDs of resources not yet created) cannot be judged
+at preview. They are never passed silently: the ``unknown-values-at-preview``
+policy reports every one of them (advisory by default, so that a first
+deployment is possible; set it to mandatory to forbid any unverified value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from compliance_checks.checks import load_checks
+from compliance_checks.checks.base import EU_LOCATIONS, Check, Params, PropertyCheck
+from compliance_checks.findings import Finding, Verdict
+from compliance_checks.inventory import UNKNOWN, Inventory, Resource, referenced_ids
+from compliance_checks.sources.azure_native import clean, to_resource
+from compliance_checks.sources.loading import fold_nested_deployments
+
+PACK_NAME = "smart-portal-privacy"
+SOURCE = "policy-pack"
+# At preview the subscription is not known to the pack; IDs only need to be consistent within one run.
+PREVIEW_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+UNKNOWN_SENTINELS = frozenset(
+    {
+        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # bool
+        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
+        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string
+        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
+        "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
+        "e48ece36-62e2-4504-bad9-02848725956a",  # archive
+        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
+    }
+)
+
+CONFIG_SCHEMA = PolicyConfigSchema(
+    properties={
+        "allowedLocations": {"type": "array", "items": {"type": "string"}, "default": sorted(EU_LOCATIONS)},
+        "minTlsVersion": {"type": "string", "enum": ["1.2", "1.3"], "default": "1.2"},
+        "maxLogRetentionDays": {"type": "integer", "minimum": 1, "maximum": 730, "default": 90},
+    }
+)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    name: str
+    claim: str
+    description: str
+    checks: tuple[str, ...]
+    scope: str  # "resource" when one resource decides, "stack" when several do
+
+
+SPECS: tuple[PolicySpec, ...] = (
+    PolicySpec(
+        "portal-https-tls-floor",
+        "SEC-TLS",
+        "The portal is HTTPS only, TLS 1.2+ (also SCM), no FTP.",
+        ("webapp_https_only", "webapp_min_tls_version", "webapp_ftps_disabled"),
+        "resource",
+    ),
+    PolicySpec(
+        "portal-custom-domain-tls",
+        "SEC-TLS",
+        "The portal's custom domain is bound with a certificate.",
+        ("webapp_custom_domain_sni",),
+        "stack",
+    ),
+    PolicySpec(
+        "database-tls-required",
+        "SEC-TLS",
+        "The database requires TLS 1.2+ for every connection.",
+        ("postgres_require_secure_transport", "postgres_min_tls_version"),
+        "stack",
+    ),
+    PolicySpec(
+        "portal-no-affinity-cookie",
+        "PRIV-NO-COOKIES",
+        "No ARRAffinity cookie.",
+        ("webapp_client_affinity_disabled",),
+        "resource",
+    ),
+    PolicySpec(
+        "portal-no-app-service-auth",
+        "PRIV-NO-COOKIES",
+        "No App Service Authentication session cookie.",
+        ("webapp_easy_auth_disabled",),
+        "stack",
+    ),
+    PolicySpec(
+        "portal-no-analytics",
+        "PRIV-NO-ANALYTICS",
+        "No Application Insights, no browser instrumentation.",
+        ("webapp_no_application_insights",),
+        "stack",
+    ),
+    PolicySpec(
+        "database-private",
+        "SEC-DB-SINGLE-IP-VPN",
+        "The database has no public access and lives in its subnet.",
+        ("postgres_public_access_disabled", "postgres_vnet_integrated"),
+        "resource",
+    ),
+    PolicySpec(
+        "database-no-firewall-rules",
+        "SEC-DB-SINGLE-IP-VPN",
+        "The database has no firewall rules.",
+        ("postgres_no_firewall_rules",),
+        "stack",
+    ),
+    PolicySpec(
+        "database-single-ip-path",
+        "SEC-DB-SINGLE-IP-VPN",
+        "Only the portal subnet and the VPN source of the single IP reach the database port.",
+        ("nsg_database_port_two_sources", "nsg_deny_all_inbound"),
+        "stack",
+    ),
+    PolicySpec(
+        "vpn-gateway-authentication",
+        "SEC-DB-SINGLE-IP-VPN",
+        "The VPN admits Entra ID (MFA) point-to-site from the allowed IP, or one office address by IPsec.",
+        ("vpn_gateway_single_ip_or_entra", "entra_ca_vpn_allowed_ip_only"),
+        "stack",
+    ),
+    PolicySpec(
+        "developers-mfa",
+        "SEC-DEV-MFA",
+        "Conditional Access enforces MFA for the developers.",
+        ("entra_ca_mfa_for_developers",),
+        "stack",
+    ),
+    PolicySpec(
+        "developers-least-privilege",
+        "SEC-DEV-MFA",
+        "Developers hold least privilege; no basic-auth publishing; SCM only from the allowed IP.",
+        ("rbac_developers_least_privilege", "webapp_basic_auth_disabled", "webapp_scm_ip_restricted"),
+        "stack",
+    ),
+    PolicySpec(
+        "eu-only-locations",
+        "SEC-HOSTING-AZURE",
+        "Every resource is in an allowed EU region.",
+        ("location_in_allowed_regions",),
+        "resource",
+    ),
+    PolicySpec(
+        "database-backup-eu-pair",
+        "SEC-HOSTING-AZURE",
+        "Geo-redundant backups stay in the EU pair.",
+        ("postgres_geo_backup_in_eu_pair",),
+        "resource",
+    ),
+    PolicySpec(
+        "key-vault-hardening",
+        "SEC-DATA-PROTECTION",
+        "Key Vault: RBAC, purge protection, private only.",
+        ("keyvault_rbac_purge_protection", "keyvault_public_access_disabled"),
+        "resource",
+    ),
+    PolicySpec(
+        "log-retention",
+        "SEC-DATA-PROTECTION",
+        "Logs with IP addresses are kept at most 90 days.",
+        ("log_retention_at_most_90_days",),
+        "resource",
+    ),
+    PolicySpec(
+        "logging-and-alerts",
+        "SEC-DATA-PROTECTION",
+        "Diagnostics on; NSG and firewall changes alert.",
+        ("diagnostic_settings_enabled", "activity_log_alert_network_changes"),
+        "stack",
+    ),
+)
+
+
+def _unwrap(value: Any) -> Any:
+    """pulumi_policy wraps props in proxies that raise on unknowns; take the raw values."""
+    if isinstance(value, Mapping):
+        try:
+            target = value["__target"]
+        except (KeyError, TypeError):
+            target = value
+        return {str(k): _unwrap(v) for k, v in dict(target).items()}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        try:
+            target = value["__target"]  # type: ignore[call-overload]
+        except (KeyError, TypeError, IndexError):
+            target = value
+        return [_unwrap(v) for v in target]
+    if isinstance(value, str) and value in UNKNOWN_SENTINELS:
+        return UNKNOWN
+    return value
+
+
+def subscription_of(values: Iterable[Any]) -> str:
+    """The subscription the resources' references name (IDs built here must match them)."""
+    for value in values:
+        for reference in referenced_ids(value):
+            return reference.split("/")[2]
+    return PREVIEW_SUBSCRIPTION
+
+
+def inventory_resource(
+    resource_type: str, props: Mapping[str, Any], urn: str, subscription: str | None = None
+) -> Resource | None:
+    values = clean(_unwrap(props))
+    subscription = subscription or subscription_of([values])
+    return to_resource(resource_type, values, source=SOURCE, origin=urn, subscription_id=subscription)
+
+
+def params_from(config: Mapping[str, Any] | None) -> Params:
+    config = config or {}
+    return Params(
+        allowed_locations=frozenset(str(x).lower() for x in config.get("allowedLocations", sorted(EU_LOCATIONS))),
+        min_tls_version=str(config.get("minTlsVersion", "1.2")),
+        max_log_retention_days=int(config.get("maxLogRetentionDays", 90)),
+    )
+
+
+def is_unknown_finding(finding: Finding) -> bool:
+    return finding.verdict == Verdict.ERROR and any(e.observed is UNKNOWN for e in finding.evidence)
+
+
+def violation_message(spec: PolicySpec, check: Check, finding: Finding, name: str) -> str:
+    return f"[{spec.claim}] {check.meta.title}: {name}: {finding.message}"
+
+
+def _judge(
+    spec: PolicySpec, checks: Sequence[Check], inventory: Inventory, params: Params, *, single: bool
+) -> Iterable[tuple[Check, Finding]]:
+    for check in checks:
+        if single and isinstance(check, PropertyCheck):
+            only = inventory.resources[0]
+            if only.type_key != check.resource_type.lower():
+                continue
+        for finding in check.evaluate(inventory, params):
+            if single and finding.resource_id == "(inventory)":
+                continue  # this resource is not what the check looks at
+            if finding.verdict == Verdict.FAIL or (
+                finding.verdict == Verdict.ERROR and not is_unknown_finding(finding)
+            ):
+                yield check, finding
+
+
+def _resource_validator(
+    spec: PolicySpec, checks: Sequence[Check]
+) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        resource = inventory_resource(args.resource_type, args.props, args.urn)
+        if resource is None:
+            return
+        for check, finding in _judge(spec, checks, Inventory([resource]), params_from(args.get_config()), single=True):
+            report(violation_message(spec, check, finding, args.name), args.urn)
+
+    return validate
+
+
+def stack_inventory(args: StackValidationArgs) -> tuple[Inventory, dict[str, tuple[str, str]]]:
+    resources = []
+    names: dict[str, tuple[str, str]] = {}
+    subscription = subscription_of(_unwrap(item.props) for item in args.resources)
+    for item in args.resources:
+        resource = inventory_resource(item.resource_type, item.props, item.urn, subscription)
+        if resource is not None:
+            resources.append(resource)
+            names[resource.id_key] = (item.urn, item.name)
+    return Inventory(fold_nested_deployments(resources), sources=[SOURCE]), names
+
+
+def _stack_validator(
+    spec: PolicySpec, checks: Sequence[Check]
+) -> Callable[[StackValidationArgs, ReportViolation], None]:
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        inventory, names = stack_inventory(args)
+        for check, finding in _judge(spec, checks, inventory, params_from(args.get_config()), single=False):
+            urn, name = names.get(finding.resource_id.lower(), (None, finding.resource_id))
+            report(violation_message(spec, check, finding, name), urn)
+
+    return validate
+
+
+def _unknown_values(args: StackValidationArgs, report: ReportViolation) -> None:
+    inventory, names = stack_inventory(args)
+    params = params_from(args.get_config())
+    for check in load_checks().values():
+        for finding in check.evaluate(inventory, params):
+            if is_unknown_finding(finding):
+                urn, name = names.get(finding.resource_id.lower(), (None, finding.resource_id))
+                claims = ", ".join(check.meta.claims)
+                report(
+                    f"[{claims}] {check.meta.title}: {name}: value unknown until apply, not verified: "
+                    f"{finding.message}",
+                    urn,
+                )
+
+
+def build_policies() -> list[Policy]:
+    checks = load_checks()
+    policies: list[Policy] = []
+    for spec in SPECS:
+        mine = [checks[c] for c in spec.checks]
+        description = f"{spec.description} (claim {spec.claim}; checks: {', '.join(spec.checks)})"
+        if spec.scope == "resource":
+            policies.append(
+                ResourceValidationPolicy(
+                    name=spec.name,
+                    description=description,
+                    validate=_resource_validator(spec, mine),
+                    enforcement_level=EnforcementLevel.MANDATORY,
+                    config_schema=CONFIG_SCHEMA,
+                )
+            )
+        else:
+            policies.append(
+                StackValidationPolicy(
+                    name=spec.name,
+                    description=description,
+                    validate=_stack_validator(spec, mine),
+                    enforcement_level=EnforcementLevel.MANDATORY,
+                    config_schema=CONFIG_SCHEMA,
+                )
+            )
+    policies.append(
+        StackValidationPolicy(
+            name="unknown-values-at-preview",
+            description="Reports every value the checks could not judge because it is unknown until apply.",
+            validate=_unknown_values,
+            enforcement_level=EnforcementLevel.ADVISORY,
+            config_schema=CONFIG_SCHEMA,
+        )
+    )
+    return policies
