@@ -5,13 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: help setup run audit render test lint typecheck unit lock browser benchmark clean
+.PHONY: help setup run audit render test lint typecheck unit lock browser checkov-env benchmark clean
 
 help:
 	@echo "make run       - set up, then audit the $(STACK) stack offline and write reports/ (no Azure account needed)"
 	@echo "make test      - set up, then lint, type-check and run every test"
 	@echo "make render    - print every resource the $(STACK) stack would deploy"
 	@echo "make browser   - install Debian's Chromium for the report screenshot test (root)"
+	@echo "make checkov-env - checkov in its own virtualenv (.venv-checkov), pinned by policies/checkov/requirements.lock"
 	@echo "make benchmark - time the checks on 1k, 10k and 100k resources"
 	@echo "make lock      - re-resolve requirements.lock from pyproject.toml"
 
@@ -45,6 +46,18 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+# checkov pins dependencies that conflict with pulumi's: it gets its own virtualenv.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): policies/checkov/requirements.lock
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes -r policies/checkov/requirements.lock
+	@touch $(CHECKOV_STAMP)
+
+checkov-env: $(CHECKOV_STAMP)
+
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
 
@@ -55,6 +68,7 @@ benchmark: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/python -m uv pip compile pyproject.toml --extra dev --generate-hashes --universal --python-version 3.11 -o requirements.lock
+	$(BIN)/python -m uv pip compile policies/checkov/requirements.in --generate-hashes --universal --python-version 3.11 -o policies/checkov/requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache reports
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache reports

@@ -286,6 +286,20 @@ def cmd_list_checks() -> int:
     return EXIT_OK
 
 
+def cmd_export_arm(args: argparse.Namespace) -> int:
+    from compliance_checks.export_arm import export_template
+
+    inventory, _, _ = load_source(args)
+    text = json.dumps(export_template(inventory), indent=2) + "\n"
+    if args.out in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text, encoding="utf-8")
+        _console(stderr=True).print(f"wrote {args.out}")
+    return EXIT_OK
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from compliance_checks.report.manifest import verify_manifest
 
@@ -341,6 +355,18 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("check_id", nargs="?", metavar="CHECK_ID")
     explain.add_argument("--list", action="store_true", help="list every check")
     explain.set_defaults(handler=lambda a: cmd_list_checks() if a.list or not a.check_id else cmd_explain(a))
+
+    export = commands.add_parser(
+        "export-arm",
+        help="write a stack (or another source) as an ARM template, e.g. for checkov",
+        description="Export the inventory as an ARM deployment template (secrets as a secure parameter).",
+    )
+    export.add_argument("--stack", default="dev", help="stack for --source synth (default: dev)")
+    export.add_argument("--source", choices=SOURCES, default="synth", help="where the configuration comes from")
+    export.add_argument("--input", metavar="FILE", help="input file for sources other than synth")
+    export.add_argument("--parameters", metavar="FILE", help="ARM parameters file (with --source arm)")
+    export.add_argument("--out", metavar="FILE", help="template file (default: standard output)")
+    export.set_defaults(handler=cmd_export_arm)
 
     verify = commands.add_parser("verify-report", help="verify a report directory against its manifest")
     verify.add_argument("directory", metavar="DIR")

@@ -50,6 +50,44 @@ ARM_ID_TEMPLATES: Mapping[str, str] = {
     "azure-native:applicationinsights:Component": f"{_RG}/Microsoft.Insights/components/{{resourceName}}",
 }
 
+
+# The REST API version each SDK resource uses (from the installed azure-native
+# SDK; tests/test_azure_types.py keeps this in step). The ARM export writes it.
+API_VERSIONS: Mapping[str, str] = {
+    "azure-native:resources:ResourceGroup": "2024-03-01",
+    "azure-native:resources:Deployment": "2024-03-01",
+    "azure-native:network:VirtualNetwork": "2024-05-01",
+    "azure-native:network:Subnet": "2024-05-01",
+    "azure-native:network:NetworkSecurityGroup": "2024-05-01",
+    "azure-native:network:PublicIPAddress": "2024-05-01",
+    "azure-native:network:VirtualNetworkGateway": "2024-05-01",
+    "azure-native:network:LocalNetworkGateway": "2024-05-01",
+    "azure-native:network:VirtualNetworkGatewayConnection": "2024-05-01",
+    "azure-native:network:PrivateEndpoint": "2024-05-01",
+    "azure-native:network:PrivateDnsZoneGroup": "2024-05-01",
+    "azure-native:privatedns:PrivateZone": "2024-06-01",
+    "azure-native:privatedns:VirtualNetworkLink": "2024-06-01",
+    "azure-native:dbforpostgresql:Server": "2025-08-01",
+    "azure-native:dbforpostgresql:Configuration": "2025-08-01",
+    "azure-native:dbforpostgresql:Administrator": "2025-01-01-preview",
+    "azure-native:dbforpostgresql:FirewallRule": "2025-08-01",
+    "azure-native:web:AppServicePlan": "2025-05-01",
+    "azure-native:web:WebApp": "2025-05-01",
+    "azure-native:web:WebAppFtpAllowed": "2025-05-01",
+    "azure-native:web:WebAppScmAllowed": "2025-05-01",
+    "azure-native:web:WebAppAuthSettingsV2": "2021-02-01",
+    "azure-native:web:WebAppHostNameBinding": "2025-05-01",
+    "azure-native:web:Certificate": "2025-05-01",
+    "azure-native:keyvault:Vault": "2024-11-01",
+    "azure-native:keyvault:Secret": "2024-11-01",
+    "azure-native:operationalinsights:Workspace": "2023-09-01",
+    "azure-native:monitor:ActionGroup": "2024-10-01-preview",
+    "azure-native:monitor:ActivityLogAlert": "2020-10-01",
+    "azure-native:monitor:DiagnosticSetting": "2021-05-01-preview",
+    "azure-native:authorization:RoleAssignment": "2022-04-01",
+    "azure-native:applicationinsights:Component": "2020-02-02",
+}
+
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -104,3 +142,12 @@ def arm_identity(token: str, inputs: Mapping[str, object], subscription_id: str)
         values[key] = value
     resource_id = _template(token).format(**values)
     return ArmIdentity(id=resource_id, type=arm_type(token), name=resource_id.rsplit("/", 1)[1])
+
+
+def api_version_of_type(kind: str) -> str | None:
+    """The API version for an ARM type, taken from the SDK resource that produces it."""
+    wanted = kind.lower()
+    for token, version in API_VERSIONS.items():
+        if arm_type(token).lower() == wanted:
+            return version
+    return None

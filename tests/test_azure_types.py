@@ -76,3 +76,11 @@ def test_missing_input_and_unknown_token_fail_loudly() -> None:
     with pytest.raises(UnmappedTypeError) as caught:
         arm_type("azure-native:compute:VirtualMachine")
     assert str(caught.value) == "no ARM mapping for azure-native:compute:VirtualMachine; add it to infra/azure_types.py"
+
+
+@pytest.mark.parametrize("token", sorted(ARM_ID_TEMPLATES))
+def test_api_version_matches_the_sdk(token: str) -> None:
+    from infra.azure_types import API_VERSIONS
+
+    source = inspect.getsource(_sdk_class(token))
+    assert f"Uses Azure REST API version {API_VERSIONS[token]}." in source
