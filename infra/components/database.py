@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_random as random
-from pulumi_azure_native import dbforpostgresql, keyvault, privatedns
+from pulumi_azure_native import dbforpostgresql, keyvault
 
+from infra.components.private_dns import linked_private_zone
 from infra.config import DatabaseSettings
 from infra.naming import Naming
 
@@ -47,24 +48,13 @@ class Database(pulumi.ComponentResource):
         server_name = args.naming.name("psql")
         tags = {**args.tags, "data-classification": "personal"}
 
-        zone = privatedns.PrivateZone(
-            f"{name}-dns",
-            private_zone_name=f"{server_name}.private.postgres.database.azure.com",
+        zone, link = linked_private_zone(
+            name,
+            zone_name=f"{server_name}.private.postgres.database.azure.com",
             resource_group_name=args.resource_group_name,
-            location="global",
+            vnet_id=args.vnet_id,
             tags=tags,
-            opts=child,
-        )
-        link = privatedns.VirtualNetworkLink(
-            f"{name}-dns-link",
-            private_zone_name=zone.name,
-            virtual_network_link_name="link-vnet",
-            resource_group_name=args.resource_group_name,
-            location="global",
-            registration_enabled=False,
-            virtual_network={"id": args.vnet_id},
-            tags=tags,
-            opts=child,
+            parent=self,
         )
 
         password: pulumi.Output[str] | None = None

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_azure_native import keyvault, network, privatedns
+from pulumi_azure_native import keyvault, network
 
+from infra.components.private_dns import linked_private_zone
 from infra.naming import Naming
 
 KEY_VAULT_DNS_ZONE = "privatelink.vaultcore.azure.net"
@@ -57,24 +58,13 @@ class KeyVault(pulumi.ComponentResource):
             opts=child,
         )
 
-        zone = privatedns.PrivateZone(
-            f"{name}-dns",
-            private_zone_name=KEY_VAULT_DNS_ZONE,
+        zone, _ = linked_private_zone(
+            name,
+            zone_name=KEY_VAULT_DNS_ZONE,
             resource_group_name=args.resource_group_name,
-            location="global",
+            vnet_id=args.vnet_id,
             tags=args.tags,
-            opts=child,
-        )
-        privatedns.VirtualNetworkLink(
-            f"{name}-dns-link",
-            private_zone_name=zone.name,
-            virtual_network_link_name="link-vnet",
-            resource_group_name=args.resource_group_name,
-            location="global",
-            registration_enabled=False,
-            virtual_network={"id": args.vnet_id},
-            tags=args.tags,
-            opts=child,
+            parent=self,
         )
         self.endpoint = network.PrivateEndpoint(
             f"{name}-pe",
