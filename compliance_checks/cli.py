@@ -116,6 +116,12 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
         load_attestations(Path(args.attestations), [c.id for c in catalog.claims], today) if args.attestations else {}
     )
     inventory, inputs, stack = load_source(args)
+    extra: tuple[list[Any], dict[str, Any]] = ([], {})
+    if getattr(args, "checkov", False):  # checkov on the stack exported as ARM: compliance_checks/checkov_bridge.py
+        from compliance_checks.checkov_bridge import checkov_audit
+
+        with _progress("Running checkov on the inventory exported as an ARM template…"):
+            extra = checkov_audit(inventory, stack, today=today)
     with _progress(f"Evaluating {len(checks)} checks over {len(inventory)} resources…"):
         result = evaluate(
             inventory,
@@ -127,6 +133,8 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
             today=today,
             fail_on=Severity(args.fail_on),
             context={"catalog": catalog},
+            extra_findings=extra[0],
+            extra_checks=extra[1],
         )
     return result, build_results(result, source=args.source, stack=stack, inputs=inputs)
 
@@ -343,6 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--waivers", metavar="FILE", help="YAML file of waivers")
     audit.add_argument("--attestations", metavar="FILE", help="YAML file of attestations for organisational claims")
+    audit.add_argument(
+        "--checkov",
+        action="store_true",
+        help="also run checkov (make checkov-env) on the inventory exported as ARM; suppressions: policies/checkov/suppressions.yaml",
+    )
     audit.add_argument("--today", metavar="DATE", help=argparse.SUPPRESS)
     audit.add_argument("-q", "--quiet", action="store_true", help="no terminal summary")
     audit.set_defaults(handler=cmd_audit)

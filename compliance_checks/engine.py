@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from compliance_checks.attestations import Attestation
-from compliance_checks.checks.base import Check, Params
+from compliance_checks.checks.base import Check, CheckMeta, Params
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict, worst
 from compliance_checks.inventory import Inventory
 from compliance_checks.waivers import WaiverRule, apply_waivers
@@ -56,6 +56,8 @@ class AuditResult:
     expired_waivers: tuple[WaiverRule, ...] = ()
     fail_on: Severity = Severity.LOW
     context: Mapping[str, object] = field(default_factory=dict)
+    # Checks of other tools (checkov) whose findings came in through ``evaluate(extra_findings=...)``.
+    extra_checks: Mapping[str, CheckMeta] = field(default_factory=dict)
 
     def check_verdict(self, check_id: str) -> Verdict:
         return (
@@ -67,7 +69,11 @@ class AuditResult:
     def severity_of(self, finding: Finding) -> Severity:
         if finding.check_id == DOCUMENT_CHECK_ID:
             return DOCUMENT_SEVERITY
-        return self.checks[finding.check_id].meta.severity
+        check = self.checks.get(finding.check_id)
+        if check is not None:
+            return check.meta.severity
+        extra = self.extra_checks.get(finding.check_id)
+        return extra.severity if extra is not None else Severity.MEDIUM
 
     @property
     def exit_code(self) -> int:
@@ -147,7 +153,16 @@ def evaluate(
     fail_on: Severity = Severity.LOW,
     now: dt.datetime | None = None,
     context: Mapping[str, object] | None = None,
+    extra_findings: Sequence[Finding] = (),
+    extra_checks: Mapping[str, CheckMeta] | None = None,
 ) -> AuditResult:
+    """Run ``checks`` over ``inventory`` and roll up.
+
+    ``extra_findings`` come from other tools (checkov): they join the findings
+    before sorting and waivers and count towards the exit code (a waiver they
+    already carry is kept), but no claim refers to them. ``extra_checks``
+    describes their check IDs (title, severity); an ID described nowhere counts as medium.
+    """
     params = params or Params()
     started = now or dt.datetime.now(dt.UTC)
     today = today or started.date()
@@ -159,6 +174,7 @@ def evaluate(
     gc.disable()
     try:
         findings = _run_checks(inventory, checks, params)
+        findings.extend(extra_findings)
         findings.sort(key=lambda f: (f.check_id, f.resource_id.lower(), f.message))
         findings, expired = apply_waivers(findings, list(waivers), today)
         by_check: dict[str, list[Finding]] = {}
@@ -184,4 +200,5 @@ def evaluate(
         expired_waivers=tuple(expired),
         fail_on=fail_on,
         context=dict(context or {}),
+        extra_checks=dict(sorted((extra_checks or {}).items())),
     )

@@ -276,6 +276,19 @@ def _claim_section(claim: Mapping[str, Any], findings: Sequence[Mapping[str, Any
     )
 
 
+def _unclaimed_section(results: Mapping[str, Any]) -> str:
+    """Findings of checks that verify no claim (checkov's), with their waivers and justifications."""
+    claimed = {check_id for claim in results["claims"] for check_id in claim["checks"]}
+    findings = [f for f in results["findings"] if f["checkId"] not in claimed]
+    if not findings:
+        return ""
+    return (
+        '<h2 id="checkov">Other checks (checkov)</h2><div class="card"><p class="small">Built-in and custom checkov '
+        "checks on the stack exported as an ARM template. Suppressed failures are shown as waived, with the "
+        "justification and the claim it rests on.</p>" + _evidence_rows(findings) + "</div>"
+    )
+
+
 def render_html(results: Mapping[str, Any]) -> str:
     run, summary = results["run"], results["summary"]
     checks = {c["id"]: c for c in results["checks"]}
@@ -319,6 +332,7 @@ Inputs: {inputs}.</p>
 <div class="card">{claim_matrix_svg(results["claims"], results["findings"], results["document"])}</div>
 {document}
 <h2 id="claims">Claims</h2>{sections}
+{_unclaimed_section(results)}
 <h2 id="estate-diagram">The audited estate</h2><div class="card" style="overflow-x:auto">{estate_svg(results["inventory"])}</div>
 <p class="small">The canonical results are in results.json; manifest.json lists the SHA-256 of every file of this report.</p>
 </main></body></html>

@@ -76,6 +76,11 @@ def render_junit(results: Mapping[str, Any]) -> str:
         if not cases:
             cases = [_attestation_case(claim)]
         suites.append(_suite(f"{claim['id']}: {claim['title']}", stamp, cases, _claim_properties(claim)))
+    claimed = {check_id for claim in results["claims"] for check_id in claim["checks"]}
+    unclaimed = [f for f in results["findings"] if f["checkId"] not in claimed]
+    if unclaimed:
+        # checkov's built-in and custom checks belong to no claim of the policy: their own suite.
+        suites.append(_suite("checkov", stamp, [_finding_case(f, checks.get(f["checkId"])) for f in unclaimed]))
     suites.append(_suite(POLICY_SUITE, stamp, [_document_case(item) for item in results["document"]]))
 
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}

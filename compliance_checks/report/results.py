@@ -191,6 +191,20 @@ def build_results(
                 "verdict": result.check_verdict(check.meta.id).value,
             }
             for check in result.checks.values()
+        ]
+        + [
+            {
+                "id": meta.id,
+                "title": meta.title,
+                "severity": meta.severity.value,
+                "claims": list(meta.claims),
+                "rationale": meta.rationale,
+                "remediation": meta.remediation,
+                "references": list(meta.references),
+                "verdict": result.check_verdict(meta.id).value,
+            }
+            for meta in result.extra_checks.values()
+            if meta.id not in result.checks
         ],
         "findings": findings,
         "document": [
