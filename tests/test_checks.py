@@ -502,6 +502,14 @@ BREAKS: list[tuple[str, str, Callable[[], Inventory], Verdict]] = [
         Verdict.FAIL,
     ),
     (
+        "entra_ca_vpn_allowed_ip_only",
+        "gateway configuration unknown",
+        lambda: change(
+            estate("dev"), "Microsoft.Network/virtualNetworkGateways", "properties.vpnClientConfiguration", UNKNOWN
+        ),
+        Verdict.ERROR,
+    ),
+    (
         "entra_ca_mfa_for_developers",
         "report-only",
         lambda: change(estate("dev"), CA, "state", "enabledForReportingButNotEnforced", name=MFA_POLICY),

@@ -13,7 +13,7 @@ from typing import Any
 from compliance_checks.checks.base import Check, CheckMeta, Params
 from compliance_checks.checks.network_helpers import single_address
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import Inventory, Resource
+from compliance_checks.inventory import UNKNOWN, Inventory, Resource
 
 
 def _list(value: Any) -> list[str]:
@@ -44,12 +44,19 @@ class VpnAllowedIpOnly(Check):
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        gateways = [
-            g
-            for g in inventory.of_type("Microsoft.Network/virtualNetworkGateways")
-            if "aad"
-            in {str(t).lower() for t in g.get("properties.vpnClientConfiguration.vpnAuthenticationTypes") or []}
-        ]
+        gateways = []
+        for gateway in inventory.of_type("Microsoft.Network/virtualNetworkGateways"):
+            types = gateway.get("properties.vpnClientConfiguration.vpnAuthenticationTypes")
+            if types is UNKNOWN or gateway.get("properties.vpnClientConfiguration") is UNKNOWN:
+                # Whether this is an Entra point-to-site gateway is itself unknown: cannot be not-applicable.
+                yield self.finding(
+                    gateway,
+                    Verdict.ERROR,
+                    "Cannot verify: the gateway's client configuration is unknown.",
+                    Evidence("properties.vpnClientConfiguration.vpnAuthenticationTypes", types, "known"),
+                )
+            elif "aad" in {str(t).lower() for t in types or []}:
+                gateways.append(gateway)
         if not gateways:
             yield self.finding(None, Verdict.NOT_APPLICABLE, "No Entra-authenticated point-to-site gateway.")
             return
