@@ -46,6 +46,11 @@ class CheckMeta:
     references: tuple[str, ...] = ()
 
 
+def sentence(text: str) -> str:
+    """First letter upper-case, the rest untouched (str.capitalize would turn "TLSv1.0" into "tlsv1.0")."""
+    return (text[:1].upper() + text[1:] + ".") if text else text
+
+
 class Check(ABC):
     """A check: metadata plus ``evaluate``. Subclasses implement ``run``."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks.base import Check, CheckMeta, Params, sentence
 from compliance_checks.checks.network_helpers import is_broad, is_inbound_allow, rule_value, sources
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import UNKNOWN, Inventory
@@ -60,7 +60,7 @@ class NsgDenyAllInbound(Check):
             if not any(is_deny_all_inbound(r) for r in rules):
                 problems.append("no explicit deny-all inbound rule, so AllowVnetInBound applies")
             if problems:
-                yield self.finding(group, Verdict.FAIL, "; ".join(problems).capitalize() + ".", evidence)
+                yield self.finding(group, Verdict.FAIL, sentence("; ".join(problems)), evidence)
             else:
                 yield self.finding(group, Verdict.PASS, "Denies by default; no allow from everywhere.", evidence)
 

@@ -7,7 +7,7 @@ Probe/tls record: ``acceptedProtocols`` (list such as ["TLSv1.2", "TLSv1.3"]),
 
 from __future__ import annotations
 
-from compliance_checks.checks.base import CheckMeta, Params, version_tuple
+from compliance_checks.checks.base import CheckMeta, Params, sentence, version_tuple
 from compliance_checks.checks.probe_base import ProbeCheck
 from compliance_checks.findings import Evidence, Severity, Verdict
 from compliance_checks.inventory import Resource
@@ -58,7 +58,7 @@ class TlsProtocols(ProbeCheck):
         if days <= 0:
             problems.append("certificate has expired")
         if problems:
-            return Verdict.FAIL, "; ".join(problems).capitalize() + ".", evidence
+            return Verdict.FAIL, sentence("; ".join(problems)), evidence
         note = f" Certificate expires in {days} days: renew soon." if days < EXPIRY_WARNING_DAYS else ""
         return Verdict.PASS, f"Only {', '.join(map(str, accepted))}; certificate valid.{note}", evidence
 
