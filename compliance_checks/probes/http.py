@@ -1,0 +1,196 @@
+"""HTTP probe: what plain HTTP and HTTPS answers tell a visitor (standard library only).
+
+``probe_http`` asks ``http://<host>/`` once without following redirects, then
+GETs the HTTPS URL and every extra path (following same-origin redirects, at
+most five hops) and returns one ``Probe/http`` record whose fields are the ones
+the checks read:
+
+- ``httpRedirect``: ``{url, status, location}`` of the plain-HTTP request
+  (``probe_http_hsts_redirect``);
+- ``hsts``: ``{maxAge, includeSubDomains, raw}`` of the first
+  Strict-Transport-Security header of the HTTPS URL; ``maxAge`` is null when
+  the header is absent or malformed (``probe_http_hsts_redirect``);
+- ``contentSecurityPolicy``: the Content-Security-Policy of the HTTPS URL (several
+  headers joined with ", "), or null (``probe_http_csp_no_analytics``);
+- ``setCookie``: every Set-Cookie header seen on any visited page or redirect
+  hop, with the cookie value replaced by ``[redacted]`` (a cookie may be a
+  session token; the name and attributes are the evidence)
+  (``probe_http_no_set_cookie``);
+- ``pages``: per requested URL ``{url, status, redirects, hstsMaxAge,
+  contentSecurityPolicy, setCookieNames}``, for the report.
+
+A network fault (refused connection, DNS, TLS verification, timeout) never
+raises: the record carries ``error`` (one line naming the step), which every
+probe check turns into ERROR, never PASS.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from compliance_checks.inventory import Resource
+
+USER_AGENT = "smart-portal-compliance-probe/0.1"
+MAX_REDIRECTS = 5
+REDACTED = "[redacted]"
+
+
+class ProbeError(Exception):
+    """A network fault while probing; its message is one line naming the step."""
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def redact_set_cookie(value: str) -> str:
+    """``sid=abc; Path=/; HttpOnly`` -> ``sid=[redacted]; Path=/; HttpOnly`` (the name stays evidence)."""
+    pair, sep, attributes = value.partition(";")
+    name, eq, _ = pair.partition("=")
+    if not eq:
+        return value.strip()
+    return f"{name.strip()}={REDACTED}{sep}{attributes}"
+
+
+def parse_hsts(value: str | None) -> dict[str, Any]:
+    """RFC 6797 §6.1: ``max-age`` (required, digits, optionally quoted) and ``includeSubDomains``."""
+    result: dict[str, Any] = {"maxAge": None, "includeSubDomains": False, "raw": value}
+    if value is None:
+        return result
+    seen: set[str] = set()
+    max_age: int | None = None
+    for directive in value.split(";"):
+        name, _, raw = directive.strip().partition("=")
+        key = name.strip().lower()
+        if not key:
+            continue
+        if key in seen:  # a repeated directive makes the header invalid
+            return {**result, "includeSubDomains": False}
+        seen.add(key)
+        if key == "max-age":
+            digits = raw.strip().strip('"')
+            max_age = int(digits) if digits.isdigit() else None
+        elif key == "includesubdomains":
+            result["includeSubDomains"] = True
+    if max_age is None:
+        result["includeSubDomains"] = False
+    result["maxAge"] = max_age
+    return result
+
+
+def _target(url: str) -> tuple[str, str, int, str]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return parts.scheme, parts.hostname, port, path
+
+
+def _request(url: str, *, timeout: float, context: ssl.SSLContext | None) -> http.client.HTTPResponse:
+    scheme, host, port, path = _target(url)
+    conn: http.client.HTTPConnection
+    if scheme == "https":
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "text/html,*/*"})
+        response = conn.getresponse()
+        response.read(1 << 20)  # drain (bounded); only the headers matter
+        return response
+    except (OSError, http.client.HTTPException) as exc:  # socket.timeout, ssl.SSLError, refused, DNS are OSErrors
+        raise ProbeError(f"GET {url}: {one_line(exc)}") from exc
+    finally:
+        conn.close()
+
+
+def _visit(url: str, *, timeout: float, context: ssl.SSLContext) -> tuple[http.client.HTTPResponse, list[str], int]:
+    """GET an HTTPS URL, following same-origin redirects; the final answer and every Set-Cookie on the way."""
+    cookies: list[str] = []
+    origin = urlsplit(url)[:2]
+    current = url
+    for hops in range(MAX_REDIRECTS + 1):
+        response = _request(current, timeout=timeout, context=context)
+        cookies.extend(response.msg.get_all("Set-Cookie") or [])
+        location = response.getheader("Location")
+        if response.status in (301, 302, 303, 307, 308) and location and hops < MAX_REDIRECTS:
+            following = urljoin(current, location)
+            if urlsplit(following)[:2] == origin:
+                current = following
+                continue
+        return response, cookies, hops
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def probe_http(
+    url: str,
+    *,
+    timeout: float = 10,
+    ca_file: Path | None = None,
+    extra_paths: Sequence[str] = (),
+    http_url: str | None = None,
+) -> Resource:
+    """Probe the portal at ``url`` (https://...) and return its ``Probe/http`` record.
+
+    ``http_url`` is the plain-HTTP address whose redirect is checked (default
+    ``http://<host>/``); ``extra_paths`` are resolved against ``url``;
+    ``ca_file`` adds a trust anchor (e.g. a test CA) instead of the system store.
+    """
+    host = urlsplit(url).hostname or url
+    body: dict[str, Any] = {
+        "url": url,
+        "observedAt": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "httpRedirect": {"url": None, "status": None, "location": None},
+        "hsts": parse_hsts(None),
+        "contentSecurityPolicy": None,
+        "setCookie": [],
+        "pages": [],
+    }
+    try:
+        if urlsplit(url).scheme != "https":
+            raise ProbeError(f"{url}: the portal URL must be https://")
+        plain = http_url or f"http://{_netloc_host(host)}/"
+        body["httpRedirect"]["url"] = plain
+        answer = _request(plain, timeout=timeout, context=None)
+        body["httpRedirect"].update(status=answer.status, location=answer.getheader("Location"))
+
+        context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        targets = [url, *(urljoin(url, p) for p in extra_paths)]
+        for index, target in enumerate(targets):
+            response, cookies, hops = _visit(target, timeout=timeout, context=context)
+            hsts = parse_hsts(response.getheader("Strict-Transport-Security"))
+            csp_values = response.msg.get_all("Content-Security-Policy") or []
+            csp = ", ".join(v.strip() for v in csp_values) if csp_values else None
+            redacted = [redact_set_cookie(c) for c in cookies]
+            body["setCookie"].extend(redacted)
+            body["pages"].append(
+                {
+                    "url": target,
+                    "status": response.status,
+                    "redirects": hops,
+                    "hstsMaxAge": hsts["maxAge"],
+                    "contentSecurityPolicy": csp,
+                    "setCookieNames": [c.split("=", 1)[0] for c in redacted],
+                }
+            )
+            if index == 0:
+                body["hsts"] = hsts
+                body["contentSecurityPolicy"] = csp
+    except (ProbeError, ValueError, OSError) as exc:
+        body["error"] = str(exc) if isinstance(exc, ProbeError) else one_line(exc)
+    return Resource.create(id=f"probe:http/{host}", type="Probe/http", name=host, body=body, source="probe")
+
+
+def _netloc_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+__all__ = ["parse_hsts", "probe_http", "redact_set_cookie"]
