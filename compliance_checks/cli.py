@@ -116,6 +116,20 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
         load_attestations(Path(args.attestations), [c.id for c in catalog.claims], today) if args.attestations else {}
     )
     inventory, inputs, stack = load_source(args)
+    if args.probe:
+        from compliance_checks.probes.run import ProbeTarget, parse_endpoint, run_probes
+
+        target = ProbeTarget(
+            url=args.probe,
+            http_url=args.probe_http_url,
+            ca_file=Path(args.probe_ca) if args.probe_ca else None,
+            paths=tuple(args.probe_path or ()),
+            database=parse_endpoint(args.database) if args.database else None,
+            vantage_is_allowed=args.vantage_is_allowed_ip,
+            host_resolver_rules=args.host_resolver_rules,
+        )
+        records = run_probes(target, _progress)
+        inventory = Inventory([*inventory, *records], sources=[*inventory.sources, "probe"])
     extra: tuple[list[Any], dict[str, Any]] = ([], {})
     if getattr(args, "checkov", False):  # checkov on the stack exported as ARM: compliance_checks/checkov_bridge.py
         from compliance_checks.checkov_bridge import checkov_audit
@@ -356,6 +370,28 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run checkov (make checkov-env) on the inventory exported as ARM; suppressions: policies/checkov/suppressions.yaml",
     )
+    audit.add_argument(
+        "--probe", metavar="URL", help="also probe the running portal at this https URL (TLS, headers, browser)"
+    )
+    audit.add_argument(
+        "--probe-http-url", metavar="URL", help="the portal's plain-HTTP address (default http://<host>/)"
+    )
+    audit.add_argument(
+        "--probe-ca", metavar="FILE", help="CA bundle to trust for the probes instead of the system store"
+    )
+    audit.add_argument(
+        "--probe-path",
+        metavar="PATH",
+        action="append",
+        help="page to visit (repeatable; default: the --probe URL's path)",
+    )
+    audit.add_argument("--database", metavar="HOST:PORT", help="with --probe: try the database port from here")
+    audit.add_argument(
+        "--vantage-is-allowed-ip",
+        action="store_true",
+        help="this machine is the allowed IP itself (the database port may answer)",
+    )
+    audit.add_argument("--host-resolver-rules", help=argparse.SUPPRESS)
     audit.add_argument("--today", metavar="DATE", help=argparse.SUPPRESS)
     audit.add_argument("-q", "--quiet", action="store_true", help="no terminal summary")
     audit.set_defaults(handler=cmd_audit)
