@@ -1,15 +1,30 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 from infra.synth import RecordedResource, Synthesis, synthesize
 
 _CACHE: dict[str, Synthesis] = {}
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def missing_prerequisite(reason: str, install: str) -> NoReturn:
+    """A test needs something absent here: fail under CI (where .ci/run must install it), skip elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}: required in CI ({install})")
+    pytest.skip(f"{reason} ({install}); skipped outside CI only")
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.is_file():
+        missing_prerequisite("Debian Chromium not installed", "make browser")
+
 
 # The estates every property test runs on: both stacks as committed, plus each
 # stack with the other VPN mode and with password authentication kept on.

@@ -14,6 +14,8 @@ import pytest
 from compliance_checks.cli import main
 from infra.synth import REPO_ROOT
 
+from .conftest import require_chromium
+
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -141,10 +143,7 @@ def test_no_color_is_respected(tmp_path: Path) -> None:
 def test_html_report_renders_in_a_real_browser(
     report: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Chromium is required in CI (.ci/run installs it)")
-        pytest.skip("Debian Chromium not installed (apt-get install chromium)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     shot = tmp_path / "report.png"

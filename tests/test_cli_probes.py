@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -14,8 +13,8 @@ import pytest
 
 from compliance_checks.cli import main
 
+from .conftest import require_chromium
 from .test_probes_http_browser import (
-    CHROMIUM,
     RESOLVER_RULES,
     Portal,
     QuietServer,
@@ -129,10 +128,7 @@ PROBE_CHECKS = (
 
 
 def audit(site: Site, page: str, database_port: int, out: Path) -> dict[str, Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Chromium is required in CI")
-        pytest.skip("Debian Chromium not installed")
+    require_chromium()
     code = main([
         "audit", "--quiet", "--format", "json", "--out", str(out),
         "--probe", site.url(page), "--probe-http-url", site.redirect_url(page), "--probe-ca", str(site.cert),

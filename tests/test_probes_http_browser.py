@@ -13,7 +13,6 @@ skip, except in CI (``CI=true``), where they fail.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import ssl
 import subprocess
@@ -33,6 +32,7 @@ from compliance_checks.findings import Verdict
 from compliance_checks.inventory import Inventory, Resource
 from compliance_checks.probes.browser import LAUNCH_ARGS, probe_browser, registrable_host
 from compliance_checks.probes.http import parse_hsts, probe_http, redact_set_cookie
+from tests.conftest import require_chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -354,13 +354,6 @@ def test_header_helpers() -> None:
 
 
 # -- browser probe ------------------------------------------------------------------------
-
-
-def require_chromium() -> None:
-    if not CHROMIUM.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Chromium is required in CI (apt-get install chromium)")
-        pytest.skip("Debian Chromium not installed (apt-get install chromium)")
 
 
 @pytest.fixture(scope="module")
