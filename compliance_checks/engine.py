@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from compliance_checks.attestations import Attestation
 from compliance_checks.checks.base import Check, CheckMeta, Params
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict, worst
-from compliance_checks.inventory import Inventory
+from compliance_checks.inventory import IncompleteInventory, Inventory
 from compliance_checks.waivers import WaiverRule, apply_waivers
 
 if TYPE_CHECKING:
@@ -133,6 +133,8 @@ def _run_checks(inventory: Inventory, checks: Mapping[str, Check], params: Param
     for check in checks.values():
         try:
             produced = check.evaluate(inventory, params)
+        except IncompleteInventory as gap:
+            produced = [check.finding(None, Verdict.ERROR, f"Cannot verify: {gap}.")]
         except Exception as exc:  # a broken check must surface as ERROR, not stop the audit
             produced = [check.finding(None, Verdict.ERROR, f"The check itself failed: {exc.__class__.__name__}: {exc}")]
         findings.extend(produced)

@@ -7,6 +7,11 @@ Nested sub-resources are flattened (``securityRules[0].access``, not
 and live ARM responses look the same. Values nobody could know (preview
 unknowns, unresolvable template expressions) are :data:`UNKNOWN`; absent
 paths are :data:`MISSING`. Neither is ever good enough for a PASS.
+
+A live collection may be incomplete: what it could not read is a :class:`Gap`.
+Asking the inventory for data a gap covers (``of_type``, ``children``, a
+``get`` that finds nothing, ``all``) raises :class:`IncompleteInventory`,
+which the engine turns into an ERROR finding of exactly the asking check.
 """
 
 from __future__ import annotations
@@ -55,6 +60,48 @@ SECRET: Final = SecretValue()
 
 _ARM_ID = re.compile(r"^/subscriptions/[^/]+/resourcegroups/[^/]+(/providers/.+)?$", re.IGNORECASE)
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+|\*)\]")
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Data a collection could not read. ``types`` are ARM/Graph types (any case); ``*`` is every ARM type.
+
+    ``located``: resources with a location may be missing (a failed listing),
+    so a check over *all* resources cannot conclude either.
+    """
+
+    types: tuple[str, ...]
+    scope: str
+    reason: str
+    located: bool = False
+
+    def covers(self, kind: str) -> bool:
+        key = kind.lower()
+        return any(t.lower() == key for t in self.types) or ("*" in self.types and not key.startswith("microsoft.graph/"))
+
+    def describe(self) -> str:
+        what = "every ARM resource" if "*" in self.types else ", ".join(self.types)
+        return f"reading {what} under {self.scope} failed: {self.reason}"
+
+
+class IncompleteInventory(Exception):
+    """A check asked for data the collection could not read."""
+
+    def __init__(self, gap: Gap) -> None:
+        self.gap = gap
+        super().__init__(gap.describe())
+
+
+def type_of_id(resource_id: str) -> str:
+    """The ARM type an ID names (extension resources: the type after the last ``providers``)."""
+    parts = resource_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    if "providers" not in lowered:
+        return "Microsoft.Resources/resourceGroups" if len(parts) == 4 and lowered[2] == "resourcegroups" else ""
+    at = len(lowered) - 1 - lowered[::-1].index("providers")
+    if at + 1 >= len(parts):
+        return ""
+    return "/".join([parts[at + 1], *parts[at + 2 :: 2]])
 
 
 def is_arm_id(value: object) -> bool:
@@ -156,8 +203,11 @@ def referenced_ids(value: Any) -> Iterator[str]:
 class Inventory:
     """Resources indexed by type and ID, with relations derived from the IDs they reference."""
 
-    def __init__(self, resources: Iterable[Resource], *, sources: Iterable[str] = ()) -> None:
+    def __init__(
+        self, resources: Iterable[Resource], *, sources: Iterable[str] = (), gaps: Iterable[Gap] = ()
+    ) -> None:
         self.resources: tuple[Resource, ...] = tuple(resources)
+        self.gaps: tuple[Gap, ...] = tuple(gaps)
         self.sources = tuple(sources) or tuple(sorted({r.source for r in self.resources if r.source}))
         self._by_type: dict[str, list[Resource]] = defaultdict(list)
         self._by_id: dict[str, Resource] = {}
@@ -173,7 +223,23 @@ class Inventory:
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)
 
+    def require(self, *types: str) -> None:
+        """Raise IncompleteInventory if the collection of any of ``types`` has a gap."""
+        for kind in types:
+            for gap in self.gaps:
+                if gap.covers(kind):
+                    raise IncompleteInventory(gap)
+
+    def all(self) -> tuple[Resource, ...]:
+        """Every resource, for checks that look at all of them: only if no listing failed."""
+        for gap in self.gaps:
+            if gap.located:
+                raise IncompleteInventory(gap)
+        return self.resources
+
     def of_type(self, *types: str) -> list[Resource]:
+        if self.gaps:
+            self.require(*types)
         if len(types) == 1:
             return self._by_type.get(types[0].lower(), [])
         found: list[Resource] = []
@@ -185,19 +251,26 @@ class Inventory:
         return sorted(self._by_type)
 
     def get(self, resource_id: str) -> Resource | None:
-        return self._by_id.get(resource_id.lower()) if isinstance(resource_id, str) else None
+        if not isinstance(resource_id, str):
+            return None
+        found = self._by_id.get(resource_id.lower())
+        if found is None and self.gaps:
+            self.require(type_of_id(resource_id))  # absent, or just unread?
+        return found
 
     def parent(self, resource: Resource) -> Resource | None:
         """The nearest resource whose ID is a prefix of this one's (e.g. the VNet of a subnet)."""
         parts = resource.id.split("/")
         for cut in range(len(parts) - 2, 4, -2):
-            found = self.get("/".join(parts[:cut]))
+            found = self._by_id.get("/".join(parts[:cut]).lower())
             if found is not None:
                 return found
         return None
 
     def children(self, resource: Resource, kind: str | None = None) -> list[Resource]:
         """Resources whose nearest parent is this one (subnets of a VNet, settings of a site), optionally of one type."""
+        if self.gaps and kind is not None:
+            self.require(kind)
         if self._children is None:
             index: dict[str, list[Resource]] = defaultdict(list)
             for item in self.resources:

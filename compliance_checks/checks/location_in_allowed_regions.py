@@ -37,7 +37,7 @@ class LocationInAllowedRegions(Check):
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        located = [r for r in inventory if r.location is not None or r.get("location") is UNKNOWN]
+        located = [r for r in inventory.all() if r.location is not None or r.get("location") is UNKNOWN]
         if not located:
             yield self.error_nothing_found("no resource with a location")
             return

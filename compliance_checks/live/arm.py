@@ -1,0 +1,88 @@
+"""ARM service APIs for what Resource Graph does not carry: site configuration, database settings, diagnostics, roles.
+
+Each function reads one resource's details and returns raw REST bodies. A 404
+on a single named child means "not configured" (an empty answer); every other
+failure raises CollectionError and becomes a gap for the types it would have read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from compliance_checks.inventory import SECRET
+from compliance_checks.live.rest import CollectionError, RestClient
+
+WEB_API: Final = "2024-04-01"
+POSTGRES_API: Final = "2024-08-01"
+DIAGNOSTICS_API: Final = "2021-05-01-preview"
+AUTHORIZATION_API: Final = "2022-04-01"
+
+Body = dict[str, Any]
+
+
+def _listed(rest: RestClient, path: str, api_version: str) -> list[Body]:
+    return [item for page in rest.pages(path, {"api-version": api_version}) for item in page]
+
+
+def _optional(rest: RestClient, path: str, api_version: str) -> list[Body]:
+    try:
+        return [rest.get(path, {"api-version": api_version})]
+    except CollectionError as exc:
+        if exc.status == 404:
+            return []
+        raise
+
+
+def site_config(rest: RestClient, site_id: str) -> list[Body]:
+    """``config/web`` (what ``GET site`` leaves null) and ``config/authsettingsV2``."""
+    return [
+        *_optional(rest, f"{site_id}/config/web", WEB_API),
+        *_optional(rest, f"{site_id}/config/authsettingsV2", WEB_API),
+    ]
+
+
+def site_publishing(rest: RestClient, site_id: str) -> list[Body]:
+    """Basic-auth policies (``ftp``, ``scm``) and host-name bindings."""
+    return [
+        *_listed(rest, f"{site_id}/basicPublishingCredentialsPolicies", WEB_API),
+        *_listed(rest, f"{site_id}/hostNameBindings", WEB_API),
+    ]
+
+
+def site_app_setting_names(rest: RestClient, site_id: str) -> list[Body]:
+    """App setting *names*; values are dropped here, before anything else sees them.
+
+    Listing needs ``Microsoft.Web/sites/config/list/action``, which Reader lacks
+    (docs/live-audit.md); a 403 becomes a gap and the app-settings check an ERROR.
+    """
+    reply = rest.send("POST", f"{site_id}/config/appsettings/list", params={"api-version": WEB_API})
+    properties = reply.body.get("properties")
+    if not isinstance(properties, dict):
+        raise CollectionError("POST", rest.url(f"{site_id}/config/appsettings/list"), "answer has no properties")
+    return [
+        {
+            "id": f"{site_id}/config/appsettings",
+            "name": "appsettings",
+            "type": "Microsoft.Web/sites/config",
+            "properties": {str(name): SECRET for name in properties},
+        }
+    ]
+
+
+def postgres_firewall_rules(rest: RestClient, server_id: str) -> list[Body]:
+    return _listed(rest, f"{server_id}/firewallRules", POSTGRES_API)
+
+
+def postgres_configurations(rest: RestClient, server_id: str) -> list[Body]:
+    return _listed(rest, f"{server_id}/configurations", POSTGRES_API)
+
+
+def diagnostic_settings(rest: RestClient, resource_id: str) -> list[Body]:
+    return _listed(rest, f"{resource_id}/providers/Microsoft.Insights/diagnosticSettings", DIAGNOSTICS_API)
+
+
+def role_assignments(rest: RestClient, subscription_id: str) -> list[Body]:
+    """Every role assignment at, above and below the subscription."""
+    return _listed(
+        rest, f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleAssignments", AUTHORIZATION_API
+    )

@@ -1,0 +1,304 @@
+"""Collect the live estate: Resource Graph first, then the service APIs it does not cover, in bounded parallel.
+
+Every read that fails becomes a :class:`~compliance_checks.inventory.Gap`
+naming the types it would have delivered; nothing is ever treated as
+"there is none". The whole collection ends within ``settings.deadline``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from concurrent import futures
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Protocol
+
+from azure.core.credentials import TokenCredential
+
+from compliance_checks.checks.diagnostic_settings_enabled import TARGETS as DIAGNOSED_TYPES
+from compliance_checks.inventory import Gap
+from compliance_checks.live import arm, graph, resource_graph
+from compliance_checks.live.rest import CollectionError, RestClient, Stats
+from compliance_checks.live.settings import LiveSettings
+
+Body = dict[str, Any]
+SITES = "microsoft.web/sites"
+SERVERS = "microsoft.dbforpostgresql/flexibleservers"
+
+
+class Progress(Protocol):
+    """The part of ``rich.progress.Progress`` the collector uses: one bar per collector."""
+
+    def add_task(
+        self, description: str, start: bool = True, total: float | None = 100.0, completed: int = 0
+    ) -> Any: ...
+
+    def update(self, task_id: Any, *, total: float | None = None, advance: float | None = None) -> None: ...
+
+
+class NoProgress:
+    def add_task(self, description: str, start: bool = True, total: float | None = 100.0, completed: int = 0) -> Any:
+        return 0
+
+    def update(self, task_id: Any, *, total: float | None = None, advance: float | None = None) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Task:
+    label: str
+    types: tuple[str, ...]  # what stays unread if this fails
+    scope: str
+    run: Callable[[], list[Body]]
+    located: bool = False
+
+
+@dataclass
+class Collection:
+    """Raw REST bodies as read, and what could not be read."""
+
+    subscriptions: tuple[str, ...]
+    arm: list[Body] = field(default_factory=list)
+    graph: list[tuple[str, Body]] = field(default_factory=list)  # (collection path, object)
+    gaps: list[Gap] = field(default_factory=list)
+    stats: Stats = field(default_factory=Stats)
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    finished_at: dt.datetime | None = None
+
+
+class Collector:
+    def __init__(
+        self,
+        settings: LiveSettings,
+        credential: TokenCredential,
+        *,
+        progress: Progress | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings.validate()
+        self.credential = credential
+        self.progress = progress or NoProgress()
+        self.clock = clock
+
+    def collect(self) -> Collection:
+        settings, result = self.settings, Collection(self.settings.subscriptions)
+        arm_rest = RestClient(
+            "arm",
+            settings.arm_endpoint,
+            scope=settings.arm_scope,
+            credential=self.credential,
+            settings=settings,
+            stats=result.stats,
+        )
+        graph_rest = RestClient(
+            "graph",
+            settings.graph_endpoint,
+            scope=settings.graph_scope,
+            credential=self.credential,
+            settings=settings,
+            stats=result.stats,
+        )
+        deadline = self.clock() + settings.deadline
+        pool = futures.ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="collect")
+        try:
+            inventory_bar = self.progress.add_task("Resource Graph (rows)", total=None)
+            details_bar = self.progress.add_task("ARM service APIs", total=None)
+            graph_bar = self.progress.add_task("Microsoft Graph", total=None) if settings.include_graph else None
+
+            def rows(query: str) -> list[Body]:
+                def page(count: int) -> None:
+                    self.progress.update(inventory_bar, advance=count)
+
+                return list(
+                    resource_graph.query(
+                        arm_rest, list(settings.subscriptions), query, stats=result.stats, on_page=page
+                    )
+                )
+
+            subs = ", ".join(settings.subscriptions)
+            first = [
+                Task(
+                    "Resource Graph: resources",
+                    ("*",),
+                    f"subscriptions {subs}",
+                    lambda: rows(resource_graph.RESOURCES_QUERY),
+                    True,
+                ),
+                Task(
+                    "Resource Graph: resource groups",
+                    ("Microsoft.Resources/resourceGroups",),
+                    f"subscriptions {subs}",
+                    lambda: rows(resource_graph.RESOURCE_GROUPS_QUERY),
+                    True,
+                ),
+                *(
+                    Task(
+                        f"role assignments of {sub}",
+                        ("Microsoft.Authorization/roleAssignments",),
+                        f"/subscriptions/{sub}",
+                        partial(arm.role_assignments, arm_rest, sub),
+                    )
+                    for sub in settings.subscriptions
+                ),
+            ]
+            graph_first = (
+                [
+                    Task(
+                        "Conditional Access policies",
+                        ("Microsoft.Graph/conditionalAccessPolicies",),
+                        "graph:/" + graph.POLICIES,
+                        partial(graph.conditional_access_policies, graph_rest),
+                    ),
+                    Task(
+                        "named locations",
+                        ("Microsoft.Graph/namedLocations",),
+                        "graph:/" + graph.NAMED_LOCATIONS,
+                        partial(graph.named_locations, graph_rest),
+                    ),
+                ]
+                if settings.include_graph
+                else []
+            )
+            self.progress.update(details_bar, total=len(first) - 2)
+            if graph_bar is not None:
+                self.progress.update(graph_bar, total=len(graph_first))
+            done = self._run(
+                pool,
+                [(t, details_bar if "role" in t.label else inventory_bar) for t in first]
+                + [(t, graph_bar) for t in graph_first],
+                result,
+                deadline,
+            )
+            arm_bodies = [body for task in first for body in done.get(task.label, [])]
+            result.arm.extend(arm_bodies)
+            policies = done.get("Conditional Access policies", [])
+            result.graph.extend((graph.POLICIES, p) for p in policies)
+            result.graph.extend((graph.NAMED_LOCATIONS, n) for n in done.get("named locations", []))
+
+            second = self._detail_tasks(arm_rest, arm_bodies)
+            roles = [
+                b for b in arm_bodies if str(b.get("type", "")).lower() == "microsoft.authorization/roleassignments"
+            ]
+            graph_second = (
+                [
+                    Task(
+                        f"group {group_id}",
+                        ("Microsoft.Graph/groups",),
+                        f"graph:/groups/{group_id}",
+                        partial(_one, graph.group_with_members, graph_rest, group_id),
+                    )
+                    for group_id in graph.referenced_groups(policies, roles)
+                ]
+                if settings.include_graph
+                and not any(g.covers("Microsoft.Graph/conditionalAccessPolicies") for g in result.gaps)
+                else []
+            )
+            self.progress.update(details_bar, total=len(first) - 2 + len(second))
+            if graph_bar is not None:
+                self.progress.update(graph_bar, total=len(graph_first) + len(graph_second))
+            done = self._run(
+                pool, [(t, details_bar) for t in second] + [(t, graph_bar) for t in graph_second], result, deadline
+            )
+            for task in second:
+                result.arm.extend(done.get(task.label, []))
+            for task in graph_second:
+                result.graph.extend((graph.GROUPS, g) for g in done.get(task.label, []))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            arm_rest.close()
+            graph_rest.close()
+        result.finished_at = dt.datetime.now(dt.UTC)
+        return result
+
+    def _detail_tasks(self, rest: RestClient, bodies: Sequence[Body]) -> list[Task]:
+        tasks: list[Task] = []
+        diagnosed = {t.lower() for t in DIAGNOSED_TYPES}
+        for body in bodies:
+            kind, rid = str(body.get("type", "")).lower(), str(body.get("id", ""))
+            name = rid.rsplit("/", 1)[-1]
+            if kind == SITES:
+                tasks += [
+                    Task(
+                        f"site config of {name}",
+                        ("Microsoft.Web/sites/config",),
+                        rid,
+                        partial(arm.site_config, rest, rid),
+                    ),
+                    Task(
+                        f"publishing and bindings of {name}",
+                        (
+                            "Microsoft.Web/sites/basicPublishingCredentialsPolicies",
+                            "Microsoft.Web/sites/hostNameBindings",
+                        ),
+                        rid,
+                        partial(arm.site_publishing, rest, rid),
+                    ),
+                    Task(
+                        f"app setting names of {name}",
+                        ("Microsoft.Web/sites/config/appsettings",),
+                        rid,
+                        partial(arm.site_app_setting_names, rest, rid),
+                    ),
+                ]
+            elif kind == SERVERS:
+                tasks += [
+                    Task(
+                        f"firewall rules of {name}",
+                        ("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules",),
+                        rid,
+                        partial(arm.postgres_firewall_rules, rest, rid),
+                    ),
+                    Task(
+                        f"server parameters of {name}",
+                        ("Microsoft.DBforPostgreSQL/flexibleServers/configurations",),
+                        rid,
+                        partial(arm.postgres_configurations, rest, rid),
+                    ),
+                ]
+            if kind in diagnosed:
+                tasks.append(
+                    Task(
+                        f"diagnostic settings of {name}",
+                        ("Microsoft.Insights/diagnosticSettings",),
+                        rid,
+                        partial(arm.diagnostic_settings, rest, rid),
+                    )
+                )
+        return tasks
+
+    def _run(
+        self, pool: futures.ThreadPoolExecutor, tasks: Sequence[tuple[Task, Any]], result: Collection, deadline: float
+    ) -> dict[str, list[Body]]:
+        """Run tasks in the pool; failures and overruns become gaps. Returns each finished task's bodies by label."""
+        pending = {pool.submit(task.run): (task, bar) for task, bar in tasks}
+        done: dict[str, list[Body]] = {}
+        while pending:
+            remaining = deadline - self.clock()
+            finished, _ = futures.wait(pending, timeout=max(remaining, 0), return_when=futures.FIRST_COMPLETED)
+            if not finished:
+                for future, (task, _bar) in pending.items():
+                    future.cancel()
+                    result.gaps.append(
+                        Gap(
+                            task.types,
+                            task.scope,
+                            f"not finished within the {self.settings.deadline:g} s deadline",
+                            task.located,
+                        )
+                    )
+                break
+            for future in finished:
+                task, bar = pending.pop(future)
+                try:
+                    done[task.label] = future.result()
+                except CollectionError as exc:
+                    result.gaps.append(Gap(task.types, task.scope, str(exc), task.located))
+                if bar is not None:
+                    self.progress.update(bar, advance=1)
+        return done
+
+
+def _one(read: Callable[[RestClient, str], Body], rest: RestClient, key: str) -> list[Body]:
+    return [read(rest, key)]

@@ -1,0 +1,102 @@
+"""Azure Resource Graph: the bulk inventory of many subscriptions in 1,000-row pages.
+
+``POST /providers/Microsoft.ResourceGraph/resources`` (api-version 2022-10-01)
+with ``$top`` / ``$skipToken`` paging. Throttling is per user: when
+``x-ms-user-quota-remaining`` reaches 0 the next query waits for
+``x-ms-user-quota-resets-after`` (``hh:mm:ss``), capped like ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Final
+
+from compliance_checks.live.rest import CollectionError, RestClient, Stats
+
+API_VERSION: Final = "2022-10-01"
+PATH: Final = "/providers/Microsoft.ResourceGraph/resources"
+MAX_SUBSCRIPTIONS_PER_QUERY: Final = 1000
+
+# Paging needs ``id`` in the result; ``order by id`` keeps pages stable while the estate changes.
+RESOURCES_QUERY: Final = (
+    "resources"
+    " | project id, name, type, location, kind, sku, identity, tags, zones, plan, extendedLocation, properties"
+    " | order by id asc"
+)
+RESOURCE_GROUPS_QUERY: Final = (
+    "resourcecontainers"
+    " | where type =~ 'microsoft.resources/subscriptions/resourcegroups'"
+    " | project id, name, type, location, tags, properties"
+    " | order by id asc"
+)
+
+
+def parse_duration(text: str) -> float | None:
+    """``00:00:05`` -> 5.0; anything else -> None."""
+    parts = text.strip().split(":")
+    if len(parts) != 3:
+        return None
+    try:
+        hours, minutes, seconds = int(parts[0]), int(parts[1]), float(parts[2])
+    except ValueError:
+        return None
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def quota_wait(headers: Mapping[str, str], cap: float) -> float:
+    """Seconds to wait before the next query (0 while quota remains)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    remaining = lowered.get("x-ms-user-quota-remaining")
+    if remaining is None or not remaining.strip().isdigit() or int(remaining) > 0:
+        return 0.0
+    resets = parse_duration(lowered.get("x-ms-user-quota-resets-after", "")) or 1.0
+    return min(resets, cap)
+
+
+def query(
+    rest: RestClient,
+    subscriptions: Sequence[str],
+    text: str,
+    *,
+    stats: Stats,
+    on_page: Callable[[int], None] = lambda rows: None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[dict[str, Any]]:
+    """Every row of ``text`` over ``subscriptions``; raises CollectionError on any incomplete answer."""
+    settings = rest.settings
+    for start in range(0, len(subscriptions), MAX_SUBSCRIPTIONS_PER_QUERY):
+        batch = list(subscriptions[start : start + MAX_SUBSCRIPTIONS_PER_QUERY])
+        token: str | None = None
+        seen: set[str] = set()
+        for _ in range(settings.max_pages):
+            options: dict[str, Any] = {"$top": settings.page_size, "resultFormat": "objectArray"}
+            if token:
+                options["$skipToken"] = token
+            reply = rest.send(
+                "POST",
+                PATH,
+                params={"api-version": API_VERSION},
+                body={"subscriptions": batch, "query": text, "options": options},
+            )
+            rows = reply.body.get("data")
+            if not isinstance(rows, list) or not all(isinstance(row, dict) and "id" in row for row in rows):
+                raise CollectionError("POST", rest.url(PATH), "Resource Graph answer has no 'data' rows with an id")
+            yield from rows
+            on_page(len(rows))
+            token = reply.body.get("$skipToken") or None
+            if token is None and str(reply.body.get("resultTruncated", "false")).lower() == "true":
+                raise CollectionError(
+                    "POST", rest.url(PATH), "Resource Graph truncated the result without a $skipToken"
+                )
+            if token is None:
+                break
+            if token in seen:
+                raise CollectionError("POST", rest.url(PATH), "$skipToken repeats an earlier page (a paging loop)")
+            seen.add(token)
+            wait = quota_wait(reply.headers, settings.max_retry_after)
+            if wait:
+                stats.waited(wait)
+                sleep(wait)
+        else:
+            raise CollectionError("POST", rest.url(PATH), f"more than {settings.max_pages} pages")
