@@ -77,7 +77,9 @@ class Gap:
 
     def covers(self, kind: str) -> bool:
         key = kind.lower()
-        return any(t.lower() == key for t in self.types) or ("*" in self.types and not key.startswith("microsoft.graph/"))
+        return any(t.lower() == key for t in self.types) or (
+            "*" in self.types and not key.startswith("microsoft.graph/")
+        )
 
     def describe(self) -> str:
         what = "every ARM resource" if "*" in self.types else ", ".join(self.types)
@@ -164,6 +166,7 @@ class Resource:
     folded: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     id_key: str = field(default="", compare=False, repr=False)
     type_key: str = field(default="", compare=False, repr=False)
+    observed_at: str = field(default="", compare=False)  # when a live source read it (ISO 8601, UTC)
 
     @staticmethod
     def create(
@@ -175,8 +178,11 @@ class Resource:
         location: str | None = None,
         source: str = "",
         origin: str = "",
+        observed_at: str = "",
     ) -> Resource:
-        return Resource(id, type, name, body, location, source, origin, fold(body), id.lower(), type.lower())
+        return Resource(
+            id, type, name, body, location, source, origin, fold(body), id.lower(), type.lower(), observed_at
+        )
 
     def get(self, path: str | tuple[str | int, ...]) -> Any:
         """Value at an ARM property path (case-insensitive), or MISSING / UNKNOWN."""
@@ -203,9 +209,7 @@ def referenced_ids(value: Any) -> Iterator[str]:
 class Inventory:
     """Resources indexed by type and ID, with relations derived from the IDs they reference."""
 
-    def __init__(
-        self, resources: Iterable[Resource], *, sources: Iterable[str] = (), gaps: Iterable[Gap] = ()
-    ) -> None:
+    def __init__(self, resources: Iterable[Resource], *, sources: Iterable[str] = (), gaps: Iterable[Gap] = ()) -> None:
         self.resources: tuple[Resource, ...] = tuple(resources)
         self.gaps: tuple[Gap, ...] = tuple(gaps)
         self.sources = tuple(sources) or tuple(sorted({r.source for r in self.resources if r.source}))

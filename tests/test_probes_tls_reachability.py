@@ -16,14 +16,10 @@ import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from compliance_checks.checks import load_checks
 from compliance_checks.checks.base import Params
@@ -31,88 +27,11 @@ from compliance_checks.findings import Finding, Verdict
 from compliance_checks.inventory import Inventory, Resource
 from compliance_checks.probes.reachability import probe_port
 from compliance_checks.probes.tls import probe_tls
+from tests.support.pki import NOW, make_ca, make_leaf, write_pem
 
 LOCALHOST = "127.0.0.1"
-NOW = datetime.now(UTC)
 
 # --- a throwaway PKI ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Issued:
-    cert: x509.Certificate
-    key: ec.EllipticCurvePrivateKey
-
-
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-
-def _make_ca() -> Issued:
-    key = ec.generate_private_key(ec.SECP256R1())
-    public = key.public_key()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name("Smart Portal test CA"))
-        .issuer_name(_name("Smart Portal test CA"))
-        .public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - timedelta(days=365))
-        .not_valid_after(NOW + timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return Issued(cert, key)
-
-
-def _make_leaf(issuer: Issued | None, not_before: datetime, not_after: datetime, host: str = "localhost") -> Issued:
-    """A server certificate for ``host``, signed by ``issuer`` (or by itself when None)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    public = key.public_key()
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(host))
-        .issuer_name(issuer.cert.subject if issuer else _name(host))
-        .public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-    )
-    if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
-        )
-    return Issued(builder.sign(issuer.key if issuer else key, hashes.SHA256()), key)
-
-
-def _write_pem(directory: Path, name: str, issued: Issued) -> tuple[Path, Path]:
-    cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
-    cert_path.write_bytes(issued.cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        issued.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
 
 
 # --- TLS servers in threads -----------------------------------------------------------------------------------
@@ -167,20 +86,20 @@ def _context(cert: Path, key: Path, *, old: bool) -> ssl.SSLContext:
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pki]:
     directory = tmp_path_factory.mktemp("pki")
-    ca = _make_ca()
-    ca_file, _ = _write_pem(directory, "ca", ca)
+    ca = make_ca()
+    ca_file, _ = write_pem(directory, "ca", ca)
     leaves = {
-        "good": (_make_leaf(ca, NOW - timedelta(days=1), NOW + timedelta(days=90)), False),
-        "old": (_make_leaf(ca, NOW - timedelta(days=1), NOW + timedelta(days=90)), True),
-        "expired": (_make_leaf(ca, NOW - timedelta(days=100), NOW - timedelta(days=10)), False),
-        "selfsigned": (_make_leaf(None, NOW - timedelta(days=1), NOW + timedelta(days=90)), False),
+        "good": (make_leaf(ca, NOW - timedelta(days=1), NOW + timedelta(days=90)), False),
+        "old": (make_leaf(ca, NOW - timedelta(days=1), NOW + timedelta(days=90)), True),
+        "expired": (make_leaf(ca, NOW - timedelta(days=100), NOW - timedelta(days=10)), False),
+        "selfsigned": (make_leaf(None, NOW - timedelta(days=1), NOW + timedelta(days=90)), False),
     }
     servers: list[_TlsServer] = []
     threads: list[threading.Thread] = []
     ports: dict[str, int] = {}
     try:
         for name, (leaf, old) in leaves.items():
-            cert, key = _write_pem(directory, name, leaf)
+            cert, key = write_pem(directory, name, leaf)
             server = _TlsServer(_context(cert, key, old=old))
             servers.append(server)
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -81,6 +81,7 @@ class Check(ABC):
             message=message,
             evidence=tuple(evidence),
             source=resource.source if resource else "",
+            observed_at=resource.observed_at if resource else "",
         )
 
     def error_nothing_found(self, what: str) -> Finding:

@@ -144,14 +144,14 @@ def flatten(value: Any) -> Any:
     return value
 
 
-def _hide_secrets(value: Any) -> Any:
+def hide_secrets(value: Any) -> Any:
     if isinstance(value, dict):
         return {
-            key: SECRET if key.lower() in _SECRET_KEYS and isinstance(item, str) and item else _hide_secrets(item)
+            key: SECRET if key.lower() in _SECRET_KEYS and isinstance(item, str) and item else hide_secrets(item)
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_hide_secrets(item) for item in value]
+        return [hide_secrets(item) for item in value]
     return value
 
 
@@ -515,7 +515,7 @@ class _Template:
         for key, value in extra.items():
             properties.setdefault(key, value)
         template = properties.pop("template", None) if full_type.lower() == _DEPLOYMENTS else None
-        properties = _hide_secrets(flatten(properties))
+        properties = hide_secrets(flatten(properties))
         if inner:
             properties["template"] = raw_template
         elif template is not None:

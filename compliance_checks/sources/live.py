@@ -1,0 +1,135 @@
+"""Source ``live``: what the collector read from ARM, Resource Graph and Microsoft Graph, as the normalised inventory.
+
+The same canonical shape as every other source (see ``arm_template``):
+Resource Graph's lower-cased types get ARM's casing back; nested
+sub-resources are flattened; a virtual network's subnets also become subnet
+resources; a site's ``config/web`` replaces the sparse ``siteConfig`` that
+``GET site`` returns, and its app setting names become
+``siteConfig.appSettings`` (values are never kept). A site whose
+configuration could not be read gets ``siteConfig`` UNKNOWN, never the
+sparse one. Gaps of the collection travel with the inventory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Final
+
+from compliance_checks.inventory import SECRET, UNKNOWN, Inventory, Resource, type_of_id
+from compliance_checks.live.collect import Collection
+from compliance_checks.live.graph import GROUPS, NAMED_LOCATIONS, POLICIES
+from compliance_checks.sources.arm_template import flatten, hide_secrets, normalise_location
+from compliance_checks.sources.azure_native import TOP_LEVEL_KEYS, graph_id
+from infra.azure_types import ARM_ID_TEMPLATES, arm_type
+
+SOURCE: Final = "live"
+GRAPH_TYPES: Final = {
+    POLICIES: "Microsoft.Graph/conditionalAccessPolicies",
+    NAMED_LOCATIONS: "Microsoft.Graph/namedLocations",
+    GROUPS: "Microsoft.Graph/groups",
+}
+_EXTRA_TYPES: Final = (
+    "Microsoft.Resources/resourceGroups",
+    "Microsoft.Insights/components",
+    "Microsoft.Web/sites/config",
+    "Microsoft.Network/connections",
+)
+_TOP: Final = {key.lower(): key for key in TOP_LEVEL_KEYS}
+_SUBNETS: Final = "Microsoft.Network/virtualNetworks/subnets"
+
+
+def _casing() -> dict[str, str]:
+    table = {arm_type(token).lower(): arm_type(token) for token in ARM_ID_TEMPLATES}
+    table.update({kind.lower(): kind for kind in _EXTRA_TYPES})
+    table["microsoft.resources/subscriptions/resourcegroups"] = "Microsoft.Resources/resourceGroups"
+    return table
+
+
+def canonical_type(kind: str, resource_id: str, casing: Mapping[str, str]) -> str:
+    declared = kind or type_of_id(resource_id)
+    return casing.get(declared.lower(), declared)
+
+
+def _resource(body: Mapping[str, Any], casing: Mapping[str, str], stamp: str, **override: Any) -> Resource:
+    rid = str(body["id"])
+    kind = canonical_type(str(body.get("type") or ""), rid, casing)
+    top = {_TOP[k.lower()]: v for k, v in body.items() if k.lower() in _TOP and v is not None}
+    properties = body.get("properties")
+    shaped = {**top, "properties": hide_secrets(flatten(properties)) if isinstance(properties, dict) else {}}
+    shaped.update(override)
+    return Resource.create(
+        id=rid,
+        type=kind,
+        name=str(body.get("name") or rid.rstrip("/").rsplit("/", 1)[-1]),
+        body=shaped,
+        location=normalise_location(body.get("location")),
+        source=SOURCE,
+        origin=rid,
+        observed_at=stamp,
+    )
+
+
+def _subnets(vnet: Mapping[str, Any], casing: Mapping[str, str], stamp: str) -> Iterator[Resource]:
+    subnets = (vnet.get("properties") or {}).get("subnets")
+    for subnet in subnets if isinstance(subnets, list) else []:
+        if isinstance(subnet, dict) and isinstance(subnet.get("id"), str):
+            yield _resource({**subnet, "type": _SUBNETS, "location": None}, casing, stamp)
+
+
+def _with_site_config(site: Resource, config: Mapping[str, Any] | None, names: Iterable[str] | None) -> Resource:
+    properties = dict(site.body.get("properties") or {})
+    if config is None:
+        site_config: Any = UNKNOWN  # never judge the sparse siteConfig of GET site
+    else:
+        site_config = hide_secrets(flatten(config.get("properties") or {}))
+        site_config = dict(site_config) if isinstance(site_config, dict) else UNKNOWN
+    if isinstance(site_config, dict):
+        site_config["appSettings"] = UNKNOWN if names is None else [{"name": n, "value": SECRET} for n in names]
+    properties["siteConfig"] = site_config
+    return Resource.create(
+        id=site.id,
+        type=site.type,
+        name=site.name,
+        body={**site.body, "properties": properties},
+        location=site.location,
+        source=site.source,
+        origin=site.origin,
+        observed_at=site.observed_at,
+    )
+
+
+def load_live(collection: Collection) -> Inventory:
+    casing = _casing()
+    stamp = (collection.finished_at or collection.started_at).strftime("%Y-%m-%dT%H:%M:%SZ")
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for raw in collection.arm:
+        if isinstance(raw.get("id"), str):
+            by_id.setdefault(raw["id"].lower(), raw)  # Resource Graph and a service API may both return one
+    resources: list[Resource] = []
+    for key, body in by_id.items():
+        kind = canonical_type(str(body.get("type") or ""), body["id"], casing)
+        if kind == "Microsoft.Web/sites/config" and key.rsplit("/", 1)[-1] in ("web", "appsettings"):
+            continue  # merged into the site below
+        resource = _resource(body, casing, stamp)
+        if kind == "Microsoft.Web/sites":
+            config = by_id.get(f"{key}/config/web")
+            names = by_id.get(f"{key}/config/appsettings")
+            resource = _with_site_config(resource, config, None if names is None else list(names["properties"]))
+        resources.append(resource)
+        if kind == "Microsoft.Network/virtualNetworks":
+            resources.extend(s for s in _subnets(body, casing, stamp) if s.id_key not in by_id)
+    for path, item in collection.graph:
+        object_id = str(item.get("id") or "")
+        shaped = {k: v for k, v in item.items() if k != "@odata.context"}
+        resources.append(
+            Resource.create(
+                id=graph_id(path, object_id),
+                type=GRAPH_TYPES[path],
+                name=str(item.get("displayName") or object_id),
+                body=shaped,
+                source=SOURCE,
+                origin=f"graph:/{path}/{object_id}",
+                observed_at=stamp,
+            )
+        )
+    return Inventory(resources, sources=[SOURCE], gaps=collection.gaps)

@@ -1,0 +1,472 @@
+"""A local HTTPS stand-in for ARM, Azure Resource Graph and Microsoft Graph, on 127.0.0.1 with a test CA.
+
+It serves an :class:`~tests.live.model.Estate` the way the public REST APIs
+do (shapes from the azure-rest-api-specs examples and the Graph v1.0 docs):
+
+* ARM ``GET {id}?api-version=`` returns one resource; ``GET {parent}/{collection}``
+  returns ``{"value": [...], "nextLink": ...}`` pages; role assignments are
+  listed for a whole subscription; errors are ``{"error": {"code", "message"}}``.
+* ``POST /providers/Microsoft.ResourceGraph/resources`` answers the
+  collector's own two queries (resources, resource groups) with
+  ``totalRecords/count/data/facets/resultTruncated/$skipToken``, ``$top`` at
+  most 1000, and the per-user quota headers.
+* Microsoft Graph ``/v1.0/...`` lists with ``@odata.nextLink``.
+* Every write is refused (403 ``AuthorizationFailed``, as for a Reader) and recorded.
+
+Faults are injected per request pattern (see :class:`Fault`); ``latency``
+delays every answer. ``requests`` records what arrived.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import socket
+import ssl
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from compliance_checks.live.resource_graph import RESOURCE_GROUPS_QUERY, RESOURCES_QUERY
+from tests.live.model import Estate
+
+FaultKind = Literal[
+    "throttle",  # 429 with Retry-After
+    "throttle-no-retry-after",  # 429 without it
+    "error500",
+    "error503",
+    "slow",  # answers after `delay` seconds
+    "reset",  # closes the connection (RST) without answering
+    "truncate",  # promises the whole body, sends half, closes
+    "malformed",  # a complete 200 whose body is not JSON
+    "loop",  # the next link points back at the first page
+    "forbidden",  # 403 AuthorizationFailed
+]
+
+
+@dataclass
+class Fault:
+    """Inject ``kind`` into requests whose ``METHOD path`` matches ``pattern`` (a regex), ``times`` times (None: always)."""
+
+    pattern: str
+    kind: FaultKind
+    times: int | None = 1
+    delay: float = 5.0
+    retry_after: str = "1"
+    hits: int = 0
+
+    def take(self, line: str) -> bool:
+        if not re.search(self.pattern, line, re.IGNORECASE):
+            return False
+        if self.times is not None and self.hits >= self.times:
+            return False
+        self.hits += 1
+        return True
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    status: int = 0
+
+
+@dataclass
+class FakeAzure:
+    estate: Estate
+    cert: Path
+    key: Path
+    page_size: int = 50  # service list pages; Resource Graph uses the client's $top
+    graph_page_size: int = 2
+    latency: float = 0.0
+    faults: list[Fault] = field(default_factory=list)
+    quota: int | None = None  # Resource Graph queries per window (None: no quota headers)
+    requests: list[Seen] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _quota_used: int = 0
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"https://127.0.0.1:{self._server.server_address[1]}"
+
+    def writes(self) -> list[Seen]:
+        """Requests that were not reads: anything but GET and the two read-only POSTs."""
+        reads = re.compile(r"^/providers/microsoft\.resourcegraph/resources$|/config/appsettings/list$", re.IGNORECASE)
+        return [r for r in self.requests if r.method != "GET" and not (r.method == "POST" and reads.search(r.path))]
+
+    def _index(self) -> None:
+        """Look-up tables over the estate, made once when the server starts."""
+        arm = self.estate.arm
+        self.by_id = {key.lower(): body for key, body in arm.items()}
+        self.children: dict[str, list[dict[str, Any]]] = {}
+        for key in sorted(arm, key=str.lower):
+            self.children.setdefault(key.lower().rsplit("/", 1)[0], []).append(arm[key])
+        self.rows = sorted(
+            (_graph_row(r) for r in arm.values() if _top_level(r)), key=lambda row: str(row["id"]).lower()
+        )
+        self.group_rows = [
+            {**_graph_row(r), "type": "microsoft.resources/subscriptions/resourcegroups"}
+            for r in sorted(arm.values(), key=lambda r: str(r["id"]).lower())
+            if str(r.get("type", "")).lower() == "microsoft.resources/resourcegroups"
+        ]
+
+    def __enter__(self) -> FakeAzure:
+        self._index()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert, self.key)
+        fake = self
+
+        class Handler(_Handler):
+            azure = fake
+
+        server = _Server(("127.0.0.1", 0), Handler)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        self._server = server
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    # -- helpers for the handler -----------------------------------------------------------------------------
+
+    def fault_for(self, line: str) -> Fault | None:
+        with self._lock:
+            return next((f for f in self.faults if f.take(line)), None)
+
+    def record(self, seen: Seen) -> None:
+        with self._lock:
+            self.requests.append(seen)
+
+    def quota_headers(self) -> dict[str, str]:
+        if self.quota is None:
+            return {}
+        with self._lock:
+            self._quota_used += 1
+            remaining = max(self.quota - self._quota_used, 0)
+            if remaining == 0:
+                self._quota_used = 0  # the window "resets" once the client has waited
+        return {"x-ms-user-quota-remaining": str(remaining), "x-ms-user-quota-resets-after": "00:00:01"}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # resets and timeouts are part of the tests
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _encode_token(offset: int) -> str:
+    return base64.b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_token(token: str) -> int | None:
+    try:
+        value = json.loads(base64.b64decode(token.encode(), validate=True)).get("offset")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    azure: FakeAzure
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    # -- plumbing ------------------------------------------------------------------------------------------
+
+    def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None, fault: Fault | None = None) -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-ms-request-id", "00000000-0000-0000-0000-000000000000")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if fault is not None and fault.kind == "truncate":
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(data)
+
+    def _reset(self) -> None:
+        # SO_LINGER 0: the close sends RST, as a dropped connection does.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def _handle(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        seen = Seen(method, parts.path, query, body)
+        self.azure.record(seen)
+        if self.azure.latency:
+            time.sleep(self.azure.latency)
+        fault = self.azure.fault_for(f"{method} {parts.path}")
+        status, answer, headers = self._route(method, parts.path, query, body, fault)
+        seen.status = status
+        if fault is not None:
+            if fault.kind == "reset":
+                seen.status = -1
+                self._reset()
+                return
+            if fault.kind == "slow":
+                time.sleep(fault.delay)
+            elif fault.kind == "malformed" and status == 200:
+                self._reply(200, b'{"value": [ {"id": ')
+                return
+            elif fault.kind in ("throttle", "throttle-no-retry-after"):
+                seen.status = 429
+                extra = {"Retry-After": fault.retry_after} if fault.kind == "throttle" else {}
+                self._reply(429, _error("TooManyRequests", "Too many requests; please retry later."), extra)
+                return
+            elif fault.kind in ("error500", "error503"):
+                seen.status = int(fault.kind[-3:])
+                self._reply(seen.status, _error("InternalServerError", "Encountered internal server error."))
+                return
+            elif fault.kind == "forbidden":
+                seen.status = 403
+                self._reply(
+                    403,
+                    _error("AuthorizationFailed", f"The client does not have authorization to read '{parts.path}'."),
+                )
+                return
+        self._reply(status, answer, headers, fault)
+
+    # -- routing ---------------------------------------------------------------------------------------------
+
+    def _route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any, fault: Fault | None
+    ) -> tuple[int, Any, dict[str, str]]:
+        if not self.headers.get("Authorization", "").startswith("Bearer "):
+            return (
+                401,
+                _error("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing."),
+                {},
+            )
+        if method == "POST" and path.lower() == "/providers/microsoft.resourcegraph/resources":
+            return self._resource_graph(body, fault)
+        if method == "POST" and path.lower().endswith("/config/appsettings/list"):
+            return self._app_settings(path[: -len("/config/appsettings/list")])
+        if method != "GET":
+            return (
+                403,
+                _error(
+                    "AuthorizationFailed",
+                    f"The client does not have authorization to perform action '{method}' over scope '{path}'.",
+                ),
+                {},
+            )
+        if path.startswith("/v1.0/"):
+            return self._graph(path[len("/v1.0/") :], query, fault)
+        if "api-version" not in query:
+            return (
+                400,
+                _error(
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                ),
+                {},
+            )
+        return self._arm(path, query, fault)
+
+    def _page(
+        self,
+        items: list[dict[str, Any]],
+        path: str,
+        query: dict[str, list[str]],
+        *,
+        size: int,
+        link_key: str,
+        fault: Fault | None,
+    ) -> tuple[int, Any, dict[str, str]]:
+        offset = int(query.get("$skiptoken", ["0"])[0] or 0)
+        page = items[offset : offset + size]
+        answer: dict[str, Any] = {"value": page}
+        if offset + size < len(items) or (fault is not None and fault.kind == "loop"):
+            params = {k: v[0] for k, v in query.items() if k != "$skiptoken"}
+            following = 0 if fault is not None and fault.kind == "loop" else offset + size
+            params["$skiptoken"] = str(following)
+            answer[link_key] = f"{self.azure.url}{path}?{urlencode(params)}"
+        return 200, answer, {}
+
+    def _arm(self, path: str, query: dict[str, list[str]], fault: Fault | None) -> tuple[int, Any, dict[str, str]]:
+        azure, wanted = self.azure, path.rstrip("/").lower()
+        if wanted in azure.by_id:
+            return 200, azure.by_id[wanted], {}
+        if re.fullmatch(r"/subscriptions/[^/]+/providers/microsoft\.authorization/roleassignments", wanted):
+            prefix = wanted.split("/providers/")[0] + "/"
+            items = [
+                r for k, r in sorted(azure.by_id.items())
+                if k.startswith(prefix) and str(r.get("type", "")).lower() == "microsoft.authorization/roleassignments"
+            ]  # fmt: skip
+            return self._page(items, path, query, size=azure.page_size, link_key="nextLink", fault=fault)
+        parent = wanted.rsplit("/", 1)[0]
+        if parent.endswith("/providers/microsoft.insights"):
+            parent = parent[: -len("/providers/microsoft.insights")]
+        if parent in azure.by_id:
+            return self._page(
+                azure.children.get(wanted, []), path, query, size=azure.page_size, link_key="nextLink", fault=fault
+            )
+        return 404, _error("ResourceNotFound", f"The Resource '{path}' was not found."), {}
+
+    def _app_settings(self, site: str) -> tuple[int, Any, dict[str, str]]:
+        for key, settings in self.azure.estate.app_settings.items():
+            if key.lower() == site.lower():
+                return (
+                    200,
+                    {
+                        "id": f"{key}/config/appsettings",
+                        "name": "appsettings",
+                        "type": "Microsoft.Web/sites/config",
+                        "location": "Germany West Central",
+                        "properties": settings,
+                    },
+                    {},
+                )
+        return 404, _error("ResourceNotFound", f"The Resource '{site}' was not found."), {}
+
+    def _resource_graph(self, body: Any, fault: Fault | None) -> tuple[int, Any, dict[str, str]]:
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return (
+                400,
+                _error("BadRequest", "Please provide below info when asking for support: ... query is required."),
+                {},
+            )
+        options = body.get("options") or {}
+        top = int(options.get("$top", 100))
+        if not 1 <= top <= 1000:
+            return 400, _error("InvalidQuery", "$top must be between 1 and 1000."), {}
+        subscriptions = {str(s).lower() for s in body.get("subscriptions") or []}
+        if body["query"] == RESOURCES_QUERY:
+            table = self.azure.rows
+        elif body["query"] == RESOURCE_GROUPS_QUERY:
+            table = self.azure.group_rows
+        else:
+            return (
+                400,
+                _error(
+                    "InvalidQuery",
+                    "Query is invalid. Please refer to the documentation for the Azure Resource Graph service.",
+                ),
+                {},
+            )
+        rows = [row for row in table if _subscription(row["id"]) in subscriptions]
+        token = options.get("$skipToken")
+        offset = _decode_token(token) if token else 0
+        if offset is None:
+            return 400, _error("InvalidSkipToken", "The skip token is invalid."), {}
+        page = rows[offset : offset + top]
+        answer: dict[str, Any] = {
+            "totalRecords": len(rows),
+            "count": len(page),
+            "resultTruncated": "false",
+            "facets": [],
+            "data": page,
+        }
+        if offset + top < len(rows):
+            answer["$skipToken"] = _encode_token(0 if fault is not None and fault.kind == "loop" else offset + top)
+        return 200, answer, self.azure.quota_headers()
+
+    def _graph(self, path: str, query: dict[str, list[str]], fault: Fault | None) -> tuple[int, Any, dict[str, str]]:
+        estate = self.azure.estate
+        match = re.fullmatch(r"groups/([^/]+)/members", path)
+        if match:
+            members = estate.members.get(match.group(1))
+            if members is None:
+                return 404, _error("Request_ResourceNotFound", f"Resource '{match.group(1)}' does not exist."), {}
+            return self._page(
+                members,
+                f"/v1.0/{path}",
+                query,
+                size=self.azure.graph_page_size,
+                link_key="@odata.nextLink",
+                fault=fault,
+            )
+        if path in estate.graph:
+            return (
+                200,
+                {
+                    "@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#{path.split('/')[-2]}/$entity",
+                    **estate.graph[path],
+                },
+                {},
+            )
+        items = [obj for key, obj in sorted(estate.graph.items()) if key.rsplit("/", 1)[0] == path]
+        if items or path in ("identity/conditionalAccess/policies", "identity/conditionalAccess/namedLocations"):
+            status, answer, headers = self._page(
+                items, f"/v1.0/{path}", query, size=self.azure.graph_page_size, link_key="@odata.nextLink", fault=fault
+            )
+            return status, {"@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#{path}", **answer}, headers
+        return 404, _error("Request_ResourceNotFound", f"Resource '{path}' does not exist."), {}
+
+
+def _top_level(resource: dict[str, Any]) -> bool:
+    parts = str(resource["id"]).strip("/").split("/")
+    return len(parts) == 8 and parts[4].lower() == "providers"
+
+
+def _subscription(resource_id: str) -> str:
+    return resource_id.split("/")[2].lower()
+
+
+def _graph_row(resource: dict[str, Any]) -> dict[str, Any]:
+    """A Resource Graph row: the ARM body with a lower-cased type, as ``resources`` projects it."""
+    keys = (
+        "id",
+        "name",
+        "type",
+        "location",
+        "kind",
+        "sku",
+        "identity",
+        "tags",
+        "zones",
+        "plan",
+        "extendedLocation",
+        "properties",
+    )
+    row = {key: resource.get(key) for key in keys}
+    row["type"] = str(resource.get("type", "")).lower()
+    return row
