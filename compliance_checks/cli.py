@@ -23,8 +23,11 @@ from compliance_checks.engine import EXIT_ERROR, EXIT_OK, EXIT_USAGE, EXIT_VIOLA
 from compliance_checks.errors import ComplianceError, UsageError
 from compliance_checks.findings import Severity
 from compliance_checks.inventory import Inventory
+from compliance_checks.live.settings import CLOUDS
+from compliance_checks.progress import progress_bars, step_bar
 
-SOURCES = ("synth", "pulumi-state", "pulumi-preview", "arm")
+OFFLINE_SOURCES = ("synth", "pulumi-state", "pulumi-preview", "arm")
+SOURCES = (*OFFLINE_SOURCES, "live")
 FORMATS = ("json", "html", "md", "sarif", "junit")
 FILE_NAMES = {
     "json": "results.json",
@@ -115,21 +118,21 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
     attestations = (
         load_attestations(Path(args.attestations), [c.id for c in catalog.claims], today) if args.attestations else {}
     )
-    inventory, inputs, stack = load_source(args)
-    if args.probe:
-        from compliance_checks.probes.run import ProbeTarget, parse_endpoint, run_probes
+    collection: dict[str, Any] | None = None
+    inputs: list[dict[str, str]] = []
+    stack: str | None = None
+    if args.source != "live":
+        inventory, inputs, stack = load_source(args)
+    if args.source == "live" or args.probe:
+        with progress_bars(_console(stderr=True)) as progress:  # a bar per collector and per probe
+            if args.source == "live":
+                from compliance_checks.live.audit import collect_live, collection_section, settings_from_args
 
-        target = ProbeTarget(
-            url=args.probe,
-            http_url=args.probe_http_url,
-            ca_file=Path(args.probe_ca) if args.probe_ca else None,
-            paths=tuple(args.probe_path or ()),
-            database=parse_endpoint(args.database) if args.database else None,
-            vantage_is_allowed=args.vantage_is_allowed_ip,
-            host_resolver_rules=args.host_resolver_rules,
-        )
-        records = run_probes(target, _progress)
-        inventory = Inventory([*inventory, *records], sources=[*inventory.sources, "probe"])
+                settings = settings_from_args(args)
+                inventory, collected = collect_live(settings, progress)
+                collection = collection_section(settings, collected)
+            if args.probe:
+                inventory = _with_probes(args, inventory, step_bar(progress))
     extra: tuple[list[Any], dict[str, Any]] = ([], {})
     if getattr(args, "checkov", False):  # checkov on the stack exported as ARM: compliance_checks/checkov_bridge.py
         from compliance_checks.checkov_bridge import checkov_audit
@@ -150,7 +153,23 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
             extra_findings=extra[0],
             extra_checks=extra[1],
         )
-    return result, build_results(result, source=args.source, stack=stack, inputs=inputs)
+    return result, build_results(result, source=args.source, stack=stack, inputs=inputs, collection=collection)
+
+
+def _with_probes(args: argparse.Namespace, inventory: Inventory, step: Callable[[str], Any]) -> Inventory:
+    from compliance_checks.probes.run import ProbeTarget, parse_endpoint, run_probes
+
+    target = ProbeTarget(
+        url=args.probe,
+        http_url=args.probe_http_url,
+        ca_file=Path(args.probe_ca) if args.probe_ca else None,
+        paths=tuple(args.probe_path or ()),
+        database=parse_endpoint(args.database) if args.database else None,
+        vantage_is_allowed=args.vantage_is_allowed_ip,
+        host_resolver_rules=args.host_resolver_rules,
+    )
+    records = run_probes(target, step)
+    return Inventory([*inventory.resources, *records], sources=[*inventory.sources, "probe"], gaps=inventory.gaps)
 
 
 def write_reports(results: dict[str, Any], formats: Sequence[str], out: Path) -> list[Path]:
@@ -391,6 +410,40 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="this machine is the allowed IP itself (the database port may answer)",
     )
+    live = audit.add_argument_group(
+        "live collection (--source live)",
+        "Reads ARM, Resource Graph and Microsoft Graph with DefaultAzureCredential; needs Reader on the"
+        " subscriptions and Graph Policy.Read.All + GroupMember.Read.All (docs/live-audit.md).",
+    )
+    live.add_argument(
+        "--subscription",
+        metavar="ID",
+        action="append",
+        help="subscription to read (repeatable; default: $AZURE_SUBSCRIPTION_ID)",
+    )
+    live.add_argument(
+        "--cloud", choices=sorted(CLOUDS), default="AzureCloud", help="endpoints of this cloud (default: AzureCloud)"
+    )
+    live.add_argument("--arm-endpoint", metavar="URL", help="ARM endpoint (or $COMPLIANCE_ARM_ENDPOINT)")
+    live.add_argument(
+        "--graph-endpoint", metavar="URL", help="Microsoft Graph endpoint (or $COMPLIANCE_GRAPH_ENDPOINT)"
+    )
+    live.add_argument("--arm-scope", metavar="SCOPE", help="token scope for ARM (default: <arm endpoint>/.default)")
+    live.add_argument(
+        "--graph-scope", metavar="SCOPE", help="token scope for Graph (default: <graph endpoint>/.default)"
+    )
+    live.add_argument(
+        "--ca-bundle", metavar="FILE", help="CA bundle to trust for ARM and Graph (or $COMPLIANCE_CA_BUNDLE)"
+    )
+    live.add_argument("--concurrency", type=int, metavar="N", help="parallel requests (default: 16)")
+    live.add_argument(
+        "--deadline", type=float, metavar="SECONDS", help="end the collection after this long (default: 900)"
+    )
+    live.add_argument(
+        "--drift-from",
+        metavar="synth|FILE",
+        help="compare live with the desired state: the synthesized --stack, or a `pulumi stack export` file",
+    )
     audit.add_argument("--host-resolver-rules", help=argparse.SUPPRESS)
     audit.add_argument("--today", metavar="DATE", help=argparse.SUPPRESS)
     audit.add_argument("-q", "--quiet", action="store_true", help="no terminal summary")
@@ -411,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Export the inventory as an ARM deployment template (secrets as a secure parameter).",
     )
     export.add_argument("--stack", default="dev", help="stack for --source synth (default: dev)")
-    export.add_argument("--source", choices=SOURCES, default="synth", help="where the configuration comes from")
+    export.add_argument("--source", choices=OFFLINE_SOURCES, default="synth", help="where the configuration comes from")
     export.add_argument("--input", metavar="FILE", help="input file for sources other than synth")
     export.add_argument("--parameters", metavar="FILE", help="ARM parameters file (with --source arm)")
     export.add_argument("--out", metavar="FILE", help="template file (default: standard output)")

@@ -258,9 +258,13 @@ class Inventory:
         if not isinstance(resource_id, str):
             return None
         found = self._by_id.get(resource_id.lower())
-        if found is None and self.gaps:
-            self.require(type_of_id(resource_id))  # absent, or just unread?
+        if found is None and self.gaps and (kind := type_of_id(resource_id)):
+            self.require(kind)  # absent, or just unread?
         return found
+
+    def peek(self, resource_id: str) -> Resource | None:
+        """The resource with this ID if the inventory holds it; never raises (for reports, not for checks)."""
+        return self._by_id.get(resource_id.lower())
 
     def parent(self, resource: Resource) -> Resource | None:
         """The nearest resource whose ID is a prefix of this one's (e.g. the VNet of a subnet)."""

@@ -67,7 +67,7 @@ def _finding(
     claims_of: Mapping[str, list[str]],
     inputs: Sequence[Mapping[str, str]],
 ) -> dict[str, Any]:
-    resource = result.inventory.get(finding.resource_id)
+    resource = result.inventory.peek(finding.resource_id)
     return {
         "id": f"{finding.check_id}/{number:04d}",
         "checkId": finding.check_id,
@@ -80,7 +80,7 @@ def _finding(
         "evidence": [
             {"path": e.path, "observed": jsonable(e.observed), "expected": e.expected} for e in finding.evidence
         ],
-        "source": finding.source or ",".join(result.inventory.sources),
+        "source": finding.source or (result.inventory.sources[0] if result.inventory.sources else "synth"),
         "observedAt": finding.observed_at or _stamp(result.started_at),
         "location": source_location(resource, inputs),
         "waiver": None
@@ -118,6 +118,7 @@ def build_results(
     stack: str | None,
     inputs: Sequence[Mapping[str, str]] = (),
     versions: Mapping[str, str] | None = None,
+    collection: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     claims_of: dict[str, list[str]] = {}
     for claim_result in result.claims:
@@ -146,6 +147,7 @@ def build_results(
                 "failOn": result.fail_on.value,
             },
             "versions": dict(versions if versions is not None else tool_versions()),
+            **({"collection": dict(collection)} if collection is not None else {}),
         },
         "summary": {
             "claims": _counts([c.verdict for c in result.claims]),
