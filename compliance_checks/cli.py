@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -119,8 +119,11 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
         load_attestations(Path(args.attestations), [c.id for c in catalog.claims], today) if args.attestations else {}
     )
     collection: dict[str, Any] | None = None
+    drift: dict[str, Any] | None = None
     inputs: list[dict[str, str]] = []
     stack: str | None = None
+    if args.drift_from and args.source != "live":
+        raise UsageError("--drift-from compares with the live estate: it needs --source live")
     if args.source != "live":
         inventory, inputs, stack = load_source(args)
     if args.source == "live" or args.probe:
@@ -131,6 +134,8 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
                 settings = settings_from_args(args)
                 inventory, collected = collect_live(settings, progress)
                 collection = collection_section(settings, collected)
+                if args.drift_from:
+                    drift = _drift(args, inventory, checks.values())
             if args.probe:
                 inventory = _with_probes(args, inventory, step_bar(progress))
     extra: tuple[list[Any], dict[str, Any]] = ([], {})
@@ -153,7 +158,25 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
             extra_findings=extra[0],
             extra_checks=extra[1],
         )
-    return result, build_results(result, source=args.source, stack=stack, inputs=inputs, collection=collection)
+    return result, build_results(
+        result, source=args.source, stack=stack, inputs=inputs, collection=collection, drift=drift
+    )
+
+
+def _drift(args: argparse.Namespace, live: Inventory, checks: Iterable[Any]) -> dict[str, Any]:
+    """The desired state (``synth``: the --stack synthesized; else a Pulumi state export) against live."""
+    from compliance_checks.drift import compare, drift_section
+
+    if args.drift_from == "synth":
+        from compliance_checks.sources.synth import load_synth
+
+        desired, _ = load_synth(args.stack)
+        name = f"synth (stack {args.stack})"
+    else:
+        from compliance_checks.sources.pulumi_state import load_pulumi_state
+
+        desired, name = load_pulumi_state(Path(args.drift_from)), str(args.drift_from)
+    return drift_section(name, compare(desired, live, checks))
 
 
 def _with_probes(args: argparse.Namespace, inventory: Inventory, step: Callable[[str], Any]) -> Inventory:

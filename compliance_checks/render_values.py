@@ -38,3 +38,12 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def show_json(value: Any) -> str:
+    """A value of the canonical JSON (tagged sentinels included) for a report cell."""
+    if isinstance(value, dict) and len(value) == 1:
+        tag = next(iter(value))
+        if tag in ("$missing", "$unknown", "$secret"):
+            return {"$missing": "(not set)", "$unknown": "(unknown)", "$secret": "[secret]"}[tag]
+    return show(value)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from compliance_checks.render_values import show
+from compliance_checks.render_values import show_json
 
 COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#bc4c00", "MANUAL": "#0969da", "NOT_APPLICABLE": "#6e7781"}
 VERDICTS = ("FAIL", "ERROR", "MANUAL", "PASS", "NOT_APPLICABLE")
@@ -57,11 +57,7 @@ def _resource_cell(resource_id: str) -> str:
 
 
 def _observed(value: Any) -> str:
-    if isinstance(value, dict) and len(value) == 1:
-        tag = next(iter(value))
-        if tag in ("$missing", "$unknown", "$secret"):
-            return {"$missing": "(not set)", "$unknown": "(unknown)", "$secret": "[secret]"}[tag]
-    return show(value)
+    return show_json(value)
 
 
 def claim_matrix_svg(
@@ -289,6 +285,56 @@ def _unclaimed_section(results: Mapping[str, Any]) -> str:
     )
 
 
+def _drift_section(results: Mapping[str, Any]) -> str:
+    drift = results.get("drift")
+    if drift is None:
+        return ""
+    items = drift["items"]
+    head = f'<h2 id="drift">Drift: {escape(drift["desired"])} against live ({len(items)})</h2><div class="card">'
+    if not items:
+        return head + "<p>Every security-relevant property is live as desired.</p></div>"
+    rows = "".join(
+        f"<tr><td>{escape(d['kind'])}</td><td>{_resource_cell(d['resourceId'])}</td><td><code>{escape(d['path'] or '-')}</code></td>"
+        f"<td>{escape(_observed(d['desired']))}</td><td>{escape(_observed(d['live']))}</td></tr>"
+        for d in items
+    )
+    return (
+        head
+        + f"<table><tr><th>Kind</th><th>Resource</th><th>Property</th><th>Desired</th><th>Live</th></tr>{rows}</table></div>"
+    )
+
+
+def _collection_section(run: Mapping[str, Any]) -> str:
+    collection = run.get("collection")
+    if collection is None:
+        return ""
+    requests = ", ".join(f"{escape(api)}: {n}" for api, n in collection["requests"].items()) or "none"
+    gaps = "".join(
+        f"<tr><td><code>{escape(', '.join(g['types']))}</code></td><td>{_resource_cell(g['scope'])}</td><td>{escape(g['reason'])}</td></tr>"
+        for g in collection["gaps"]
+    )
+    table = (
+        f"<table><tr><th>Not read</th><th>Scope</th><th>Why</th></tr>{gaps}</table>"
+        if gaps
+        else "<p>Everything was read.</p>"
+    )
+    return (
+        '<h2 id="collection">Live collection</h2><div class="card"><p class="small">Subscriptions '
+        + escape(", ".join(collection["subscriptions"]))
+        + "; ARM "
+        + escape(collection["endpoints"]["arm"])
+        + ", Graph "
+        + escape(collection["endpoints"]["graph"])
+        + "; requests "
+        + requests
+        + "; finished "
+        + escape(collection["finishedAt"])
+        + ".</p>"
+        + table
+        + "</div>"
+    )
+
+
 def render_html(results: Mapping[str, Any]) -> str:
     run, summary = results["run"], results["summary"]
     checks = {c["id"]: c for c in results["checks"]}
@@ -333,6 +379,8 @@ Inputs: {inputs}.</p>
 {document}
 <h2 id="claims">Claims</h2>{sections}
 {_unclaimed_section(results)}
+{_collection_section(run)}
+{_drift_section(results)}
 <h2 id="estate-diagram">The audited estate</h2><div class="card" style="overflow-x:auto">{estate_svg(results["inventory"])}</div>
 <p class="small">The canonical results are in results.json; manifest.json lists the SHA-256 of every file of this report.</p>
 </main></body></html>

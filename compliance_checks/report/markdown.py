@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from compliance_checks.render_values import show_json
+
 ICON = {"PASS": "✅", "FAIL": "❌", "ERROR": "⚠️", "MANUAL": "📝", "NOT_APPLICABLE": "➖"}
 EXIT_MEANING = {0: "all verifiable promises kept", 1: "promises broken", 2: "not everything could be verified"}
 
@@ -64,4 +66,19 @@ def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20) -> st
             f"- `{d['claimId']}` ({d['aspect']}): German *{_cell(d['de'])}*, English *{_cell(d['en'])}*."
             for d in results["document"]
         ]
+    drift = results.get("drift")
+    if drift is not None:
+        items = drift["items"]
+        lines += ["", f"### Drift: {drift['desired']} against live ({len(items)})", ""]
+        if items:
+            lines += ["| Kind | Resource | Property | Desired | Live |", "| --- | --- | --- | --- | --- |"]
+            lines += [
+                f"| {d['kind']} | `{d['resourceId'].rsplit('/', 1)[-1]}` | `{d['path'] or '-'}` |"
+                f" {_cell(show_json(d['desired']))} | {_cell(show_json(d['live']))} |"
+                for d in items[:max_findings]
+            ]
+            if len(items) > max_findings:
+                lines.append(f"| … | | | | {len(items) - max_findings} more in results.json |")
+        else:
+            lines.append("Every security-relevant property is live as desired.")
     return "\n".join(lines) + "\n"

@@ -119,6 +119,7 @@ def build_results(
     inputs: Sequence[Mapping[str, str]] = (),
     versions: Mapping[str, str] | None = None,
     collection: Mapping[str, Any] | None = None,
+    drift: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     claims_of: dict[str, list[str]] = {}
     for claim_result in result.claims:
@@ -221,6 +222,7 @@ def build_results(
             for f in result.document
         ],
         "inventory": inventory_section(result.inventory),
+        "drift": None if drift is None else dict(drift),
     }
 
 

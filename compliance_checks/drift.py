@@ -1,0 +1,186 @@
+"""Drift: the desired state (synth or Pulumi state) against the live estate, on every security-relevant property.
+
+Which properties are security-relevant is derived, not restated: every
+path a declarative check judges (``PropertyCheck`` rules) plus the table
+below for the checks written as code. A resource of a watched type that is
+desired but not live is ``missing``; live but not desired, ``unexpected``
+(a second firewall rule is exactly that); a watched property whose live
+value does not match, ``changed``. Live may add fields ARM fills in
+(provisioning state, etags): a desired object matches when every key it
+sets has the same value live; lists must match element for element.
+Desired values unknown at synthesis (UNKNOWN, secrets) are not compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from compliance_checks.checks.base import Check, PropertyCheck
+from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue, compile_path, lookup
+
+# Paths judged by checks written as code (the PropertyCheck ones are added from the checks themselves).
+WATCHED: Final[Mapping[str, tuple[str, ...]]] = {
+    "Microsoft.Network/networkSecurityGroups": ("properties.securityRules",),
+    "Microsoft.Network/virtualNetworks/subnets": ("properties.addressPrefix", "properties.networkSecurityGroup.id"),
+    "Microsoft.Network/virtualNetworkGateways": (
+        "properties.vpnClientConfiguration.vpnClientProtocols",
+        "properties.vpnClientConfiguration.vpnAuthenticationTypes",
+        "properties.vpnClientConfiguration.vpnClientAddressPool.addressPrefixes",
+        "properties.vpnClientConfiguration.aadTenant",
+        "properties.vpnClientConfiguration.aadAudience",
+    ),
+    "Microsoft.Network/localNetworkGateways": (
+        "properties.gatewayIpAddress",
+        "properties.localNetworkAddressSpace.addressPrefixes",
+    ),
+    "Microsoft.Network/connections": (
+        "properties.connectionType",
+        "properties.connectionProtocol",
+        "properties.ipsecPolicies",
+    ),
+    "Microsoft.Web/sites": (
+        "properties.virtualNetworkSubnetId",
+        "properties.siteConfig.scmIpSecurityRestrictions",
+        "properties.siteConfig.scmIpSecurityRestrictionsDefaultAction",
+    ),
+    "Microsoft.Web/sites/config": ("properties.platform.enabled",),
+    "Microsoft.Web/sites/basicPublishingCredentialsPolicies": ("properties.allow",),
+    "Microsoft.Web/sites/hostNameBindings": ("properties.sslState",),
+    "Microsoft.DBforPostgreSQL/flexibleServers": (
+        "properties.network.delegatedSubnetResourceId",
+        "properties.backup.geoRedundantBackup",
+    ),
+    "Microsoft.DBforPostgreSQL/flexibleServers/configurations": ("properties.value",),
+    "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules": (
+        "properties.startIpAddress",
+        "properties.endIpAddress",
+    ),
+    "Microsoft.Insights/diagnosticSettings": ("properties.workspaceId", "properties.logs"),
+    "Microsoft.Insights/activityLogAlerts": ("properties.enabled", "properties.condition"),
+    "Microsoft.Authorization/roleAssignments": ("properties.roleDefinitionId", "properties.principalId"),
+    "Microsoft.Graph/conditionalAccessPolicies": (
+        "state",
+        "conditions.users.includeGroups",
+        "conditions.users.excludeGroups",
+        "conditions.applications.includeApplications",
+        "conditions.locations.includeLocations",
+        "grantControls.builtInControls",
+    ),
+    "Microsoft.Graph/namedLocations": ("ipRanges",),
+    "Microsoft.Insights/components": (),
+}
+# Graph objects made offline have no real IDs: they are matched by display name.
+_BY_NAME: Final = frozenset(
+    {"microsoft.graph/conditionalaccesspolicies", "microsoft.graph/namedlocations", "microsoft.graph/groups"}
+)
+
+
+@dataclass(frozen=True)
+class Drift:
+    kind: str  # missing | unexpected | changed
+    resource_id: str
+    resource_type: str
+    path: str
+    desired: Any
+    live: Any
+
+
+def watched_paths(checks: Iterable[Check]) -> dict[str, tuple[str, ...]]:
+    """Type (lower case) -> the properties compared, with ``location`` for every type."""
+    table: dict[str, list[str]] = {kind.lower(): list(paths) for kind, paths in WATCHED.items()}
+    for check in checks:
+        if isinstance(check, PropertyCheck):
+            paths = table.setdefault(check.resource_type.lower(), [])
+            paths.extend(rule.path for rule in check.rules if rule.path not in paths)
+    return {kind: ("location", *paths) for kind, paths in table.items()}
+
+
+def _comparable(value: Any) -> bool:
+    if value is UNKNOWN or isinstance(value, SecretValue):
+        return False
+    if isinstance(value, Mapping):
+        return all(_comparable(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_comparable(v) for v in value)
+    return True
+
+
+def matches(desired: Any, live: Any) -> bool:
+    """Live satisfies desired: same scalars (strings case-insensitively), desired keys present, lists pairwise."""
+    if isinstance(desired, Mapping):
+        return isinstance(live, Mapping) and all(matches(v, live.get(k, MISSING)) for k, v in desired.items())
+    if isinstance(desired, list):
+        if not isinstance(live, list) or len(desired) != len(live):
+            return False
+        unmatched = list(live)
+        for item in desired:
+            found = next((i for i, candidate in enumerate(unmatched) if matches(item, candidate)), None)
+            if found is None:
+                return False
+            unmatched.pop(found)
+        return True
+    if isinstance(desired, str) and isinstance(live, str):
+        return desired.lower() == live.lower()
+    if isinstance(desired, bool) or isinstance(live, bool):
+        return desired is live
+    if isinstance(desired, (int, float)) and isinstance(live, (int, float)):
+        return float(desired) == float(live)
+    return bool(desired == live)
+
+
+def _key(resource: Resource) -> str:
+    if resource.type_key in _BY_NAME:
+        return f"{resource.type_key}#{resource.name.lower()}"
+    return resource.id_key
+
+
+def _value(resource: Resource, path: str) -> Any:
+    if path == "location":
+        return resource.location if resource.location is not None else MISSING
+    return lookup(resource.folded, compile_path(path))
+
+
+def compare(desired: Inventory, live: Inventory, checks: Iterable[Check]) -> list[Drift]:
+    """Every difference on watched types and properties, sorted by resource and path."""
+    watched = watched_paths(checks)
+    wanted = {_key(r): r for r in desired.resources if r.type_key in watched}
+    seen = {_key(r): r for r in live.resources if r.type_key in watched}
+    drift: list[Drift] = []
+    for key, resource in wanted.items():
+        other = seen.get(key)
+        if other is None:
+            if not any(g.covers(resource.type) for g in live.gaps):  # unread is not missing
+                drift.append(Drift("missing", resource.id, resource.type, "", "present", MISSING))
+            continue
+        for path in watched[resource.type_key]:
+            want, got = _value(resource, path), _value(other, path)
+            if want is MISSING or not _comparable(want):
+                continue
+            if not matches(want, got):
+                drift.append(Drift("changed", other.id, other.type, path, want, got))
+    for key, resource in seen.items():
+        if key not in wanted:
+            drift.append(Drift("unexpected", resource.id, resource.type, "", MISSING, "present"))
+    return sorted(drift, key=lambda d: (d.resource_id.lower(), d.path, d.kind))
+
+
+def drift_section(desired_name: str, items: Iterable[Drift]) -> dict[str, Any]:
+    """``drift`` of results.json."""
+    from compliance_checks.render_values import jsonable
+
+    return {
+        "desired": desired_name,
+        "items": [
+            {
+                "kind": d.kind,
+                "resourceId": d.resource_id,
+                "resourceType": d.resource_type,
+                "path": d.path,
+                "desired": jsonable(d.desired),
+                "live": jsonable(d.live),
+            }
+            for d in items
+        ],
+    }
