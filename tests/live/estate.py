@@ -25,7 +25,7 @@ Shape facts worth knowing when reading these bodies (all deliberate):
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 from tests.live.model import Estate
 
@@ -147,84 +147,84 @@ def resource_group() -> dict[str, Any]:
 
 # --- network security groups ----------------------------------------------------
 # specification/network/resource-manager/Microsoft.Network/stable/2024-05-01/examples/NetworkSecurityGroupGet.json
-_DEFAULT_RULES: tuple[tuple[str, str, str, str, str, int, str], ...] = (
-    (
+class Rule(NamedTuple):
+    name: str
+    description: str
+    source: str
+    port: str
+    access: str
+    priority: int
+    protocol: str = "Tcp"
+    direction: str = "Inbound"
+    destination: str = "*"
+
+
+_VNET, _LB = "VirtualNetwork", "AzureLoadBalancer"
+_DEFAULT_RULES = (
+    Rule(
         "AllowVnetInBound",
         "Allow inbound traffic from all VMs in VNET",
-        "VirtualNetwork",
-        "VirtualNetwork",
-        "Allow",
-        65000,
-        "Inbound",
-    ),
-    (
-        "AllowAzureLoadBalancerInBound",
-        "Allow inbound traffic from azure load balancer",
-        "AzureLoadBalancer",
+        _VNET,
         "*",
         "Allow",
-        65001,
+        65000,
+        "*",
         "Inbound",
+        _VNET,
     ),
-    ("DenyAllInBound", "Deny all inbound traffic", "*", "*", "Deny", 65500, "Inbound"),
-    (
+    Rule(
+        "AllowAzureLoadBalancerInBound", "Allow inbound traffic from azure load balancer", _LB, "*", "Allow", 65001, "*"
+    ),
+    Rule("DenyAllInBound", "Deny all inbound traffic", "*", "*", "Deny", 65500, "*"),
+    Rule(
         "AllowVnetOutBound",
         "Allow outbound traffic from all VMs to all VMs in VNET",
-        "VirtualNetwork",
-        "VirtualNetwork",
+        _VNET,
+        "*",
         "Allow",
         65000,
+        "*",
         "Outbound",
+        _VNET,
     ),
-    (
+    Rule(
         "AllowInternetOutBound",
         "Allow outbound traffic from all VMs to Internet",
         "*",
-        "Internet",
+        "*",
         "Allow",
         65001,
+        "*",
         "Outbound",
+        "Internet",
     ),
-    ("DenyAllOutBound", "Deny all outbound traffic", "*", "*", "Deny", 65500, "Outbound"),
+    Rule("DenyAllOutBound", "Deny all outbound traffic", "*", "*", "Deny", 65500, "*", "Outbound"),
 )
-_DENY_ALL = (
+_DENY_ALL = Rule(
     "DenyAllInbound",
     "Deny by default: overrides the implicit AllowVnetInBound and AllowAzureLoadBalancerInBound.",
     "*",
     "*",
-    "*",
     "Deny",
     4096,
+    "*",
 )
 
 
-def _rule(
-    nsg_id: str,
-    collection: str,
-    name: str,
-    description: str,
-    protocol: str,
-    source: str,
-    port: str,
-    access: str,
-    priority: int,
-    direction: str = "Inbound",
-    destination: str = "*",
-) -> dict[str, Any]:
-    rule_id = f"{nsg_id}/{collection}/{name}"
+def _rule(nsg_id: str, collection: str, rule: Rule) -> dict[str, Any]:
     return _net(
-        rule_id,
+        f"{nsg_id}/{collection}/{rule.name}",
         f"Microsoft.Network/networkSecurityGroups/{collection}",
         {
-            "description": description,
-            "protocol": protocol,
+            "description": rule.description,
+            "protocol": rule.protocol,
             "sourcePortRange": "*",
-            "destinationPortRange": port,
-            "sourceAddressPrefix": source,
-            "destinationAddressPrefix": destination,
-            "access": access,
-            "priority": priority,
-            "direction": direction,
+            "destinationPortRange": rule.port,
+            "sourceAddressPrefix": rule.source,
+            "destinationAddressPrefix": rule.destination,
+            "access": rule.access,
+            "priority": rule.priority,
+            "direction": rule.direction,
             "sourcePortRanges": [],
             "destinationPortRanges": [],
             "sourceAddressPrefixes": [],
@@ -233,20 +233,14 @@ def _rule(
     )
 
 
-def network_security_group(
-    nsg_id: str, rules: list[tuple[str, str, str, str, str, str, int]], subnet_id: str
-) -> dict[str, Any]:
-    """``rules``: (name, description, protocol, source prefix, destination port, access, priority)."""
+def network_security_group(nsg_id: str, rules: list[Rule], subnet_id: str) -> dict[str, Any]:
     return _net(
         nsg_id,
         "Microsoft.Network/networkSecurityGroups",
         {
             "resourceGuid": _guid("guid", nsg_id),
-            "securityRules": [_rule(nsg_id, "securityRules", *r) for r in rules],
-            "defaultSecurityRules": [
-                _rule(nsg_id, "defaultSecurityRules", n, d, "*", s, "*", a, p, direction, dest)
-                for n, d, s, dest, a, p, direction in _DEFAULT_RULES
-            ],
+            "securityRules": [_rule(nsg_id, "securityRules", rule) for rule in rules],
+            "defaultSecurityRules": [_rule(nsg_id, "defaultSecurityRules", rule) for rule in _DEFAULT_RULES],
             "subnets": [_ref(subnet_id)],
         },
         location=LOCATION,
@@ -255,30 +249,32 @@ def network_security_group(
 
 
 def _nsgs() -> list[dict[str, Any]]:
-    portal_db = ("AllowPostgresFromPortal", "The portal reaches its database through VNet integration.")
-    vpn_db = ("AllowPostgresFromVpn", "The one allowed IP address, arriving through the VPN gateway.")
-    portal_kv = ("AllowHttpsFromPortal", "The portal reads its secrets from Key Vault.")
-    vpn_kv = ("AllowHttpsFromVpn", "Developers manage secrets through the VPN.")
+    db_portal = Rule(
+        "AllowPostgresFromPortal",
+        "The portal reaches its database through VNet integration.",
+        PORTAL_PREFIX,
+        "5432",
+        "Allow",
+        100,
+    )
+    db_vpn = Rule(
+        "AllowPostgresFromVpn",
+        "The one allowed IP address, arriving through the VPN gateway.",
+        VPN_CLIENT_POOL,
+        "5432",
+        "Allow",
+        110,
+    )
+    kv_portal = Rule(
+        "AllowHttpsFromPortal", "The portal reads its secrets from Key Vault.", PORTAL_PREFIX, "443", "Allow", 100
+    )
+    kv_vpn = Rule(
+        "AllowHttpsFromVpn", "Developers manage secrets through the VPN.", VPN_CLIENT_POOL, "443", "Allow", 110
+    )
     return [
         network_security_group(NSG_PORTAL_ID, [_DENY_ALL], PORTAL_SUBNET_ID),
-        network_security_group(
-            NSG_DATABASE_ID,
-            [
-                (*portal_db, "Tcp", PORTAL_PREFIX, "5432", "Allow", 100),
-                (*vpn_db, "Tcp", VPN_CLIENT_POOL, "5432", "Allow", 110),
-                _DENY_ALL,
-            ],
-            DATABASE_SUBNET_ID,
-        ),
-        network_security_group(
-            NSG_ENDPOINTS_ID,
-            [
-                (*portal_kv, "Tcp", PORTAL_PREFIX, "443", "Allow", 100),
-                (*vpn_kv, "Tcp", VPN_CLIENT_POOL, "443", "Allow", 110),
-                _DENY_ALL,
-            ],
-            ENDPOINTS_SUBNET_ID,
-        ),
+        network_security_group(NSG_DATABASE_ID, [db_portal, db_vpn, _DENY_ALL], DATABASE_SUBNET_ID),
+        network_security_group(NSG_ENDPOINTS_ID, [kv_portal, kv_vpn, _DENY_ALL], ENDPOINTS_SUBNET_ID),
     ]
 
 
@@ -696,7 +692,7 @@ def certificate() -> dict[str, Any]:
 
 
 # Every SiteConfig property (Microsoft.Web/stable/2024-04-01/CommonDefinitions.json#/definitions/SiteConfig).
-_SITE_CONFIG_KEYS = (
+_SITE_CONFIG_NAMES = (
     "numberOfWorkers defaultDocuments netFrameworkVersion phpVersion pythonVersion nodeVersion powerShellVersion "
     "linuxFxVersion windowsFxVersion requestTracingEnabled remoteDebuggingEnabled remoteDebuggingVersion "
     "httpLoggingEnabled acrUseManagedIdentityCreds acrUserManagedIdentityID logsDirectorySizeLimit "
@@ -711,7 +707,8 @@ _SITE_CONFIG_KEYS = (
     "preWarmedInstanceCount functionAppScaleLimit elasticWebAppScaleLimit healthCheckPath "
     "functionsRuntimeScaleMonitoringEnabled websiteTimeZone minimumElasticInstanceCount azureStorageAccounts "
     "publicNetworkAccess"
-).split()
+)
+_SITE_CONFIG_KEYS = _SITE_CONFIG_NAMES.split()
 
 
 def _sparse_site_config() -> dict[str, Any]:
@@ -734,7 +731,7 @@ def _sparse_site_config() -> dict[str, Any]:
     return sparse
 
 
-def _ip_rule(ip: str, action: str, priority: int, name: str, description: str, tag: str | None) -> dict[str, Any]:
+def _ip_rule(ip: str, action: str, priority: int, name: str, *, description: str, tag: str | None) -> dict[str, Any]:
     rule: dict[str, Any] = {"ipAddress": ip, "action": action}
     if tag:
         rule["tag"] = tag
@@ -745,17 +742,15 @@ def _ip_rule(ip: str, action: str, priority: int, name: str, description: str, t
 # .../Microsoft.Web/stable/2024-04-01/examples/GetSiteConfig.json. Deviations from the example, from real
 # responses: the body is named after the site and carries location/tags (Azure/azure-powershell#10162), and
 # App Service lists its implicit last rules ("Allow all" / "Deny all", priority 2147483647).
+_DEVELOPER_RULE_DESCRIPTION = "The one developer address named in the privacy policy."
+
+
 def site_config_web() -> dict[str, Any]:
     config_id = f"{SITE_ID}/config/web"
-    allow_all = _ip_rule("Any", "Allow", 2147483647, "Allow all", "Allow all access", None)
-    deny_all = _ip_rule("Any", "Deny", 2147483647, "Deny all", "Deny all access", None)
+    allow_all = _ip_rule("Any", "Allow", 2147483647, "Allow all", description="Allow all access", tag=None)
+    deny_all = _ip_rule("Any", "Deny", 2147483647, "Deny all", description="Deny all access", tag=None)
     developer = _ip_rule(
-        f"{ALLOWED_IP}/32",
-        "Allow",
-        100,
-        "allowed-ip",
-        "The one developer address named in the privacy policy.",
-        "Default",
+        f"{ALLOWED_IP}/32", "Allow", 100, "allowed-ip", description=_DEVELOPER_RULE_DESCRIPTION, tag="Default"
     )
     properties: dict[str, Any] = dict.fromkeys(_SITE_CONFIG_KEYS)
     properties.update(
@@ -1008,12 +1003,15 @@ def _monitor_id(resource_id: str) -> str:
     return resource_id.replace("/providers/Microsoft.Insights/", "/providers/microsoft.insights/")
 
 
+_OTHER_RECEIVERS = (
+    "smsReceivers webhookReceivers itsmReceivers azureAppPushReceivers automationRunbookReceivers "
+    "voiceReceivers logicAppReceivers azureFunctionReceivers armRoleReceivers eventHubReceivers"
+)
+
+
 # specification/monitor/resource-manager/Microsoft.Insights/stable/2023-01-01/examples/getActionGroup.json
 def action_group() -> dict[str, Any]:
-    other_receivers = (
-        "smsReceivers webhookReceivers itsmReceivers azureAppPushReceivers automationRunbookReceivers "
-        "voiceReceivers logicAppReceivers azureFunctionReceivers armRoleReceivers eventHubReceivers"
-    ).split()
+    other_receivers = _OTHER_RECEIVERS.split()
     email = {
         "name": "operations",
         "emailAddress": "it-security@smartde.coop",
@@ -1102,7 +1100,7 @@ _DIAGNOSTIC_TARGETS = {
 # specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/examples/
 # RoleAssignments_Get.json (+ the 2022-04-01 RoleAssignmentProperties read-only fields)
 def role_assignment(
-    scope: str, name: str, role_definition: str, principal_id: str, principal_type: str, description: str
+    scope: str, name: str, role_definition: str, principal_id: str, *, principal_type: str, description: str
 ) -> dict[str, Any]:
     return {
         "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
@@ -1131,30 +1129,31 @@ KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
 
 def _role_assignments() -> list[dict[str, Any]]:
+    developers = "Developers: {} on the Smart Portal resource group."
     return [
         role_assignment(
             RG_ID,
             "29db8f38-339a-5a4e-9bcc-da5d087e9e3c",
             READER,
             GROUP_ID,
-            "Group",
-            "Developers: reader on the Smart Portal resource group.",
+            principal_type="Group",
+            description=developers.format("reader"),
         ),
         role_assignment(
             RG_ID,
             "5c1d0fb7-3441-5a09-a642-7877721f7c7b",
             WEBSITE_CONTRIBUTOR,
             GROUP_ID,
-            "Group",
-            "Developers: website-contributor on the Smart Portal resource group.",
+            principal_type="Group",
+            description=developers.format("website-contributor"),
         ),
         role_assignment(
             VAULT_ID,
             "c8fa168a-a637-59f7-8534-621b525aa540",
             KEY_VAULT_SECRETS_USER,
             SITE_PRINCIPAL_ID,
-            "ServicePrincipal",
-            "The portal resolves its Key Vault references with its managed identity.",
+            principal_type="ServicePrincipal",
+            description="The portal resolves its Key Vault references with its managed identity.",
         ),
     ]
 
@@ -1205,107 +1204,25 @@ def firewall_rule(server_id: str, name: str, start_ip: str, end_ip: str) -> dict
 
 
 _PG_DOCS = "https://www.postgresql.org/docs/16/"
-# name: (value, description, default, dataType, allowedValues, source, isDynamicConfig, unit, documentation)
-_PG_CONFIGURATIONS: dict[str, tuple[str, str, str, str, str, str, bool, str | None, str]] = {
-    "require_secure_transport": (
-        "on",
-        "Whether client connections to the server are required to use some form of secure transport.",
-        "on",
-        "Boolean",
-        "on,off",
-        "user-override",
-        True,
-        None,
-        "https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-ssl-tls",
-    ),
-    "ssl_min_protocol_version": (
-        "TLSv1.2",
-        "Sets the minimum SSL/TLS protocol version to use.",
-        "TLSv1.2",
-        "Enumeration",
-        "TLSv1,TLSv1.1,TLSv1.2,TLSv1.3",
-        "user-override",
-        True,
-        None,
-        f"{_PG_DOCS}runtime-config-connection.html#GUC-SSL-MIN-PROTOCOL-VERSION",
-    ),
-    "log_connections": (
-        "on",
-        "Logs each successful connection.",
-        "on",
-        "Boolean",
-        "on,off",
-        "system-default",
-        False,
-        None,
-        f"{_PG_DOCS}runtime-config-logging.html#GUC-LOG-CONNECTIONS",
-    ),
-    "log_disconnections": (
-        "off",
-        "Logs end of a session, including duration.",
-        "off",
-        "Boolean",
-        "on,off",
-        "system-default",
-        True,
-        None,
-        f"{_PG_DOCS}runtime-config-logging.html#GUC-LOG-DISCONNECTIONS",
-    ),
-    "log_checkpoints": (
-        "on",
-        "Logs each checkpoint.",
-        "on",
-        "Boolean",
-        "on,off",
-        "system-default",
-        True,
-        None,
-        f"{_PG_DOCS}runtime-config-logging.html#GUC-LOG-CHECKPOINTS",
-    ),
-    "max_connections": (
-        "50",
-        "Sets the maximum number of concurrent connections.",
-        "50",
-        "Integer",
-        "25-5000",
-        "system-default",
-        False,
-        None,
-        f"{_PG_DOCS}runtime-config-connection.html#GUC-MAX-CONNECTIONS",
-    ),
-    "password_encryption": (
-        "scram-sha-256",
-        "Chooses the algorithm for encrypting passwords.",
-        "scram-sha-256",
-        "Enumeration",
-        "md5,scram-sha-256",
-        "system-default",
-        True,
-        None,
-        f"{_PG_DOCS}runtime-config-connection.html#GUC-PASSWORD-ENCRYPTION",
-    ),
-    "idle_in_transaction_session_timeout": (
-        "0",
-        "Sets the maximum allowed idle time between queries, when in a transaction.",
-        "0",
-        "Integer",
-        "0-2147483647",
-        "system-default",
-        True,
-        "milliseconds",
-        f"{_PG_DOCS}runtime-config-client.html#GUC-IDLE-IN-TRANSACTION-SESSION-TIMEOUT",
-    ),
-}
 
 
-# .../Microsoft.DBforPostgreSQL/stable/2024-08-01/examples/ConfigurationListByServer.json (the single
-# ConfigurationGet.json example leaves out isDynamicConfig, isReadOnly, ...; a GET returns them)
-def postgres_configuration(name: str) -> dict[str, Any]:
-    value, description, default, data_type, allowed, source, dynamic, unit, link = _PG_CONFIGURATIONS[name]
+def _pg(
+    value: str,
+    description: str,
+    data_type: str,
+    allowed: str,
+    doc: str,
+    *,
+    default: str | None = None,
+    source: str = "system-default",
+    dynamic: bool = True,
+    unit: str | None = None,
+) -> dict[str, Any]:
+    """The ``properties`` of one server parameter, in the order the service lists them."""
     properties: dict[str, Any] = {
         "value": value,
         "description": description,
-        "defaultValue": default,
+        "defaultValue": value if default is None else default,
         "dataType": data_type,
         "allowedValues": allowed,
         "source": source,
@@ -1315,12 +1232,79 @@ def postgres_configuration(name: str) -> dict[str, Any]:
     }
     if unit:
         properties["unit"] = unit
-    properties["documentationLink"] = link
+    properties["documentationLink"] = doc if doc.startswith("https://") else f"{_PG_DOCS}{doc}"
+    return properties
+
+
+_BOOL = "on,off"
+_PG_CONFIGURATIONS: dict[str, dict[str, Any]] = {
+    "require_secure_transport": _pg(
+        "on",
+        "Whether client connections to the server are required to use some form of secure transport.",
+        "Boolean",
+        _BOOL,
+        "https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-ssl-tls",
+        source="user-override",
+    ),
+    "ssl_min_protocol_version": _pg(
+        "TLSv1.2",
+        "Sets the minimum SSL/TLS protocol version to use.",
+        "Enumeration",
+        "TLSv1,TLSv1.1,TLSv1.2,TLSv1.3",
+        "runtime-config-connection.html#GUC-SSL-MIN-PROTOCOL-VERSION",
+        source="user-override",
+    ),
+    "log_connections": _pg(
+        "on",
+        "Logs each successful connection.",
+        "Boolean",
+        _BOOL,
+        "runtime-config-logging.html#GUC-LOG-CONNECTIONS",
+        dynamic=False,
+    ),
+    "log_disconnections": _pg(
+        "off",
+        "Logs end of a session, including duration.",
+        "Boolean",
+        _BOOL,
+        "runtime-config-logging.html#GUC-LOG-DISCONNECTIONS",
+    ),
+    "log_checkpoints": _pg(
+        "on", "Logs each checkpoint.", "Boolean", _BOOL, "runtime-config-logging.html#GUC-LOG-CHECKPOINTS"
+    ),
+    "max_connections": _pg(
+        "50",
+        "Sets the maximum number of concurrent connections.",
+        "Integer",
+        "25-5000",
+        "runtime-config-connection.html#GUC-MAX-CONNECTIONS",
+        dynamic=False,
+    ),
+    "password_encryption": _pg(
+        "scram-sha-256",
+        "Chooses the algorithm for encrypting passwords.",
+        "Enumeration",
+        "md5,scram-sha-256",
+        "runtime-config-connection.html#GUC-PASSWORD-ENCRYPTION",
+    ),
+    "idle_in_transaction_session_timeout": _pg(
+        "0",
+        "Sets the maximum allowed idle time between queries, when in a transaction.",
+        "Integer",
+        "0-2147483647",
+        "runtime-config-client.html#GUC-IDLE-IN-TRANSACTION-SESSION-TIMEOUT",
+        unit="milliseconds",
+    ),
+}
+
+
+# .../Microsoft.DBforPostgreSQL/stable/2024-08-01/examples/ConfigurationListByServer.json (the single
+# ConfigurationGet.json example leaves out isDynamicConfig, isReadOnly, ...; a GET returns them)
+def postgres_configuration(name: str) -> dict[str, Any]:
     return _arm(
         f"{SERVER_ID}/configurations/{name}",
         "Microsoft.DBforPostgreSQL/flexibleServers/configurations",
-        properties,
-        location=None,
+        dict(_PG_CONFIGURATIONS[name]),
     )
 
 
@@ -1488,69 +1472,52 @@ def _graph() -> dict[str, dict[str, Any]]:
 
 
 # --- the estate ------------------------------------------------------------------------------
-def _put(estate: Estate, key: str, body: dict[str, Any]) -> None:
-    estate.arm[key] = body
-
-
 def dev_estate() -> Estate:
     """The ``dev`` stack as deployed: every ARM GET body keyed by its (synth-cased) ID, plus Graph."""
-    estate = Estate(subscription_id=SUBSCRIPTION_ID, tenant_id=TENANT_ID)
     subnet_bodies = subnets()
-    top_level = [
+    bodies = [
         resource_group(),
         virtual_network(subnet_bodies),
+        *subnet_bodies,
         *_nsgs(),
         public_ip(),
         virtual_network_gateway(),
         private_endpoint(),
+        private_dns_zone_group(),
         private_dns_zone(KV_ZONE_ID, TAGS),
         private_dns_zone(DB_ZONE_ID, PERSONAL_DATA_TAGS),
-        app_service_plan(),
-        site(),
-        certificate(),
-        key_vault(),
-        workspace(),
-        action_group(),
-        activity_log_alert(),
-        postgres_server(),
-    ]
-    children = [
-        *subnet_bodies,
-        private_dns_zone_group(),
         virtual_network_link(KV_ZONE_ID, TAGS),
         virtual_network_link(DB_ZONE_ID, PERSONAL_DATA_TAGS),
+        app_service_plan(),
+        site(),
         site_config_web(),
         auth_settings_v2(),
         publishing_credentials_policy("ftp"),
         publishing_credentials_policy("scm"),
         host_name_binding(CUSTOM_DOMAIN, CERT_THUMBPRINT),
         host_name_binding(DEFAULT_HOST, None),
+        certificate(),
+        key_vault(),
+        postgres_server(),
         *(postgres_configuration(name) for name in _PG_CONFIGURATIONS),
         postgres_administrator(),
         *_role_assignments(),
     ]
-    for body in [*top_level, *children]:
-        # Keys keep the synth's casing even where the service answers another (workspace, Monitor).
-        _put(estate, _canonical(body["id"]), body)
+    arm = {body["id"]: body for body in bodies}
+    # These services answer IDs in another case; the keys keep the synth's.
+    arm[WORKSPACE_ID] = workspace()
+    arm[ACTION_GROUP_ID] = action_group()
+    arm[ALERT_ID] = activity_log_alert()
     for name, target in _DIAGNOSTIC_TARGETS.items():
-        _put(
-            estate, f"{target}/providers/Microsoft.Insights/diagnosticSettings/{name}", diagnostic_setting(target, name)
-        )
-    estate.graph.update(_graph())
-    estate.members[GROUP_ID] = [dict(user) for user in DEVELOPERS]
-    estate.app_settings[SITE_ID] = dict(APP_SETTINGS)
-    return estate
-
-
-_CANONICAL = {
-    WORKSPACE_ID.lower(): WORKSPACE_ID,
-    _monitor_id(ACTION_GROUP_ID): ACTION_GROUP_ID,
-    _monitor_id(ALERT_ID): ALERT_ID,
-}
-
-
-def _canonical(resource_id: str) -> str:
-    return _CANONICAL.get(resource_id, resource_id)
+        arm[f"{target}/providers/Microsoft.Insights/diagnosticSettings/{name}"] = diagnostic_setting(target, name)
+    return Estate(
+        subscription_id=SUBSCRIPTION_ID,
+        tenant_id=TENANT_ID,
+        arm=arm,
+        graph=_graph(),
+        members={GROUP_ID: [dict(user) for user in DEVELOPERS]},
+        app_settings={SITE_ID: dict(APP_SETTINGS)},
+    )
 
 
 # --- mutations for tests (each returns a changed copy) ------------------------------------------

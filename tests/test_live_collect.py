@@ -1,0 +1,309 @@
+"""The live collector against the local ARM / Resource Graph / Graph stand-in: paging, retries, faults, read-only.
+
+Every fault ends in either the correct inventory (after a retry) or a gap
+that names what could not be read; never in data silently missing. Each
+test's wall time is bounded by the settings it runs with.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compliance_checks.inventory import IncompleteInventory, Inventory
+from compliance_checks.live.collect import Collection, Collector
+from compliance_checks.live.rest import CollectionError, RestClient, Stats
+from compliance_checks.live.settings import LiveSettings
+from compliance_checks.sources.live import load_live
+from tests.live.credential import StaticToken
+from tests.live.model import Estate
+from tests.live.server import FakeAzure, Fault
+from tests.support.pki import server_pem
+
+SUB = "11111111-2222-3333-4444-555555555555"
+RG = f"/subscriptions/{SUB}/resourceGroups/rg-test"
+SERVER = f"{RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-test"
+
+
+def small_estate(vnets: int = 5, configurations: int = 7) -> Estate:
+    estate = Estate(SUB, "00000000-0000-0000-0000-000000000001")
+    estate.arm[RG] = {
+        "id": RG,
+        "name": "rg-test",
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": "germanywestcentral",
+        "properties": {"provisioningState": "Succeeded"},
+    }
+    for n in range(vnets):
+        vnet = f"{RG}/providers/Microsoft.Network/virtualNetworks/vnet-{n:05d}"
+        estate.arm[vnet] = {
+            "id": vnet,
+            "name": f"vnet-{n:05d}",
+            "type": "Microsoft.Network/virtualNetworks",
+            "location": "germanywestcentral",
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
+                "subnets": [
+                    {
+                        "id": f"{vnet}/subnets/default",
+                        "name": "default",
+                        "type": "Microsoft.Network/virtualNetworks/subnets",
+                        "properties": {"addressPrefix": "10.0.0.0/24", "provisioningState": "Succeeded"},
+                    }
+                ],
+            },
+        }
+    estate.arm[SERVER] = {
+        "id": SERVER,
+        "name": "psql-test",
+        "type": "Microsoft.DBforPostgreSQL/flexibleServers",
+        "location": "germanywestcentral",
+        "properties": {"network": {"publicNetworkAccess": "Disabled"}, "state": "Ready"},
+    }
+    for n in range(configurations):
+        cid = f"{SERVER}/configurations/setting_{n}"
+        estate.arm[cid] = {
+            "id": cid,
+            "name": f"setting_{n}",
+            "type": "Microsoft.DBforPostgreSQL/flexibleServers/configurations",
+            "properties": {"value": "on", "source": "system-default"},
+        }
+    return estate
+
+
+@pytest.fixture(scope="module")
+def pem(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    return server_pem(tmp_path_factory.mktemp("pki"))
+
+
+def settings_for(fake: FakeAzure, ca: Path, **overrides: Any) -> LiveSettings:
+    base: dict[str, Any] = {
+        "subscriptions": (SUB,),
+        "arm_endpoint": fake.url,
+        "graph_endpoint": fake.url,
+        "arm_scope": "https://management.example/.default",
+        "graph_scope": "https://graph.example/.default",
+        "ca_bundle": ca,
+        "backoff_factor": 0.01,
+        "max_retry_after": 0.2,
+        "read_timeout": 2.0,
+        "operation_timeout": 10.0,
+        "deadline": 30.0,
+    }
+    return LiveSettings(**(base | overrides))
+
+
+def collect(
+    estate: Estate, pem: tuple[Path, Path, Path], *, faults: list[Fault] | None = None, **options: Any
+) -> tuple[Collection, FakeAzure]:
+    ca, cert, key = pem
+    server_options = {k: options.pop(k) for k in ("page_size", "quota", "latency") if k in options}
+    with FakeAzure(estate, cert, key, faults=faults or [], **server_options) as fake:
+        collection = Collector(settings_for(fake, ca, **options), StaticToken()).collect()
+    return collection, fake
+
+
+def ids(inventory: Inventory, kind: str) -> list[str]:
+    return sorted(r.id for r in inventory.of_type(kind))
+
+
+# --- paging -----------------------------------------------------------------------------------------------------
+
+
+def test_resource_graph_pages_with_skip_token_and_the_service_lists_with_next_link(
+    pem: tuple[Path, Path, Path],
+) -> None:
+    collection, fake = collect(small_estate(vnets=2_500, configurations=7), pem, page_size=3)
+    inventory = load_live(collection)
+    assert collection.gaps == []
+    assert len(inventory.of_type("Microsoft.Network/virtualNetworks")) == 2_500
+    assert len(inventory.of_type("Microsoft.Network/virtualNetworks/subnets")) == 2_500  # split out of their VNets
+    posts = [r for r in fake.requests if r.method == "POST" and r.body["query"].startswith("resources")]
+    assert len(posts) == 3  # 2,501 rows in pages of 1,000
+    assert [p.body["options"]["$top"] for p in posts] == [1000, 1000, 1000]
+    assert "$skipToken" not in posts[0].body["options"] and posts[1].body["options"]["$skipToken"]
+    config_pages = [r for r in fake.requests if r.path.endswith("/configurations")]
+    assert len(config_pages) == 3  # 7 configurations in pages of 3, following nextLink
+    assert len(ids(inventory, "Microsoft.DBforPostgreSQL/flexibleServers/configurations")) == 7
+    assert inventory.of_type("Microsoft.Network/virtualNetworks")[0].type == "Microsoft.Network/virtualNetworks"
+
+
+def test_findings_carry_the_source_and_the_time_of_reading(pem: tuple[Path, Path, Path]) -> None:
+    collection, _ = collect(small_estate(), pem)
+    server = load_live(collection).of_type("Microsoft.DBforPostgreSQL/flexibleServers")[0]
+    assert server.source == "live"
+    assert server.observed_at.endswith("Z") and server.observed_at[:4].isdigit()
+
+
+def test_credential_scopes_are_the_configured_ones(pem: tuple[Path, Path, Path]) -> None:
+    ca, cert, key = pem
+    token = StaticToken()
+    with FakeAzure(small_estate(), cert, key) as fake:
+        Collector(settings_for(fake, ca), token).collect()
+    assert {s for scopes in token.scopes for s in scopes} == {
+        "https://management.example/.default",
+        "https://graph.example/.default",
+    }
+    assert all(r.status != 401 for r in fake.requests)  # every request carried the bearer token
+
+
+# --- faults: retried to the right answer ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "kind"),
+    [
+        ("GET .*/configurations$", "throttle"),
+        ("POST /providers/Microsoft.ResourceGraph/resources", "throttle-no-retry-after"),
+        ("GET .*/configurations$", "error500"),
+        ("POST /providers/Microsoft.ResourceGraph/resources", "error503"),
+        ("GET .*/firewallRules$", "reset"),
+        ("GET .*/configurations$", "truncate"),
+        ("GET .*/roleAssignments$", "slow"),
+    ],
+)
+def test_a_transient_fault_is_retried_to_the_correct_result(
+    pem: tuple[Path, Path, Path], pattern: str, kind: str
+) -> None:
+    fault = Fault(pattern, kind, times=1, delay=3.0)  # type: ignore[arg-type]
+    started = time.monotonic()
+    collection, fake = collect(small_estate(), pem, faults=[fault], read_timeout=0.5)
+    assert fault.hits == 1
+    assert collection.gaps == []
+    inventory = load_live(collection)
+    assert len(ids(inventory, "Microsoft.DBforPostgreSQL/flexibleServers/configurations")) == 7
+    assert len(ids(inventory, "Microsoft.Network/virtualNetworks")) == 5
+    hits = [
+        r
+        for r in fake.requests
+        if f"{r.method} {r.path}".endswith(pattern.split(" ", 1)[1].strip("$").replace(".*", ""))
+    ]
+    assert len(hits) >= 2  # the failed attempt and the retry
+    assert time.monotonic() - started < 10
+
+
+def test_retry_after_is_honoured_but_capped(pem: tuple[Path, Path, Path]) -> None:
+    fault = Fault("GET .*/configurations$", "throttle", times=1, retry_after="3600")
+    started = time.monotonic()
+    collection, _ = collect(small_estate(), pem, faults=[fault], max_retry_after=0.3)
+    assert collection.gaps == [] and fault.hits == 1
+    assert time.monotonic() - started < 5
+
+
+# --- faults that persist: a gap, bounded time ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("throttle-no-retry-after", "HTTP 429 TooManyRequests"),
+        ("error503", "HTTP 503"),
+        ("malformed", "malformed JSON"),
+        ("loop", "paging loop"),
+        ("forbidden", "HTTP 403 AuthorizationFailed"),
+        ("slow", "ServiceResponseTimeoutError"),
+        ("reset", "ServiceResponseError"),
+    ],
+)
+def test_a_persistent_fault_on_one_list_is_a_gap_for_exactly_that_type(
+    pem: tuple[Path, Path, Path], kind: str, reason: str
+) -> None:
+    fault = Fault("GET .*/configurations$", kind, times=None, delay=2.0)  # type: ignore[arg-type]
+    started = time.monotonic()
+    collection, _ = collect(small_estate(), pem, faults=[fault], page_size=3, read_timeout=0.3, retries=2)
+    assert time.monotonic() - started < 15
+    assert [g.types for g in collection.gaps] == [("Microsoft.DBforPostgreSQL/flexibleServers/configurations",)]
+    gap = collection.gaps[0]
+    assert gap.scope == SERVER and reason in gap.reason, gap.reason
+    inventory = load_live(collection)
+    with pytest.raises(IncompleteInventory, match="configurations"):
+        inventory.of_type("Microsoft.DBforPostgreSQL/flexibleServers/configurations")
+    with pytest.raises(IncompleteInventory):  # a parameter the check looks up is unread, not absent
+        inventory.get(f"{SERVER}/configurations/require_secure_transport")
+    assert len(inventory.of_type("Microsoft.Network/virtualNetworks")) == 5  # the rest is intact
+
+
+def test_a_resource_graph_skip_token_loop_leaves_every_arm_type_unread(pem: tuple[Path, Path, Path]) -> None:
+    fault = Fault("POST /providers/Microsoft.ResourceGraph/resources", "loop", times=None)
+    collection, _ = collect(small_estate(vnets=1_200), pem, faults=[fault])
+    located = [g for g in collection.gaps if g.located]
+    assert any("$skipToken repeats" in g.reason for g in located)
+    inventory = load_live(collection)
+    with pytest.raises(IncompleteInventory):
+        inventory.all()
+    with pytest.raises(IncompleteInventory):
+        inventory.of_type("Microsoft.Web/sites")
+    inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")  # Graph was read
+
+
+def test_the_deadline_bounds_the_whole_collection(pem: tuple[Path, Path, Path]) -> None:
+    fault = Fault("GET .*/configurations$", "slow", times=None, delay=3.0)
+    started = time.monotonic()
+    collection, _ = collect(small_estate(), pem, faults=[fault], deadline=1.0, read_timeout=5.0)
+    assert time.monotonic() - started < 8  # the server thread finishes its sleep; the collector does not wait
+    assert any("deadline" in g.reason for g in collection.gaps)
+
+
+def test_resource_graph_quota_headers_make_the_collector_wait_not_fail(pem: tuple[Path, Path, Path]) -> None:
+    collection, fake = collect(small_estate(vnets=3_500), pem, quota=2)
+    assert collection.gaps == []
+    assert collection.stats.throttled_waits > 0
+    assert not [r for r in fake.requests if r.status == 429]
+
+
+# --- read-only ---------------------------------------------------------------------------------------------------
+
+
+def test_the_collector_only_reads(pem: tuple[Path, Path, Path]) -> None:
+    collection, fake = collect(small_estate(), pem)
+    assert fake.requests and fake.writes() == []
+    assert {r.method for r in fake.requests} <= {"GET", "POST"}
+
+
+def test_a_write_is_refused_before_it_leaves_the_process(pem: tuple[Path, Path, Path]) -> None:
+    ca, cert, key = pem
+    with FakeAzure(small_estate(), cert, key) as fake:
+        settings = settings_for(fake, ca)
+        rest = RestClient(
+            "arm", fake.url, scope=settings.arm_scope, credential=StaticToken(), settings=settings, stats=Stats()
+        )
+        try:
+            for method, path in [("PUT", SERVER), ("DELETE", SERVER), ("PATCH", SERVER), ("POST", f"{SERVER}/restart")]:
+                with pytest.raises(CollectionError, match="only reads"):
+                    rest.send(method, path, params={"api-version": "2024-08-01"}, body={})
+        finally:
+            rest.close()
+    assert fake.requests == []
+
+
+def test_a_next_link_to_another_host_is_not_followed(pem: tuple[Path, Path, Path]) -> None:
+    ca, cert, key = pem
+    with FakeAzure(small_estate(), cert, key, page_size=3) as fake:
+        settings = settings_for(fake, ca)
+        rest = RestClient(
+            "arm", fake.url, scope=settings.arm_scope, credential=StaticToken(), settings=settings, stats=Stats()
+        )
+        try:
+            other = fake.url.replace("127.0.0.1", "localhost")
+            pages = rest.pages(f"{SERVER}/configurations", {"api-version": "2024-08-01"})
+            rest.base_url = other  # the first page's link now points at a different origin
+            with pytest.raises(CollectionError, match="outside"):
+                list(pages)
+        finally:
+            rest.close()
+
+
+def test_settings_reject_plain_http_and_bad_subscriptions(tmp_path: Path) -> None:
+    from compliance_checks.errors import UsageError
+
+    with pytest.raises(UsageError, match="https"):
+        LiveSettings((SUB,), arm_endpoint="http://127.0.0.1:1").validate()
+    with pytest.raises(UsageError, match="GUID"):
+        LiveSettings(("not-a-subscription",)).validate()
+    with pytest.raises(UsageError, match="at least one"):
+        LiveSettings(()).validate()
+    with pytest.raises(UsageError, match="no such file"):
+        LiveSettings((SUB,), ca_bundle=tmp_path / "missing.pem").validate()
