@@ -258,7 +258,7 @@ def test_resource_graph_quota_headers_make_the_collector_wait_not_fail(pem: tupl
 
 
 def test_the_collector_only_reads(pem: tuple[Path, Path, Path]) -> None:
-    collection, fake = collect(small_estate(), pem)
+    _, fake = collect(small_estate(), pem)
     assert fake.requests and fake.writes() == []
     assert {r.method for r in fake.requests} <= {"GET", "POST"}
 
