@@ -71,6 +71,11 @@ WATCHED: Final[Mapping[str, tuple[str, ...]]] = {
     "Microsoft.Graph/namedLocations": ("ipRanges",),
     "Microsoft.Insights/components": (),
 }
+# Live always has these, declared or not: every server parameter, the default *.azurewebsites.net binding.
+_ALWAYS_LIVE: Final = frozenset({"microsoft.dbforpostgresql/flexibleservers/configurations"})
+_DEFAULT_HOST_SUFFIX: Final = ".azurewebsites.net"
+# App Service lists its implicit last rule ("Allow all" / "Deny all") among the configured ones.
+_IMPLICIT_PRIORITY: Final = 2147483647
 # Graph objects made offline have no real IDs: they are matched by display name.
 _BY_NAME: Final = frozenset(
     {"microsoft.graph/conditionalaccesspolicies", "microsoft.graph/namedlocations", "microsoft.graph/groups"}
@@ -139,7 +144,17 @@ def _key(resource: Resource) -> str:
 def _value(resource: Resource, path: str) -> Any:
     if path == "location":
         return resource.location if resource.location is not None else MISSING
-    return lookup(resource.folded, compile_path(path))
+    value = lookup(resource.folded, compile_path(path))
+    if path.endswith("IpSecurityRestrictions") and isinstance(value, list):
+        value = [r for r in value if not (isinstance(r, Mapping) and r.get("priority") == _IMPLICIT_PRIORITY)]
+    return value
+
+
+def _expected_extra(resource: Resource) -> bool:
+    return resource.type_key in _ALWAYS_LIVE or (
+        resource.type_key == "microsoft.web/sites/hostnamebindings"
+        and resource.name.lower().endswith(_DEFAULT_HOST_SUFFIX)
+    )
 
 
 def compare(desired: Inventory, live: Inventory, checks: Iterable[Check]) -> list[Drift]:
@@ -161,7 +176,7 @@ def compare(desired: Inventory, live: Inventory, checks: Iterable[Check]) -> lis
             if not matches(want, got):
                 drift.append(Drift("changed", other.id, other.type, path, want, got))
     for key, resource in seen.items():
-        if key not in wanted:
+        if key not in wanted and not _expected_extra(resource):
             drift.append(Drift("unexpected", resource.id, resource.type, "", MISSING, "present"))
     return sorted(drift, key=lambda d: (d.resource_id.lower(), d.path, d.kind))
 

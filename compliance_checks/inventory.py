@@ -293,7 +293,7 @@ class Inventory:
         """Resources this one points at (subnet -> NSG, app -> subnet, endpoint -> vault)."""
         seen: dict[str, Resource] = {}
         for ref in referenced_ids(resource.body):
-            target = self.get(ref)
+            target = self.peek(ref)
             if target is not None and target.id_key != resource.id_key:
                 seen.setdefault(target.id_key, target)
         return list(seen.values())

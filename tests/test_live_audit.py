@@ -1,0 +1,182 @@
+"""End to end: `compliance-checks audit --source live` against a deployed-looking dev estate in the local stand-in.
+
+The estate (tests/live/estate.py) is what `pulumi up` of the dev stack
+leaves in Azure, shaped as the REST APIs answer. It passes every check the
+configuration can decide, and shows no drift against the synthesized stack.
+Each live misconfiguration fails the claim it breaks and shows as drift; a
+fault while reading makes exactly the checks that needed the data ERROR,
+and the CLI exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from compliance_checks.cli import main
+from compliance_checks.report.validation import validate_results
+from tests.live import estate as live
+from tests.live.credential import StaticToken
+from tests.live.model import Estate
+from tests.live.server import FakeAzure, Fault
+from tests.support.pki import server_pem
+
+from .conftest import require_chromium
+from .test_cli_probes import PROBE_CHECKS, site  # noqa: F401 - fixture
+from .test_probes_http_browser import RESOLVER_RULES, Site, closed_port  # noqa: F401 - fixture
+
+Results = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def pem(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    return server_pem(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(autouse=True)
+def _credential(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("compliance_checks.live.credentials.make_credential", lambda settings: StaticToken())
+
+
+@pytest.fixture
+def run_live(pem: tuple[Path, Path, Path], tmp_path: Path) -> Iterator[Callable[..., tuple[int, Results, FakeAzure]]]:
+    ca, cert, key = pem
+
+    def run(estate: Estate, *extra: str, faults: list[Fault] | None = None) -> tuple[int, Results, FakeAzure]:
+        out = tmp_path / "report"
+        with FakeAzure(estate, cert, key, faults=faults or []) as fake:
+            code = main([
+                "audit", "--quiet", "--source", "live", "--subscription", estate.subscription_id,
+                "--arm-endpoint", fake.url, "--graph-endpoint", fake.url, "--ca-bundle", str(ca),
+                "--drift-from", "synth", "--stack", "dev", "--out", str(out), *extra,
+            ])  # fmt: skip
+        results: Results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+        validate_results(results)
+        assert results["summary"]["exitCode"] == code
+        assert fake.writes() == []
+        return code, results, fake
+
+    yield run
+
+
+def not_passing(results: Results) -> dict[str, set[str]]:
+    """Check ID -> the verdicts other than PASS / NOT_APPLICABLE / MANUAL it produced."""
+    found: dict[str, set[str]] = {}
+    for finding in results["findings"]:
+        if finding["verdict"] in ("FAIL", "ERROR"):
+            found.setdefault(finding["checkId"], set()).add(finding["verdict"])
+    return found
+
+
+def claims(results: Results) -> dict[str, str]:
+    return {c["id"]: c["verdict"] for c in results["claims"]}
+
+
+def test_the_deployed_dev_estate_passes_and_matches_the_synthesized_stack(run_live: Any) -> None:
+    code, results, _ = run_live(live.dev_estate())
+    assert not_passing(results) == {}
+    assert results["drift"] == {"desired": "synth (stack dev)", "items": []}
+    assert results["run"]["source"] == "live"
+    collection = results["run"]["collection"]
+    assert collection["gaps"] == [] and collection["requests"]["arm"] > 0 and collection["requests"]["graph"] > 0
+    config_findings = [f for f in results["findings"] if f["checkId"] not in PROBE_CHECKS]
+    assert {f["source"] for f in config_findings} == {"live"}
+    assert all(f["observedAt"] == collection["finishedAt"] for f in config_findings if f["resourceId"] != "(inventory)")
+    # Only the promises a visitor's view decides wait for the probes; the policy text's own disagreements remain.
+    verdicts = claims(results)
+    assert {c for c, v in verdicts.items() if v == "FAIL"} <= {d["claimId"] for d in results["document"]}
+    assert code == 1 and results["document"]  # exit 1 comes from the German/English text alone
+
+
+@pytest.mark.parametrize(
+    ("mutate", "check", "claim", "drift"),
+    [
+        (live.with_firewall_rule, "postgres_no_firewall_rules", "SEC-DB-SINGLE-IP-VPN", ("unexpected", "")),
+        (
+            lambda e: live.with_site_min_tls(e, "1.0"),
+            "webapp_min_tls_version",
+            "SEC-TLS",
+            ("changed", "properties.siteConfig.minTlsVersion"),
+        ),
+        (live.with_ca_report_only, "entra_ca_mfa_for_developers", "SEC-DEV-MFA", ("changed", "state")),
+        (
+            live.with_client_affinity,
+            "webapp_client_affinity_disabled",
+            "PRIV-NO-COOKIES",
+            ("changed", "properties.clientAffinityEnabled"),
+        ),
+    ],
+    ids=["second firewall rule", "TLS 1.0 re-enabled", "CA report-only", "affinity on"],
+)
+def test_a_live_misconfiguration_fails_its_claim_and_shows_as_drift(
+    run_live: Any, mutate: Callable[[Estate], Estate], check: str, claim: str, drift: tuple[str, str]
+) -> None:
+    code, results, _ = run_live(mutate(live.dev_estate()))
+    assert not_passing(results) == {check: {"FAIL"}}
+    assert claims(results)[claim] == "FAIL"
+    assert code == 1
+    assert [(d["kind"], d["path"]) for d in results["drift"]["items"]] == [drift]
+
+
+def test_a_tracker_on_the_live_page_fails_no_analytics(
+    run_live: Any,
+    site: Site,  # noqa: F811 - fixture
+    closed_port: int,  # noqa: F811 - fixture
+) -> None:
+    require_chromium()
+    probe = ["--probe-http-url", site.redirect_url("/tracker"), "--probe-ca", str(site.cert)]
+    probe += ["--database", f"127.0.0.1:{closed_port}", "--host-resolver-rules", RESOLVER_RULES]
+    _, clean, _ = run_live(live.dev_estate(), "--probe", site.url("/clean"), *probe)
+    assert not_passing(clean) == {}
+    assert claims(clean)["PRIV-NO-ANALYTICS"] == claims(clean)["PRIV-NO-COOKIES"] == "PASS"
+    assert {f["source"] for f in clean["findings"] if f["checkId"] in PROBE_CHECKS} == {"probe"}
+    code, tracked, _ = run_live(live.dev_estate(), "--probe", site.url("/tracker"), *probe)
+    assert set(not_passing(tracked)) == {"probe_browser_no_trackers", "probe_http_csp_no_analytics"}
+    assert claims(tracked)["PRIV-NO-ANALYTICS"] == "FAIL" and code == 1
+
+
+def test_forbidden_firewall_rules_make_exactly_that_check_an_error(run_live: Any) -> None:
+    fault = Fault("GET .*/firewallRules$", "forbidden", times=None)
+    code, results, _ = run_live(live.dev_estate(), faults=[fault])
+    assert code == 2
+    assert not_passing(results) == {"postgres_no_firewall_rules": {"ERROR"}}
+    assert claims(results)["SEC-DB-SINGLE-IP-VPN"] == "ERROR"
+    [gap] = results["run"]["collection"]["gaps"]
+    assert gap["types"] == ["Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"]
+    assert "HTTP 403 AuthorizationFailed" in gap["reason"]
+    assert results["drift"]["items"] == []  # unread is not "missing"
+
+
+def test_reader_without_the_app_settings_permission_leaves_only_the_app_settings_check_unverified(
+    run_live: Any,
+) -> None:
+    fault = Fault(r"POST .*/config/appsettings/list$", "forbidden", times=None)
+    code, results, _ = run_live(live.dev_estate(), faults=[fault])
+    assert code == 2
+    assert not_passing(results) == {"webapp_no_application_insights": {"ERROR"}}
+
+
+def test_a_failed_resource_graph_query_errors_every_arm_check_and_the_report_says_why(
+    run_live: Any, tmp_path: Path
+) -> None:
+    fault = Fault("POST /providers/Microsoft.ResourceGraph/resources", "error500", times=None)
+    code, results, _ = run_live(live.dev_estate(), faults=[fault])
+    assert code == 2
+    errors = not_passing(results)
+    assert "location_in_allowed_regions" in errors and "webapp_https_only" in errors
+    assert all(verdicts == {"ERROR"} for verdicts in errors.values())
+    html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert "Live collection" in html and "HTTP 500" in html
+
+
+def test_live_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", "--source", "live", "--subscription", "nope", "--format", "json"]) == 64
+    assert "GUID" in capsys.readouterr().err
+    assert main(["audit", "--drift-from", "synth", "--format", "json"]) == 64
+    assert "--source live" in capsys.readouterr().err
+    sub = live.SUBSCRIPTION_ID
+    assert main(["audit", "--source", "live", "--subscription", sub, "--arm-endpoint", "http://127.0.0.1:9"]) == 64
