@@ -13,7 +13,7 @@ help:
 	@echo "make render    - print every resource the $(STACK) stack would deploy"
 	@echo "make browser   - install Debian's Chromium for the report screenshot test (root)"
 	@echo "make checkov-env - checkov in its own virtualenv (.venv-checkov), pinned by policies/checkov/requirements.lock"
-	@echo "make benchmark - time the checks on 1k, 10k and 100k resources"
+	@echo "make benchmark - time the checks on 1k-100k resources and the live collection of 10k resources"
 	@echo "make lock      - re-resolve requirements.lock from pyproject.toml"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -64,6 +64,7 @@ browser:
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/evaluate.py
+	$(BIN)/python benchmarks/live_collect.py
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
