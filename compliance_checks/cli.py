@@ -190,6 +190,7 @@ def _with_probes(args: argparse.Namespace, inventory: Inventory, step: Callable[
         database=parse_endpoint(args.database) if args.database else None,
         vantage_is_allowed=args.vantage_is_allowed_ip,
         host_resolver_rules=args.host_resolver_rules,
+        tls_endpoints=tuple(parse_endpoint(e, "--probe-tls") for e in args.probe_tls or ()),
     )
     records = run_probes(target, step)
     return Inventory([*inventory.resources, *records], sources=[*inventory.sources, "probe"], gaps=inventory.gaps)
@@ -426,6 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         action="append",
         help="page to visit (repeatable; default: the --probe URL's path)",
+    )
+    audit.add_argument(
+        "--probe-tls",
+        metavar="HOST:PORT",
+        action="append",
+        help="with --probe: another public TLS endpoint to scan, e.g. the SCM site (repeatable)",
     )
     audit.add_argument("--database", metavar="HOST:PORT", help="with --probe: try the database port from here")
     audit.add_argument(

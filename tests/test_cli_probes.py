@@ -127,12 +127,12 @@ PROBE_CHECKS = (
 )
 
 
-def audit(site: Site, page: str, database_port: int, out: Path) -> dict[str, Any]:
+def audit(site: Site, page: str, database_port: int, out: Path, *extra: str) -> dict[str, Any]:
     require_chromium()
     code = main([
         "audit", "--quiet", "--format", "json", "--out", str(out),
         "--probe", site.url(page), "--probe-http-url", site.redirect_url(page), "--probe-ca", str(site.cert),
-        "--database", f"127.0.0.1:{database_port}", "--host-resolver-rules", RESOLVER_RULES,
+        "--database", f"127.0.0.1:{database_port}", "--host-resolver-rules", RESOLVER_RULES, *extra,
     ])  # fmt: skip
     results: dict[str, Any] = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert results["summary"]["exitCode"] == code
@@ -173,7 +173,17 @@ def test_a_tracker_and_an_open_database_port_fail_their_claims(site: Site, tmp_p
     assert results["summary"]["exitCode"] == 1
 
 
+def test_every_other_tls_endpoint_is_scanned_and_judged(site: Site, closed_port: int, tmp_path: Path) -> None:  # noqa: F811 - fixture
+    results = audit(site, "/clean", closed_port, tmp_path / "tls", "--probe-tls", f"127.0.0.1:{closed_port}")
+    tls = {f["resourceId"]: f["verdict"] for f in results["findings"] if f["checkId"] == "probe_tls_protocols"}
+    assert sorted(tls.values()) == ["ERROR", "PASS"]  # the portal, and an endpoint that does not answer
+    assert any(str(closed_port) in resource and verdict == "ERROR" for resource, verdict in tls.items())
+    assert results["summary"]["exitCode"] == 2
+
+
 def test_probe_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "--probe", "http://portal.example/", "--format", "json"]) == 64
     assert "https:// URL" in capsys.readouterr().err
     assert main(["audit", "--probe", "https://portal.example/", "--database", "nope", "--format", "json"]) == 64
+    assert main(["audit", "--probe", "https://portal.example/", "--probe-tls", "nope", "--format", "json"]) == 64
+    assert "--probe-tls" in capsys.readouterr().err

@@ -173,6 +173,26 @@ def test_a_failed_resource_graph_query_errors_every_arm_check_and_the_report_say
     assert "Live collection" in html and "HTTP 500" in html
 
 
+def test_a_credential_that_cannot_sign_in_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    class NoLogin:
+        def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+            raise ClientAuthenticationError(
+                "DefaultAzureCredential failed to retrieve a token from the included credentials."
+            )
+
+    monkeypatch.setattr("compliance_checks.live.credentials.make_credential", lambda settings: NoLogin())
+    out = tmp_path / "report"
+    code = main(["audit", "--source", "live", "--subscription", live.SUBSCRIPTION_ID, "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: cannot get a token for https://management.azure.com/.default")
+    assert "Traceback" not in "".join(err) and not out.exists()
+
+
 def test_live_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit", "--source", "live", "--subscription", "nope", "--format", "json"]) == 64
     assert "GUID" in capsys.readouterr().err

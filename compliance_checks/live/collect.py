@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from azure.core.credentials import TokenCredential
 
 from compliance_checks.checks.diagnostic_settings_enabled import TARGETS as DIAGNOSED_TYPES
+from compliance_checks.errors import ComplianceError
 from compliance_checks.inventory import Gap
 from compliance_checks.live import arm, graph, resource_graph
 from compliance_checks.live.rest import CollectionError, RestClient, Stats
@@ -26,6 +27,10 @@ from compliance_checks.live.settings import LiveSettings
 Body = dict[str, Any]
 SITES = "microsoft.web/sites"
 SERVERS = "microsoft.dbforpostgresql/flexibleservers"
+
+
+class SignInError(ComplianceError):
+    """The credential could not get a token (exit code 2, one line)."""
 
 
 class Progress(Protocol):
@@ -82,7 +87,18 @@ class Collector:
         self.progress = progress or NoProgress()
         self.clock = clock
 
+    def sign_in(self) -> None:
+        """One token per API before anything else: a credential problem is one clear error, not a gap per read."""
+        scopes = [self.settings.arm_scope] + ([self.settings.graph_scope] if self.settings.include_graph else [])
+        for scope in scopes:
+            try:
+                self.credential.get_token(scope)
+            except Exception as exc:  # azure-identity raises several kinds; all mean "cannot sign in"
+                detail = " ".join(str(exc).split())[:300]
+                raise SignInError(f"cannot get a token for {scope}: {type(exc).__name__}: {detail}") from None
+
     def collect(self) -> Collection:
+        self.sign_in()
         settings, result = self.settings, Collection(self.settings.subscriptions)
         arm_rest = RestClient(
             "arm",

@@ -21,12 +21,13 @@ class ProbeTarget:
     database: tuple[str, int] | None = None  # host, port
     vantage_is_allowed: bool = False  # the audit runs from the allowed IP itself
     host_resolver_rules: str | None = None
+    tls_endpoints: tuple[tuple[str, int], ...] = ()  # other public TLS endpoints (SCM site, API host, ...)
 
 
-def parse_endpoint(text: str) -> tuple[str, int]:
+def parse_endpoint(text: str, option: str = "--database") -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UsageError(f"--database: expected HOST:PORT, got {text!r}")
+        raise UsageError(f"{option}: expected HOST:PORT, got {text!r}")
     return host.strip("[]"), int(port)
 
 
@@ -42,8 +43,9 @@ def run_probes(target: ProbeTarget, progress: Callable[[str], AbstractContextMan
     host, port = parts.hostname, parts.port or 443
     paths = target.paths or (parts.path or "/",)
     records = []
-    with progress(f"Probing TLS of {host}:{port}…"):
-        records.append(probe_tls(host, port, ca_file=target.ca_file))
+    for tls_host, tls_port in ((host, port), *target.tls_endpoints):
+        with progress(f"Probing TLS of {tls_host}:{tls_port}…"):
+            records.append(probe_tls(tls_host, tls_port, ca_file=target.ca_file))
     with progress(f"Probing HTTP headers of {target.url}…"):
         records.append(probe_http(target.url, ca_file=target.ca_file, http_url=target.http_url, extra_paths=paths[1:]))
     with progress(f"Visiting {target.url} in headless Chromium…"):
