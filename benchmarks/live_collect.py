@@ -30,32 +30,15 @@ from tests.live.model import Estate  # noqa: E402 - after the path is set
 
 
 def build_estate(total: int) -> Estate:
-    from tests.live.estate import dev_estate
+    from tests.live.estate import dev_estate, plain_virtual_network, resource_group
 
     estate = dev_estate()
     top_level = [k for k in estate.arm if len(k.strip("/").split("/")) == 8]
     rg = f"/subscriptions/{estate.subscription_id}/resourceGroups/rg-bulk"
-    estate.arm[rg] = {
-        "id": rg,
-        "name": "rg-bulk",
-        "type": "Microsoft.Resources/resourceGroups",
-        "location": "germanywestcentral",
-        "properties": {"provisioningState": "Succeeded"},
-    }
+    estate.arm[rg] = resource_group(rg, tags=None)
     for n in range(max(total - len(top_level), 0)):
-        vnet = f"{rg}/providers/Microsoft.Network/virtualNetworks/vnet-{n:05d}"
-        estate.arm[vnet] = {
-            "id": vnet,
-            "name": f"vnet-{n:05d}",
-            "type": "Microsoft.Network/virtualNetworks",
-            "location": "germanywestcentral",
-            "etag": f'W/"{n:08x}"',
-            "properties": {
-                "provisioningState": "Succeeded",
-                "addressSpace": {"addressPrefixes": [f"10.{n // 256 % 256}.{n % 256}.0/24"]},
-                "subnets": [],
-            },
-        }
+        vnet = plain_virtual_network(rg, n)
+        estate.arm[vnet["id"]] = vnet
     return estate
 
 

@@ -19,6 +19,7 @@ from compliance_checks.live.rest import CollectionError, RestClient, Stats
 from compliance_checks.live.settings import LiveSettings
 from compliance_checks.sources.live import load_live
 from tests.live.credential import StaticToken
+from tests.live.estate import plain_virtual_network, resource_group
 from tests.live.model import Estate
 from tests.live.server import FakeAzure, Fault
 from tests.support.pki import server_pem
@@ -30,32 +31,10 @@ SERVER = f"{RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-test"
 
 def small_estate(vnets: int = 5, configurations: int = 7) -> Estate:
     estate = Estate(SUB, "00000000-0000-0000-0000-000000000001")
-    estate.arm[RG] = {
-        "id": RG,
-        "name": "rg-test",
-        "type": "Microsoft.Resources/resourceGroups",
-        "location": "germanywestcentral",
-        "properties": {"provisioningState": "Succeeded"},
-    }
+    estate.arm[RG] = resource_group(RG, tags=None)
     for n in range(vnets):
-        vnet = f"{RG}/providers/Microsoft.Network/virtualNetworks/vnet-{n:05d}"
-        estate.arm[vnet] = {
-            "id": vnet,
-            "name": f"vnet-{n:05d}",
-            "type": "Microsoft.Network/virtualNetworks",
-            "location": "germanywestcentral",
-            "properties": {
-                "addressSpace": {"addressPrefixes": ["10.0.0.0/16"]},
-                "subnets": [
-                    {
-                        "id": f"{vnet}/subnets/default",
-                        "name": "default",
-                        "type": "Microsoft.Network/virtualNetworks/subnets",
-                        "properties": {"addressPrefix": "10.0.0.0/24", "provisioningState": "Succeeded"},
-                    }
-                ],
-            },
-        }
+        vnet = plain_virtual_network(RG, n, with_subnet=True)
+        estate.arm[vnet["id"]] = vnet
     estate.arm[SERVER] = {
         "id": SERVER,
         "name": "psql-test",

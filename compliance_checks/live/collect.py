@@ -100,21 +100,12 @@ class Collector:
     def collect(self) -> Collection:
         self.sign_in()
         settings, result = self.settings, Collection(self.settings.subscriptions)
-        arm_rest = RestClient(
-            "arm",
-            settings.arm_endpoint,
-            scope=settings.arm_scope,
-            credential=self.credential,
-            settings=settings,
-            stats=result.stats,
-        )
-        graph_rest = RestClient(
-            "graph",
-            settings.graph_endpoint,
-            scope=settings.graph_scope,
-            credential=self.credential,
-            settings=settings,
-            stats=result.stats,
+        arm_rest, graph_rest = (
+            RestClient(api, endpoint, scope=scope, credential=self.credential, settings=settings, stats=result.stats)
+            for api, endpoint, scope in (
+                ("arm", settings.arm_endpoint, settings.arm_scope),
+                ("graph", settings.graph_endpoint, settings.graph_scope),
+            )
         )
         deadline = self.clock() + settings.deadline
         pool = futures.ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="collect")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, NamedTuple
 
+from infra.components.monitoring import WATCHED_OPERATIONS
 from tests.live.model import Estate
 
 SUBSCRIPTION_ID = "6f1c8e4a-0c1b-4a55-9d5e-0a5b7f3e9c21"
@@ -139,9 +140,24 @@ def _ref(resource_id: str) -> dict[str, str]:
 
 # --- resource group -------------------------------------------------------------
 # resources.json#/definitions/ResourceGroup (Microsoft.Resources/stable/2024-03-01; the spec has no GET example)
-def resource_group() -> dict[str, Any]:
+def resource_group(rg_id: str = RG_ID, tags: dict[str, str] | None = TAGS) -> dict[str, Any]:
     return _arm(
-        RG_ID, "Microsoft.Resources/resourceGroups", {"provisioningState": "Succeeded"}, location=LOCATION, tags=TAGS
+        rg_id, "Microsoft.Resources/resourceGroups", {"provisioningState": "Succeeded"}, location=LOCATION, tags=tags
+    )
+
+
+# .../Microsoft.Network/stable/2024-03-01/examples/VirtualNetworkGet.json, reduced: bulk estates (tests, benchmark)
+def plain_virtual_network(rg_id: str, number: int, *, with_subnet: bool = False) -> dict[str, Any]:
+    vnet_id = f"{rg_id}/providers/Microsoft.Network/virtualNetworks/vnet-{number:05d}"
+    prefix = f"10.{number // 256 % 256}.{number % 256}.0/24"
+    subnets = [
+        _net(f"{vnet_id}/subnets/default", "Microsoft.Network/virtualNetworks/subnets", {"addressPrefix": prefix})
+    ]
+    return _net(
+        vnet_id,
+        "Microsoft.Network/virtualNetworks",
+        {"addressSpace": {"addressPrefixes": [prefix]}, "subnets": subnets if with_subnet else []},
+        location=LOCATION,
     )
 
 
@@ -1027,17 +1043,6 @@ def action_group() -> dict[str, Any]:
     )
 
 
-_WATCHED_OPERATIONS = (
-    "Microsoft.Network/networkSecurityGroups/write",
-    "Microsoft.Network/networkSecurityGroups/delete",
-    "Microsoft.Network/networkSecurityGroups/securityRules/write",
-    "Microsoft.Network/networkSecurityGroups/securityRules/delete",
-    "Microsoft.Network/virtualNetworks/subnets/write",
-    "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/write",
-    "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/delete",
-)
-
-
 # .../Microsoft.Insights/stable/2020-10-01/examples/ActivityLogAlertRule_Get.json and
 # ActivityLogAlertRule_CreateOrUpdateRuleWithAnyOfCondition.json (every leaf and anyOf carries "odata.type": null)
 def activity_log_alert() -> dict[str, Any]:
@@ -1052,7 +1057,7 @@ def activity_log_alert() -> dict[str, Any]:
             "condition": {
                 "allOf": [
                     leaf("category", "Administrative"),
-                    {"anyOf": [leaf("operationName", op) for op in _WATCHED_OPERATIONS], "odata.type": None},
+                    {"anyOf": [leaf("operationName", op) for op in WATCHED_OPERATIONS], "odata.type": None},
                 ]
             },
             "actions": {"actionGroups": [{"actionGroupId": ACTION_GROUP_ID, "webhookProperties": {}}]},
