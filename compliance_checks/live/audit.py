@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,7 @@ def settings_from_args(args: Any) -> LiveSettings:
         overrides["concurrency"] = args.concurrency
     if args.deadline is not None:
         overrides["deadline"] = args.deadline
-    fields = settings.__dict__ | overrides
-    return LiveSettings(**fields).validate()
+    return replace(settings, **overrides).validate()
 
 
 def collect_live(settings: LiveSettings, progress: Progress) -> tuple[Inventory, Collection]:
