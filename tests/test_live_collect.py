@@ -286,3 +286,13 @@ def test_settings_reject_plain_http_and_bad_subscriptions(tmp_path: Path) -> Non
         LiveSettings(()).validate()
     with pytest.raises(UsageError, match="no such file"):
         LiveSettings((SUB,), ca_bundle=tmp_path / "missing.pem").validate()
+
+
+def test_groups_are_a_gap_when_the_policies_naming_them_are_unread(pem: tuple[Path, Path, Path]) -> None:
+    fault = Fault("GET /v1.0/identity/conditionalAccess/policies", "forbidden", times=None)
+    collection, fake = collect(small_estate(), pem, faults=[fault])
+    covered = {t for g in collection.gaps for t in g.types}
+    assert covered == {"Microsoft.Graph/conditionalAccessPolicies", "Microsoft.Graph/groups"}
+    assert not [r for r in fake.requests if r.path.startswith("/v1.0/groups")]
+    with pytest.raises(IncompleteInventory, match="not known which to read"):
+        load_live(collection).of_type("Microsoft.Graph/groups")

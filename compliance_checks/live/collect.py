@@ -188,6 +188,17 @@ class Collector:
             roles = [
                 b for b in arm_bodies if str(b.get("type", "")).lower() == "microsoft.authorization/roleassignments"
             ]
+            # The groups worth reading are the ones the policies and role assignments name.
+            unnamed = [
+                g
+                for g in result.gaps
+                if g.covers("Microsoft.Graph/conditionalAccessPolicies")
+                or g.covers("Microsoft.Authorization/roleAssignments")
+            ]
+            if settings.include_graph and unnamed:
+                result.gaps.append(
+                    Gap(("Microsoft.Graph/groups",), "graph:/groups", f"not known which to read: {unnamed[0].reason}")
+                )
             graph_second = (
                 [
                     Task(
@@ -198,8 +209,7 @@ class Collector:
                     )
                     for group_id in graph.referenced_groups(policies, roles)
                 ]
-                if settings.include_graph
-                and not any(g.covers("Microsoft.Graph/conditionalAccessPolicies") for g in result.gaps)
+                if settings.include_graph and not unnamed
                 else []
             )
             self.progress.update(details_bar, total=len(first) - 2 + len(second))
