@@ -296,3 +296,29 @@ def test_groups_are_a_gap_when_the_policies_naming_them_are_unread(pem: tuple[Pa
     assert not [r for r in fake.requests if r.path.startswith("/v1.0/groups")]
     with pytest.raises(IncompleteInventory, match="not known which to read"):
         load_live(collection).of_type("Microsoft.Graph/groups")
+
+
+def test_options_win_over_the_environment_which_wins_over_the_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
+    from compliance_checks.cli import build_parser
+    from compliance_checks.live.audit import settings_from_args
+    from compliance_checks.live.credentials import make_credential
+
+    monkeypatch.setenv("COMPLIANCE_ARM_ENDPOINT", "https://arm.env.example")
+    monkeypatch.setenv("COMPLIANCE_GRAPH_ENDPOINT", "https://graph.env.example")
+    argv = ["audit", "--source", "live", "--subscription", SUB, "--cloud", "AzureChinaCloud"]
+    args = build_parser().parse_args([*argv, "--graph-endpoint", "https://graph.cli.example", "--concurrency", "4"])
+    settings = settings_from_args(args)
+    assert settings.arm_endpoint == "https://arm.env.example"
+    assert settings.arm_scope == "https://arm.env.example/.default"
+    assert settings.graph_endpoint == "https://graph.cli.example"
+    assert settings.graph_scope == "https://graph.cli.example/.default"
+    assert settings.authority_host == "https://login.chinacloudapi.cn"
+    assert settings.concurrency == 4
+    monkeypatch.delenv("COMPLIANCE_ARM_ENDPOINT")
+    monkeypatch.delenv("COMPLIANCE_GRAPH_ENDPOINT")
+    public = settings_from_args(build_parser().parse_args(["audit", "--source", "live", "--subscription", SUB]))
+    assert (public.arm_scope, public.graph_scope) == (
+        "https://management.azure.com/.default",
+        "https://graph.microsoft.com/.default",
+    )
+    assert type(make_credential(public)).__name__ == "DefaultAzureCredential"

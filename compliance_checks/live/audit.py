@@ -24,6 +24,9 @@ def settings_from_args(args: Any) -> LiveSettings:
         value = getattr(args, key, None)
         if value:
             overrides[key] = value
+    for api in ("arm", "graph"):  # a scope follows its endpoint unless given
+        if f"{api}_endpoint" in overrides and f"{api}_scope" not in overrides:
+            overrides[f"{api}_scope"] = str(overrides[f"{api}_endpoint"]).rstrip("/") + "/.default"
     if "ca_bundle" in overrides:
         overrides["ca_bundle"] = Path(overrides["ca_bundle"])
     if args.concurrency is not None:
