@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from compliance_checks.attestations import Attestation
@@ -128,6 +128,19 @@ def document_findings(disagreements: Sequence[Disagreement], policy_name: str) -
     ]
 
 
+def _explained(findings: list[Finding], inventory: Inventory) -> list[Finding]:
+    """An ERROR on a resource whose details could not be read says why (the collection's gap)."""
+    reasons: dict[str, list[str]] = {}
+    for gap in inventory.gaps:
+        reasons.setdefault(gap.scope.lower(), []).append(f"{', '.join(gap.types)}: {gap.reason}")
+    return [
+        replace(f, message=f"{f.message} Not read: {'; '.join(reasons[f.resource_id.lower()])}.")
+        if f.verdict == Verdict.ERROR and f.resource_id.lower() in reasons
+        else f
+        for f in findings
+    ]
+
+
 def _run_checks(inventory: Inventory, checks: Mapping[str, Check], params: Params) -> list[Finding]:
     findings: list[Finding] = []
     for check in checks.values():
@@ -138,7 +151,7 @@ def _run_checks(inventory: Inventory, checks: Mapping[str, Check], params: Param
         except Exception as exc:  # a broken check must surface as ERROR, not stop the audit
             produced = [check.finding(None, Verdict.ERROR, f"The check itself failed: {exc.__class__.__name__}: {exc}")]
         findings.extend(produced)
-    return findings
+    return _explained(findings, inventory) if inventory.gaps else findings
 
 
 def evaluate(

@@ -158,6 +158,8 @@ def test_reader_without_the_app_settings_permission_leaves_only_the_app_settings
     code, results, _ = run_live(live.dev_estate(), faults=[fault])
     assert code == 2
     assert not_passing(results) == {"webapp_no_application_insights": {"ERROR"}}
+    [error] = [f for f in results["findings"] if f["verdict"] == "ERROR"]
+    assert "Not read: Microsoft.Web/sites/config/appsettings: HTTP 403 AuthorizationFailed" in error["message"]
 
 
 def test_a_failed_resource_graph_query_errors_every_arm_check_and_the_report_says_why(
