@@ -322,3 +322,14 @@ def test_options_win_over_the_environment_which_wins_over_the_cloud(monkeypatch:
         "https://graph.microsoft.com/.default",
     )
     assert type(make_credential(public)).__name__ == "DefaultAzureCredential"
+
+
+def test_a_row_without_readable_properties_is_unknown_not_empty() -> None:
+    collection = Collection((SUB,))
+    collection.arm.append(
+        {"id": SERVER, "name": "psql-test", "type": "microsoft.dbforpostgresql/flexibleservers", "properties": None}
+    )
+    server = load_live(collection).of_type("Microsoft.DBforPostgreSQL/flexibleServers")[0]
+    from compliance_checks.inventory import UNKNOWN
+
+    assert server.get("properties.network.publicNetworkAccess") is UNKNOWN

@@ -55,7 +55,8 @@ def _resource(body: Mapping[str, Any], casing: Mapping[str, str], stamp: str, **
     kind = canonical_type(str(body.get("type") or ""), rid, casing)
     top = {_TOP[k.lower()]: v for k, v in body.items() if k.lower() in _TOP and v is not None}
     properties = body.get("properties")
-    shaped = {**top, "properties": hide_secrets(flatten(properties)) if isinstance(properties, dict) else {}}
+    # A body without readable properties says nothing about them: UNKNOWN, never "all absent".
+    shaped = {**top, "properties": hide_secrets(flatten(properties)) if isinstance(properties, dict) else UNKNOWN}
     shaped.update(override)
     return Resource.create(
         id=rid,
@@ -77,7 +78,9 @@ def _subnets(vnet: Mapping[str, Any], casing: Mapping[str, str], stamp: str) -> 
 
 
 def _with_site_config(site: Resource, config: Mapping[str, Any] | None, names: Iterable[str] | None) -> Resource:
-    properties = dict(site.body.get("properties") or {})
+    if not isinstance(site.body.get("properties"), dict):
+        return site  # properties unreadable: every check of the site says so
+    properties = dict(site.body["properties"])
     if config is None:
         site_config: Any = UNKNOWN  # never judge the sparse siteConfig of GET site
     else:
