@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from compliance_checks.inventory import IncompleteInventory, Inventory
+from compliance_checks.inventory import UNKNOWN, IncompleteInventory, Inventory
 from compliance_checks.live.collect import Collection, Collector
 from compliance_checks.live.rest import CollectionError, RestClient, Stats
 from compliance_checks.live.settings import LiveSettings
@@ -330,6 +330,4 @@ def test_a_row_without_readable_properties_is_unknown_not_empty() -> None:
         {"id": SERVER, "name": "psql-test", "type": "microsoft.dbforpostgresql/flexibleservers", "properties": None}
     )
     server = load_live(collection).of_type("Microsoft.DBforPostgreSQL/flexibleServers")[0]
-    from compliance_checks.inventory import UNKNOWN
-
     assert server.get("properties.network.publicNetworkAccess") is UNKNOWN
