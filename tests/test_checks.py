@@ -754,3 +754,11 @@ def test_a_crashing_check_is_an_error_not_a_pass() -> None:
     (finding,) = result.findings
     assert finding.verdict == Verdict.ERROR and "boom" in finding.message
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("check_id", sorted(c.id for c in load_checks().values() if c.subject))
+def test_a_check_with_a_subject_errors_on_an_inventory_without_one(check_id: str) -> None:
+    check = load_checks()[check_id]
+    [finding] = check.evaluate(Inventory([]), Params())
+    assert finding.verdict == Verdict.ERROR
+    assert finding.message == f"Nothing to verify: no {check.subject} in the inventory."

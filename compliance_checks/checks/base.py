@@ -15,7 +15,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict, worst
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue, compile_path
@@ -55,6 +55,8 @@ class Check(ABC):
     """A check: metadata plus ``evaluate``. Subclasses implement ``run``."""
 
     meta: CheckMeta
+    # The type a check judges resource by resource; none in the inventory is an ERROR, not a PASS.
+    subject: ClassVar[str | None] = None
 
     @property
     def id(self) -> str:
@@ -64,8 +66,15 @@ class Check(ABC):
         findings = list(self.run(inventory, params))
         if not findings:
             # A check that produced nothing verified nothing.
-            findings = [self.error_nothing_found("no finding was produced")]
+            what = f"no {self.subject} in the inventory" if self.subject else "no finding was produced"
+            findings = [self.error_nothing_found(what)]
         return findings
+
+    def subjects(self, inventory: Inventory) -> list[Resource]:
+        """The resources of ``subject`` (an empty list becomes the ERROR of ``evaluate``)."""
+        if self.subject is None:
+            raise TypeError(f"{self.meta.id}: subjects() needs a subject type")
+        return inventory.of_type(self.subject)
 
     @abstractmethod
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]: ...

@@ -37,12 +37,10 @@ class NsgDenyAllInbound(Check):
         ),
     )
 
+    subject = "Microsoft.Network/networkSecurityGroups"
+
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        groups = inventory.of_type("Microsoft.Network/networkSecurityGroups")
-        if not groups:
-            yield self.error_nothing_found("no Microsoft.Network/networkSecurityGroups in the inventory")
-            return
-        for group in groups:
+        for group in self.subjects(inventory):
             rules = group.get("properties.securityRules")
             evidence = Evidence("properties.securityRules", rules, "a deny-all inbound rule; no allow from anywhere")
             if rules is UNKNOWN:

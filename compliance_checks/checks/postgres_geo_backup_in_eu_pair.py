@@ -21,11 +21,10 @@ class GeoBackupInEuPair(Check):
         references=("https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-backup-restore",),
     )
 
+    subject = "Microsoft.DBforPostgreSQL/flexibleServers"
+
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        servers = inventory.of_type("Microsoft.DBforPostgreSQL/flexibleServers")
-        if not servers:
-            yield self.error_nothing_found("no Microsoft.DBforPostgreSQL/flexibleServers in the inventory")
-            return
+        servers = self.subjects(inventory)
         allowed = {loc.lower() for loc in params.allowed_locations}
         for server in servers:
             geo, geo_evidence = judge(server, Rule("properties.backup.geoRedundantBackup", Equals("Enabled")), params)

@@ -23,12 +23,10 @@ class BasicAuthDisabled(Check):
         references=("https://learn.microsoft.com/azure/app-service/configure-basic-auth-disable",),
     )
 
+    subject = "Microsoft.Web/sites"
+
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        sites = inventory.of_type("Microsoft.Web/sites")
-        if not sites:
-            yield self.error_nothing_found("no Microsoft.Web/sites in the inventory")
-            return
-        for site in sites:
+        for site in self.subjects(inventory):
             results = []
             for kind in ("ftp", "scm"):
                 policy = inventory.get(f"{site.id}/basicPublishingCredentialsPolicies/{kind}")

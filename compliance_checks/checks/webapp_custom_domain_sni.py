@@ -23,12 +23,10 @@ class CustomDomainSni(Check):
         references=("https://learn.microsoft.com/azure/app-service/configure-ssl-bindings",),
     )
 
+    subject = "Microsoft.Web/sites"
+
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        sites = inventory.of_type("Microsoft.Web/sites")
-        if not sites:
-            yield self.error_nothing_found("no Microsoft.Web/sites in the inventory")
-            return
-        for site in sites:
+        for site in self.subjects(inventory):
             custom = [b for b in inventory.children(site, BINDING) if not b.name.lower().endswith(".azurewebsites.net")]
             if not custom:
                 yield self.finding(

@@ -23,12 +23,10 @@ class EasyAuthDisabled(Check):
         references=("https://learn.microsoft.com/azure/app-service/overview-authentication-authorization",),
     )
 
+    subject = "Microsoft.Web/sites"
+
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        sites = inventory.of_type("Microsoft.Web/sites")
-        if not sites:
-            yield self.error_nothing_found("no Microsoft.Web/sites in the inventory")
-            return
-        for site in sites:
+        for site in self.subjects(inventory):
             settings = inventory.get(f"{site.id}/config/authsettingsV2")
             if settings is None:
                 yield self.finding(

@@ -27,12 +27,10 @@ class ScmIpRestricted(Check):
         references=("https://learn.microsoft.com/azure/app-service/app-service-ip-restrictions",),
     )
 
+    subject = "Microsoft.Web/sites"
+
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        sites = inventory.of_type("Microsoft.Web/sites")
-        if not sites:
-            yield self.error_nothing_found("no Microsoft.Web/sites in the inventory")
-            return
-        for site in sites:
+        for site in self.subjects(inventory):
             default = site.get("properties.siteConfig.scmIpSecurityRestrictionsDefaultAction")
             rules = site.get("properties.siteConfig.scmIpSecurityRestrictions")
             evidence = [
