@@ -11,8 +11,6 @@ import copy
 import json
 import os
 import re
-import subprocess
-import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +35,7 @@ from compliance_checks.export_arm import export_template
 from compliance_checks.findings import Verdict
 from compliance_checks.sources.synth import inventory_from_synthesis
 from infra.synth import REPO_ROOT
+from tests.support.cli import run_cli
 
 from .conftest import missing_prerequisite, synth_cached
 
@@ -412,25 +411,13 @@ def test_audit_without_checkov_is_an_error(
 # --- compliance-checks audit --checkov --------------------------------------------------------
 
 
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "compliance_checks", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=300,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
-
-
 @pytest.fixture(scope="module")
 def audits(checkov: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, int, dict[str, Any]]]:
     base = tmp_path_factory.mktemp("audit-checkov")
     out: dict[str, tuple[Path, int, dict[str, Any]]] = {}
     for label, extra in (("with", ["--checkov"]), ("without", ["--format", "json"])):
         directory = base / label
-        done = _run("audit", *extra, "--quiet", "--out", str(directory), env={"CHECKOV": str(checkov)})
+        done = run_cli("audit", *extra, "--quiet", "--out", str(directory), env={"CHECKOV": str(checkov)})
         assert "Traceback" not in done.stderr, done.stderr
         document = json.loads((directory / "results.json").read_text(encoding="utf-8"))
         out[label] = (directory, done.returncode, document)
@@ -491,7 +478,7 @@ def test_the_checkov_report_renders_and_verifies(audits: dict[str, tuple[Path, i
     assert {p.name for p in directory.iterdir()} >= {"report.html", "report.md", "results.sarif", "junit.xml"}
     validate_sarif(json.loads((directory / "results.sarif").read_text(encoding="utf-8")))
     assert "CKV_AZURE_13" in (directory / "report.md").read_text(encoding="utf-8")
-    assert _run("verify-report", str(directory)).returncode == 0
+    assert run_cli("verify-report", str(directory)).returncode == 0
     assert results_errors(document) == []  # checkov's CKV IDs and source are part of the schema
     html = (directory / "report.html").read_text(encoding="utf-8")
     assert 'id="checkov"' in html and "CKV_AZURE_13" in html and "(waived)" in html

@@ -3,38 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from compliance_checks.cli import main
-from infra.synth import REPO_ROOT
+from tests.support.cli import run_cli
 
-from .conftest import require_chromium
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "compliance_checks", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-        timeout=300,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
+from .conftest import CHROMIUM, require_chromium
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     out = tmp_path_factory.mktemp("report") / "dev"
-    return out, run("audit", "--out", str(out))
+    return out, run_cli("audit", "--out", str(out))
 
 
 def test_default_audit_writes_every_format(report: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
@@ -67,10 +51,10 @@ def test_results_follow_the_schema(report: tuple[Path, subprocess.CompletedProce
 def test_verify_report_detects_tampering(report: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(report[0], copy)
-    assert run("verify-report", str(copy)).returncode == 0
+    assert run_cli("verify-report", str(copy)).returncode == 0
     html = copy / "report.html"
     html.write_text(html.read_text(encoding="utf-8").replace("FAIL", "PASS"), encoding="utf-8")
-    tampered = run("verify-report", str(copy))
+    tampered = run_cli("verify-report", str(copy))
     assert tampered.returncode == 1
     assert "report.html" in tampered.stdout
 
@@ -108,7 +92,7 @@ def test_bad_input_is_one_line_exit_2_and_no_report(tmp_path: Path, source: str,
     bad = tmp_path / "input.json"
     bad.write_text(content, encoding="utf-8")
     out = tmp_path / "out"
-    result = run("audit", "--source", source, "--input", str(bad), "--out", str(out))
+    result = run_cli("audit", "--source", source, "--input", str(bad), "--out", str(out))
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines[-1].startswith(f"error: {bad}") and "Traceback" not in result.stderr
@@ -118,7 +102,7 @@ def test_bad_input_is_one_line_exit_2_and_no_report(tmp_path: Path, source: str,
 def test_bad_stack_config_is_one_line(tmp_path: Path) -> None:
     config = tmp_path / "Pulumi.x.yaml"
     config.write_text("config:\n  smart-portal:allowedIp: 10.1.1.1\n", encoding="utf-8")
-    result = run("audit", "--input", str(config), "--out", str(tmp_path / "o"))
+    result = run_cli("audit", "--input", str(config), "--out", str(tmp_path / "o"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: {config}: smart-portal:allowedIp: 10.1.1.1 is")
 
@@ -134,8 +118,8 @@ def test_explain_and_claims(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_no_color_is_respected(tmp_path: Path) -> None:
-    coloured = run("explain", "webapp_https_only", env={"FORCE_COLOR": "1", "TTY_COMPATIBLE": "1"})
-    plain = run("explain", "webapp_https_only", env={"FORCE_COLOR": "1", "TTY_COMPATIBLE": "1", "NO_COLOR": "1"})
+    coloured = run_cli("explain", "webapp_https_only", env={"FORCE_COLOR": "1", "TTY_COMPATIBLE": "1"})
+    plain = run_cli("explain", "webapp_https_only", env={"FORCE_COLOR": "1", "TTY_COMPATIBLE": "1", "NO_COLOR": "1"})
     assert "\x1b[" in coloured.stdout
     assert "\x1b[" not in plain.stdout and "webapp_https_only" in plain.stdout
 

@@ -32,12 +32,11 @@ from compliance_checks.findings import Verdict
 from compliance_checks.inventory import Inventory, Resource
 from compliance_checks.probes.browser import LAUNCH_ARGS, probe_browser, registrable_host
 from compliance_checks.probes.http import parse_hsts, probe_http, redact_set_cookie
-from tests.conftest import require_chromium
+from tests.conftest import CHROMIUM, require_chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
 TRACKER = "www.google-analytics.com"
 # Chromium upgrades http:// to google-analytics.com to https:// (it is on the HSTS preload list, so
 # a plain-HTTP script from it never loads): the plain-HTTP pages use another listed tracker host.

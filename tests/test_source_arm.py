@@ -81,6 +81,25 @@ def assert_one_line(error: InputError) -> None:
     assert text and len(text.splitlines()) == 1, text
 
 
+def check_bad(
+    loader: Callable[[Path], Inventory], tmp_path: Path, cases: list[Any], *, place_prefix: bool = False
+) -> None:
+    """Each bad file: InputError naming the file, the JSON pointer (or its start) and the problem, on one line."""
+    for number, (content, place, problem) in enumerate(cases):
+        path = tmp_path / f"case-{number}.json"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif content is not None:
+            path.write_text(content, encoding="utf-8")
+        with pytest.raises(InputError) as caught:
+            loader(path)
+        error = caught.value
+        assert error.source == str(path)
+        assert error.place.startswith(place) if place_prefix else error.place == place, (content, error)
+        assert problem in error.problem, (content, error)
+        assert_one_line(error)
+
+
 # --- the dev estate as an ARM template ----------------------------------------------
 
 
@@ -767,19 +786,7 @@ def test_bad_files(tmp_path: Path) -> None:
         ("[" * 5000 + "]" * 5000, "", "nested deeper"),
         (json.dumps({"resources": [], "x": json.loads("[" * 200 + "]" * 200)}), "", "nested deeper"),
     ]
-    for number, (content, place, problem) in enumerate(cases):
-        path = tmp_path / f"case-{number}.json"
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        elif content is not None:
-            path.write_text(content, encoding="utf-8")
-        with pytest.raises(InputError) as caught:
-            load_arm_template(path)
-        error = caught.value
-        assert error.source == str(path)
-        assert error.place.startswith(place), (content, error)
-        assert problem in error.problem, (content, error)
-        assert_one_line(error)
+    check_bad(load_arm_template, tmp_path, cases, place_prefix=True)
 
 
 def test_size_limit_and_directory(tmp_path: Path) -> None:

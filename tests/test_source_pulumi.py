@@ -28,7 +28,15 @@ from compliance_checks.sources.pulumi_state import canonical_token, load_pulumi_
 from compliance_checks.sources.synth import inventory_from_synthesis, load_synth
 from infra.synth import Secret, Synthesis
 from tests.conftest import synth_cached
-from tests.test_source_arm import JSON_VALUES, PROPERTY_SETTINGS, assert_one_line, leaves, mutations, outcome
+from tests.test_source_arm import (
+    JSON_VALUES,
+    PROPERTY_SETTINGS,
+    assert_one_line,
+    check_bad,
+    leaves,
+    mutations,
+    outcome,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 STATE_FIXTURE = FIXTURES / "pulumi-stack-export.json"
@@ -470,22 +478,6 @@ PREVIEW_BAD: list[tuple[str, str, str]] = [
     (preview_with(step(outputs=3)), "/steps/0/newState/outputs", "expected an object"),
     (preview_with(step(type="azure-native:nothing:Here")), "/steps/0/newState/type", "no ARM mapping"),
 ]
-
-
-def check_bad(loader: Callable[[Path], Inventory], tmp_path: Path, cases: list[Any]) -> None:
-    for number, (content, place, problem) in enumerate(cases):
-        path = tmp_path / f"case-{number}.json"
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        elif content is not None:
-            path.write_text(content, encoding="utf-8")
-        with pytest.raises(InputError) as caught:
-            loader(path)
-        error = caught.value
-        assert error.source == str(path)
-        assert error.place == place, (content, error)
-        assert problem in error.problem, (content, error)
-        assert_one_line(error)
 
 
 def test_bad_state_files(tmp_path: Path) -> None:
