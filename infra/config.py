@@ -14,7 +14,8 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from importlib import resources
+from typing import Any, Literal
 
 PROJECT = "smart-portal"
 
@@ -50,13 +51,116 @@ AZURE_VPN_CLIENT_APP_ID = "c632b3df-fb67-4d84-bdcf-b95ad541b5c8"
 AZURE_MANAGEMENT_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
 
 VpnMode = Literal["p2s", "s2s"]
-VPN_GATEWAY_SKUS = ("VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ")
-DB_TIERS = ("Burstable", "GeneralPurpose", "MemoryOptimized")
-TLS_VERSIONS = ("1.2", "1.3")
 _HOSTNAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@([a-z0-9-]+\.)+[a-z]{2,63}$", re.IGNORECASE)
-_APP_SKU = re.compile(r"^(B[1-3]|S[1-3]|P[0-3]v[23]|P[1-5]mv3)$")
-_DB_SKU = re.compile(r"^Standard_[A-Za-z0-9_]+$")
+
+
+# --- what Azure accepts ---------------------------------------------------------------
+# Every enumerated value is checked against infra/data/azure_offerings.json, which
+# keeps each fact once with its source and the API version it applies to. The
+# choices below only narrow those facts by this program's own policy.
+
+OFFERINGS_FILE = "data/azure_offerings.json"
+
+
+def _load_offerings() -> Mapping[str, Mapping[str, Any]]:
+    document = json.loads(resources.files("infra").joinpath(OFFERINGS_FILE).read_text(encoding="utf-8"))
+    groups = document["groups"]
+    assert isinstance(groups, dict), OFFERINGS_FILE
+    return groups
+
+
+OFFERINGS = _load_offerings()
+
+
+def _strings(values: object, where: str) -> tuple[str, ...]:
+    assert isinstance(values, list) and all(isinstance(v, str) for v in values), where
+    return tuple(values)
+
+
+def _texts(group: str, key: str = "values") -> tuple[str, ...]:
+    return _strings(OFFERINGS[group][key], f"{group}.{key}")
+
+
+def _table(group: str) -> dict[str, tuple[str, ...]]:
+    table = OFFERINGS[group]["values"]
+    assert isinstance(table, dict), group
+    return {name: _strings(values, f"{group}.{name}") for name, values in table.items()}
+
+
+def _numbers(group: str, key: str) -> tuple[int, ...]:
+    values = OFFERINGS[group][key]
+    assert isinstance(values, list) and all(type(v) is int for v in values), (group, key)
+    return tuple(values)
+
+
+def _range(group: str) -> tuple[int, int]:
+    low, high = _numbers(group, "range")
+    assert low <= high, group
+    return low, high
+
+
+def _counts(group: str) -> dict[str, int]:
+    table = OFFERINGS[group]["values"]
+    assert isinstance(table, dict) and all(type(v) is int for v in table.values()), group
+    return dict(table)
+
+
+# VPN gateway: the zone-redundant (AZ) VPN SKUs of the API's enum, in enum order.
+VPN_SKUS_BY_GENERATION = _table("vpn_gateway.skus_by_generation")
+VPN_GATEWAY_SKUS = tuple(
+    sku
+    for sku in _texts("vpn_gateway.sku_name")
+    if sku.endswith("AZ")
+    and sku in _texts("vpn_gateway.sku_tier")
+    and any(sku in skus for skus in VPN_SKUS_BY_GENERATION.values())
+)
+
+
+def vpn_gateway_generation(sku: str) -> str:
+    """The gateway generation to deploy ``sku`` in: the newest one the SKU is offered in.
+
+    Generation2 where a SKU comes in both (the higher throughput of the two per
+    the SKU table), Generation1 where it comes in Generation1 only (VpnGw1AZ).
+    """
+    offered = [g for g in _texts("vpn_gateway.generation") if sku in VPN_SKUS_BY_GENERATION.get(g, ())]
+    if not offered:
+        raise KeyError(f"{sku} is not offered in any VPN gateway generation")
+    return offered[-1]
+
+
+# PostgreSQL flexible server.
+DB_TIERS = _texts("postgresql.sku_tier")
+_DB_SKU_PREFIX = OFFERINGS["postgresql.sku_name_prefix"]["value"]
+DB_COMPUTE_SIZES: Mapping[str, tuple[str, ...]] = {
+    tier: tuple(f"{_DB_SKU_PREFIX}{size}" for size in sizes)
+    for tier, sizes in _table("postgresql.compute_sizes").items()
+}
+DB_HA_TIERS = _texts("postgresql.high_availability_tiers")
+DB_STORAGE_SIZES_GB = _numbers("postgresql.storage_size_gib", "values")
+DB_BACKUP_RETENTION_DAYS = _range("postgresql.backup_retention_days")
+
+# App Service plan: Linux SKUs of the tiers that offer VNet integration.
+_APP_TIERS_WITH_VNET = _texts("app_service.vnet_integration_tiers")
+APP_SERVICE_SKUS: Mapping[str, tuple[str, ...]] = {
+    tier: skus for tier, skus in _table("app_service.sku_names").items() if tier in _APP_TIERS_WITH_VNET
+}
+APP_SERVICE_TIER_OF = {sku: tier for tier, skus in APP_SERVICE_SKUS.items() for sku in skus}
+APP_SERVICE_MAX_INSTANCES = _counts("app_service.max_instances")
+ZONE_REDUNDANT_TIERS = tuple(t for t in _texts("app_service.zone_redundancy", "tiers") if t in APP_SERVICE_SKUS)
+ZONE_REDUNDANT_MIN_INSTANCES: int = OFFERINGS["app_service.zone_redundancy"]["min_instances"]
+
+# One minimum TLS version serves the portal (App Service) and the database (server parameter).
+TLS_VERSIONS = tuple(v for v in _texts("app_service.tls_versions") if v in _texts("postgresql.tls_versions"))
+
+# Log Analytics: logs hold visitors' IP addresses, so policy keeps them 30 to 90
+# days; Azure's own range must contain that.
+LOG_RETENTION_POLICY_DAYS = (30, 90)
+_LOG_RETENTION_AZURE_DAYS = _range("log_analytics.retention_days")
+LOG_RETENTION_DAYS = (
+    max(LOG_RETENTION_POLICY_DAYS[0], _LOG_RETENTION_AZURE_DAYS[0]),
+    min(LOG_RETENTION_POLICY_DAYS[1], _LOG_RETENTION_AZURE_DAYS[1]),
+)
 
 
 class ConfigError(ValueError):
@@ -90,12 +194,12 @@ KEYS: tuple[_Key, ...] = (
     _Key("appRuntime", help="Linux runtime stack, e.g. NODE|22-lts"),
     _Key("minTlsVersion", help="minimum TLS version for the portal and database"),
     _Key("dbSkuName", help="PostgreSQL compute SKU"),
-    _Key("dbSkuTier", help="Burstable, GeneralPurpose or MemoryOptimized"),
+    _Key("dbSkuTier", help=" or ".join(DB_TIERS)),
     _Key("dbStorageGb", help="PostgreSQL storage in GiB"),
     _Key("dbHighAvailability", help="zone-redundant standby server"),
-    _Key("dbBackupRetentionDays", help="7 to 35 days"),
+    _Key("dbBackupRetentionDays", help="{} to {} days".format(*DB_BACKUP_RETENTION_DAYS)),
     _Key("dbPasswordAuth", help="keep password authentication besides Entra ID"),
-    _Key("logRetentionDays", help="Log Analytics retention, 30 to 90 days"),
+    _Key("logRetentionDays", help="Log Analytics retention, {} to {} days".format(*LOG_RETENTION_DAYS)),
 )
 KEY_NAMES = frozenset(k.name for k in KEYS)
 
@@ -114,6 +218,8 @@ class VpnSettings:
     mode: VpnMode
     client_address_pool: ipaddress.IPv4Network | None
     gateway_sku: str
+    # Decided from the SKU (vpn_gateway_generation): the generations a SKU is offered in are data.
+    generation: str
     audience: str
 
 
@@ -219,19 +325,28 @@ class _Reader:
             return False
         raise self.fail(key, f"expected true or false, got {value!r}")
 
-    def integer(self, key: str, default: int, low: int, high: int) -> int:
+    def integer(self, key: str, default: int, low: int, high: int, why: str = "") -> int:
+        number = self._whole_number(key, default)
+        if not low <= number <= high:
+            raise self.fail(key, f"{number} is outside the allowed range {low} to {high}{why}")
+        return number
+
+    def number_choice(self, key: str, default: int, choices: tuple[int, ...], what: str) -> int:
+        number = self._whole_number(key, default)
+        if number not in choices:
+            raise self.fail(key, f"{number} is not {what}; accepted: {', '.join(map(str, choices))}")
+        return number
+
+    def _whole_number(self, key: str, default: int) -> int:
         value = self.raw.get(key)
         if value is None:
             return default
         if isinstance(value, bool):
             raise self.fail(key, f"expected a whole number, got {value!r}")
         try:
-            number = int(str(value).strip())
+            return int(str(value).strip())
         except ValueError:
             raise self.fail(key, f"expected a whole number, got {value!r}") from None
-        if not low <= number <= high:
-            raise self.fail(key, f"{number} is outside the allowed range {low} to {high}")
-        return number
 
     def text_list(self, key: str) -> tuple[str, ...]:
         value = self.raw.get(key)
@@ -359,10 +474,12 @@ def parse_config(raw: Mapping[str, object], *, stack: str, where: str) -> StackC
             raise reader.fail("vpnClientAddressPool", f"{pool} overlaps the virtual network {vnet}")
     elif "vpnClientAddressPool" in raw:
         raise reader.fail("vpnClientAddressPool", "only applies to vpnMode p2s")
+    gateway_sku = reader.choice("vpnGatewaySku", "VpnGw1AZ", VPN_GATEWAY_SKUS)
     vpn = VpnSettings(
         mode="p2s" if mode == "p2s" else "s2s",
         client_address_pool=pool,
-        gateway_sku=reader.choice("vpnGatewaySku", "VpnGw1AZ", VPN_GATEWAY_SKUS),
+        gateway_sku=gateway_sku,
+        generation=vpn_gateway_generation(gateway_sku),
         audience=_guid(reader, "vpnAudience", reader.text("vpnAudience", AZURE_VPN_CLIENT_APP_ID)),
     )
 
@@ -374,16 +491,26 @@ def parse_config(raw: Mapping[str, object], *, stack: str, where: str) -> StackC
         raise reader.fail("developerGroupName", "must be 3 to 120 characters long")
 
     sku = reader.text("appServiceSku", "B1")
-    if not _APP_SKU.match(sku):
+    if sku not in APP_SERVICE_TIER_OF:
         raise reader.fail(
-            "appServiceSku", f"{sku!r} is not a Linux App Service SKU with VNet integration (B1 or above)"
+            "appServiceSku",
+            f"{sku!r} is not a Linux App Service SKU with VNet integration; accepted: {', '.join(APP_SERVICE_TIER_OF)}",
         )
-    capacity = reader.integer("appServiceCapacity", 1, 1, 30)
+    app_tier = APP_SERVICE_TIER_OF[sku]
+    most = APP_SERVICE_MAX_INSTANCES[app_tier]
+    capacity = reader.integer("appServiceCapacity", 1, 1, most, f" (a {app_tier} plan, {sku}, has at most {most})")
     zone_redundant = reader.boolean("zoneRedundant", False)
-    if zone_redundant and not sku.startswith("P"):
-        raise reader.fail("zoneRedundant", f"zone redundancy needs a Premium SKU, appServiceSku is {sku}")
-    if zone_redundant and capacity < 2:
-        raise reader.fail("appServiceCapacity", "zone redundancy needs at least 2 instances")
+    if zone_redundant and app_tier not in ZONE_REDUNDANT_TIERS:
+        zone_skus = [s for t in ZONE_REDUNDANT_TIERS for s in APP_SERVICE_SKUS[t]]
+        raise reader.fail(
+            "zoneRedundant",
+            f"zone redundancy is offered for {' and '.join(ZONE_REDUNDANT_TIERS)} only, appServiceSku {sku} is "
+            f"{app_tier}; accepted: {', '.join(zone_skus)}",
+        )
+    if zone_redundant and capacity < ZONE_REDUNDANT_MIN_INSTANCES:
+        raise reader.fail(
+            "appServiceCapacity", f"zone redundancy needs at least {ZONE_REDUNDANT_MIN_INSTANCES} instances"
+        )
     min_tls = reader.choice("minTlsVersion", "1.2", TLS_VERSIONS)
     portal = PortalSettings(
         sku=sku,
@@ -393,19 +520,24 @@ def parse_config(raw: Mapping[str, object], *, stack: str, where: str) -> StackC
         min_tls_version=min_tls,
     )
 
-    db_sku = reader.text("dbSkuName", "Standard_B1ms")
-    if not _DB_SKU.match(db_sku):
-        raise reader.fail("dbSkuName", f"{db_sku!r} is not a PostgreSQL flexible server SKU (Standard_...)")
     tier = reader.choice("dbSkuTier", "Burstable", DB_TIERS)
+    db_sku = reader.text("dbSkuName", "Standard_B1ms")
+    if db_sku not in DB_COMPUTE_SIZES[tier]:
+        other = next((t for t, sizes in DB_COMPUTE_SIZES.items() if db_sku in sizes), None)
+        what = f"is a {other} compute size, dbSkuTier is {tier}" if other else "is not a compute size"
+        raise reader.fail("dbSkuName", f"{db_sku!r} {what}; accepted for {tier}: {', '.join(DB_COMPUTE_SIZES[tier])}")
     ha = reader.boolean("dbHighAvailability", False)
-    if ha and tier == "Burstable":
-        raise reader.fail("dbHighAvailability", "high availability is not offered for the Burstable tier")
+    if ha and tier not in DB_HA_TIERS:
+        raise reader.fail(
+            "dbHighAvailability",
+            f"high availability is not offered for the {tier} tier; accepted: {', '.join(DB_HA_TIERS)}",
+        )
     database = DatabaseSettings(
         sku_name=db_sku,
         sku_tier=tier,
-        storage_gb=reader.integer("dbStorageGb", 32, 32, 16384),
+        storage_gb=reader.number_choice("dbStorageGb", 32, DB_STORAGE_SIZES_GB, "an offered storage size in GiB"),
         high_availability=ha,
-        backup_retention_days=reader.integer("dbBackupRetentionDays", 7, 7, 35),
+        backup_retention_days=reader.integer("dbBackupRetentionDays", 7, *DB_BACKUP_RETENTION_DAYS),
         password_auth=reader.boolean("dbPasswordAuth", False),
     )
 
@@ -420,6 +552,6 @@ def parse_config(raw: Mapping[str, object], *, stack: str, where: str) -> StackC
         portal=portal,
         database=database,
         access=AccessSettings(group, break_glass, tenant),
-        log_retention_days=reader.integer("logRetentionDays", 30, 30, 90),
+        log_retention_days=reader.integer("logRetentionDays", 30, *LOG_RETENTION_DAYS),
         tags={"project": PROJECT, "environment": stack, "managed-by": "pulumi"},
     )
