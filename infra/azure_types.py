@@ -47,6 +47,7 @@ ARM_ID_TEMPLATES: Mapping[str, str] = {
     "azure-native:monitor:ActivityLogAlert": f"{_RG}/Microsoft.Insights/activityLogAlerts/{{activityLogAlertName}}",
     "azure-native:monitor:DiagnosticSetting": "{resourceUri}/providers/Microsoft.Insights/diagnosticSettings/{name}",
     "azure-native:authorization:RoleAssignment": "{scope}/providers/Microsoft.Authorization/roleAssignments/{roleAssignmentName}",
+    "azure-native:authorization:RoleDefinition": "{scope}/providers/Microsoft.Authorization/roleDefinitions/{roleDefinitionId}",
     "azure-native:applicationinsights:Component": f"{_RG}/Microsoft.Insights/components/{{resourceName}}",
 }
 
@@ -85,6 +86,7 @@ API_VERSIONS: Mapping[str, str] = {
     "azure-native:monitor:ActivityLogAlert": "2020-10-01",
     "azure-native:monitor:DiagnosticSetting": "2021-05-01-preview",
     "azure-native:authorization:RoleAssignment": "2022-04-01",
+    "azure-native:authorization:RoleDefinition": "2022-05-01-preview",
     "azure-native:applicationinsights:Component": "2020-02-02",
 }
 

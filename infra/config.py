@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
+from infra import well_known
+
 PROJECT = "smart-portal"
 
 # Regions whose geo-redundant backup pair is in the EU as well: geo-redundant
@@ -44,11 +46,9 @@ REGION_SHORT_NAMES: Mapping[str, str] = {
     "swedensouth": "sds",
 }
 
-# Microsoft-registered "Azure VPN" client application (Azure public cloud). It is
-# both the P2S gateway's Entra audience and the app that Conditional Access targets.
-AZURE_VPN_CLIENT_APP_ID = "c632b3df-fb67-4d84-bdcf-b95ad541b5c8"
-# "Windows Azure Service Management API": portal, CLI, PowerShell, ARM.
-AZURE_MANAGEMENT_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+# The P2S gateway's audience is the estate's own app (infra/components/vpn_audience.py);
+# the Microsoft-registered Azure VPN Client app of the cloud is pre-authorized on it.
+DEFAULT_VPN_CLIENT_CLOUD = "AzureCloud"
 
 VpnMode = Literal["p2s", "s2s"]
 _HOSTNAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -183,7 +183,7 @@ KEYS: tuple[_Key, ...] = (
     _Key("vpnMode", help="p2s (OpenVPN with Entra ID) or s2s (IPsec to the allowed IP)"),
     _Key("vpnClientAddressPool", help="p2s client address pool (private, /24 to /29)"),
     _Key("vpnGatewaySku", help="zone-redundant VPN gateway SKU"),
-    _Key("vpnAudience", help="Entra application ID of the Azure VPN client"),
+    _Key("vpnClientAppId", help="Microsoft-registered Azure VPN Client app ID of your cloud (default: Azure public)"),
     _Key("vnetAddressSpace", help="private /24 (or larger) for the virtual network"),
     _Key("tenantId", help="Entra tenant ID (default: the deployer's tenant)"),
     _Key("developerGroupName", help="display name of the developers' Entra group"),
@@ -220,7 +220,8 @@ class VpnSettings:
     gateway_sku: str
     # Decided from the SKU (vpn_gateway_generation): the generations a SKU is offered in are data.
     generation: str
-    audience: str
+    # The Microsoft-registered Azure VPN Client app the gateway's own audience app pre-authorizes.
+    client_app_id: str
 
 
 @dataclass(frozen=True)
@@ -431,12 +432,27 @@ def _guid(reader: _Reader, key: str, value: str) -> str:
     return str(parsed)
 
 
+def _vpn_client_app_id(reader: _Reader) -> str:
+    clients = well_known.azure_vpn_client_app_ids()
+    value = _guid(reader, "vpnClientAppId", reader.text("vpnClientAppId", clients[DEFAULT_VPN_CLIENT_CLOUD]))
+    if value not in clients.values():
+        listed = ", ".join(f"{app} ({cloud})" for cloud, app in sorted(clients.items()))
+        raise reader.fail("vpnClientAppId", f"{value} is not a Microsoft-registered Azure VPN Client app ({listed})")
+    return value
+
+
 def parse_config(raw: Mapping[str, object], *, stack: str, where: str) -> StackConfig:
     """Validate raw stack configuration (keys without the project namespace).
 
     ``where`` names the source (usually the stack file) in error messages.
     """
     reader = _Reader(raw, where)
+    if "vpnAudience" in raw:
+        raise reader.fail(
+            "vpnAudience",
+            "removed: the program registers the VPN's own audience app (only developers are assigned);"
+            " set vpnClientAppId only for a cloud other than Azure public",
+        )
     unknown = sorted(set(raw) - KEY_NAMES)
     if unknown:
         key = unknown[0]
@@ -480,7 +496,7 @@ def parse_config(raw: Mapping[str, object], *, stack: str, where: str) -> StackC
         client_address_pool=pool,
         gateway_sku=gateway_sku,
         generation=vpn_gateway_generation(gateway_sku),
-        audience=_guid(reader, "vpnAudience", reader.text("vpnAudience", AZURE_VPN_CLIENT_APP_ID)),
+        client_app_id=_vpn_client_app_id(reader),
     )
 
     tenant_text = raw.get("tenantId")

@@ -227,8 +227,18 @@ def _computed_outputs(token: str, name: str, inputs: Mapping[str, Any], arm: Arm
         out["properties"] = {**dict(inputs.get("properties") or {}), "vaultUri": f"https://{arm_name}.vault.azure.net/"}
     elif token == "azure-native:web:Certificate":
         out["thumbprint"] = seed[:40].upper()
-    elif token in ("azuread:index/group:Group",):
+    elif token in ("azuread:index/group:Group", "azuread:index/servicePrincipal:ServicePrincipal"):
         out["objectId"] = guid
+    elif token == "azuread:index/application:Application":
+        # Entra assigns both: the object ID (the resource's ID) and the application (client) ID.
+        out["objectId"] = guid
+        client = _digest(token, name, "client")
+        out["clientId"] = f"{client[:8]}-{client[8:12]}-4{client[13:16]}-a{client[17:20]}-{client[20:32]}"
+        out["id"] = f"/applications/{guid}"
+    elif token == "azuread:index/appRoleAssignment:AppRoleAssignment":
+        out["principalType"] = "Group"
+    elif token == "random:index/randomUuid:RandomUuid":
+        out["result"] = guid
     elif token == "random:index/randomPassword:RandomPassword":
         length = int(inputs.get("length", 32))
         out["result"] = ("Mock-" + seed)[:length]
@@ -263,7 +273,7 @@ def _make_recorder(
                 state.update({"id": arm.id, "name": arm.name, "type": arm.type})
                 resource_id: str | None = arm.id
             elif args.custom:
-                resource_id = state.get("objectId") or _digest(args.typ, args.name)[:32]
+                resource_id = state.get("id") or state.get("objectId") or _digest(args.typ, args.name)[:32]
             else:
                 resource_id = None
             secret_keys = set(getattr(registering, "secret_outputs", ())) | {

@@ -20,6 +20,7 @@ from compliance_checks.checks.base import Params
 from compliance_checks.findings import Verdict, worst
 from compliance_checks.inventory import UNKNOWN, Inventory, Resource
 from compliance_checks.sources.synth import load_synth
+from infra import well_known
 
 CHECKS = load_checks()
 
@@ -574,7 +575,141 @@ BREAKS: list[tuple[str, str, Callable[[], Inventory], Verdict]] = [
         lambda: change(estate("dev"), "Microsoft.Insights/activityLogAlerts", "properties.enabled", False),
         Verdict.FAIL,
     ),
+    (
+        "activity_log_alert_network_changes",
+        "site config writes not watched",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Insights/activityLogAlerts",
+            "properties.condition.allOf.1.anyOf",
+            lambda ops: [o for o in ops if o["equals"] != "Microsoft.Web/sites/config/write"],
+        ),
+        Verdict.FAIL,
+    ),
+    (
+        # Two operationName leaves under allOf: no event has both names, the alert never fires.
+        "activity_log_alert_network_changes",
+        "operations ANDed instead of ORed",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Insights/activityLogAlerts",
+            "properties.condition.allOf",
+            lambda items: [items[0], *items[1]["anyof"]],
+        ),
+        Verdict.FAIL,
+    ),
+    (
+        "activity_log_alert_network_changes",
+        "category Security never sees an Administrative event",
+        lambda: change(
+            estate("dev"), "Microsoft.Insights/activityLogAlerts", "properties.condition.allOf.0.equals", "Security"
+        ),
+        Verdict.FAIL,
+    ),
+    (
+        "activity_log_alert_network_changes",
+        "narrowed to one caller",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Insights/activityLogAlerts",
+            "properties.condition.allOf",
+            lambda items: [*items, {"field": "caller", "equals": "someone@example.org"}],
+        ),
+        Verdict.FAIL,
+    ),
+    (
+        "activity_log_alert_network_changes",
+        "scoped to another subscription",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Insights/activityLogAlerts",
+            "properties.scopes",
+            ["/subscriptions/11111111-2222-4333-8444-555555555555"],
+        ),
+        Verdict.FAIL,
+    ),
+    (
+        "activity_log_alert_network_changes",
+        "scope unknown",
+        lambda: change(estate("dev"), "Microsoft.Insights/activityLogAlerts", "properties.scopes", UNKNOWN),
+        Verdict.ERROR,
+    ),
+    (
+        # The design before issue 9: the Microsoft-registered app as audience, nothing requires assignment.
+        "entra_vpn_token_developers_only",
+        "Microsoft-registered audience, no assignment required",
+        lambda: change(
+            without(estate("dev"), lambda r: r.type == "Microsoft.Graph/servicePrincipals"),
+            "Microsoft.Network/virtualNetworkGateways",
+            "properties.vpnClientConfiguration.aadAudience",
+            well_known.azure_vpn_client_app_ids()["AzureCloud"],
+        ),
+        Verdict.FAIL,
+    ),
+    (
+        "entra_vpn_token_developers_only",
+        "assignment not required",
+        lambda: change(estate("dev"), "Microsoft.Graph/servicePrincipals", "appRoleAssignmentRequired", False),
+        Verdict.FAIL,
+    ),
+    (
+        "entra_vpn_token_developers_only",
+        "assignment flag unknown",
+        lambda: change(estate("dev"), "Microsoft.Graph/servicePrincipals", "appRoleAssignmentRequired", UNKNOWN),
+        Verdict.ERROR,
+    ),
+    (
+        "entra_vpn_token_developers_only",
+        "a user assigned directly",
+        lambda: plus(estate("dev"), _assignment(estate("dev"), "User", "5f1d2c3b-4a59-4e6f-8d7c-9b0a1f2e3d4c")),
+        Verdict.FAIL,
+    ),
+    (
+        "entra_vpn_token_developers_only",
+        "a second group assigned",
+        lambda: plus(estate("dev"), _assignment(estate("dev"), "Group", "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d")),
+        Verdict.FAIL,
+    ),
+    (
+        "entra_vpn_token_developers_only",
+        "the assigned group's MFA policy is report-only",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "state",
+            "enabledForReportingButNotEnforced",
+            name="smart-portal-dev: require MFA for developers",
+        ),
+        Verdict.FAIL,
+    ),
+    (
+        "entra_vpn_token_developers_only",
+        "audience unknown",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Network/virtualNetworkGateways",
+            "properties.vpnClientConfiguration.aadAudience",
+            UNKNOWN,
+        ),
+        Verdict.ERROR,
+    ),
 ]
+
+
+def _assignment(inventory: Inventory, principal_type: str, principal_id: str) -> Resource:
+    """One more app role assignment to the VPN audience's service principal."""
+    sp = inventory.of_type("Microsoft.Graph/servicePrincipals")[0]
+    return Resource.create(
+        id=f"graph:/servicePrincipals/{sp.get('id')}/appRoleAssignedTo/extra-{principal_id}",
+        type="Microsoft.Graph/appRoleAssignments",
+        name=f"extra {principal_type}",
+        body={
+            "appRoleId": well_known.graph_default_app_role_id(),
+            "principalId": principal_id,
+            "principalType": principal_type,
+            "resourceId": sp.get("id"),
+        },
+    )
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -584,7 +719,7 @@ def test_real_stacks_pass_every_configuration_check(stack: str) -> None:
         verdict = verdict_of(check_id, inventory)
         if check_id.startswith("probe_"):
             assert verdict == Verdict.MANUAL, check_id
-        elif check_id == "entra_ca_vpn_allowed_ip_only" and stack == "prod":
+        elif check_id in ("entra_ca_vpn_allowed_ip_only", "entra_vpn_token_developers_only") and stack == "prod":
             assert verdict == Verdict.NOT_APPLICABLE
         else:
             assert verdict == Verdict.PASS, check_id

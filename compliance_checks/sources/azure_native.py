@@ -7,9 +7,10 @@ One mapping for every Pulumi-based source (synth, `pulumi stack export`,
   table). The flat SDK inputs are put back into ARM's shape: path parameters
   drop out, ``location``/``tags``/``sku``/``kind``/``identity``/``zones`` stay
   at the top and everything else goes under ``properties``.
-* azuread: Conditional Access policies, named locations and groups become
-  Microsoft Graph-shaped resources (``includeGroups``, not ``includedGroups``),
-  the shape the live Graph collector sees.
+* azuread: Conditional Access policies, named locations, groups, applications,
+  service principals and app role assignments become Microsoft Graph-shaped
+  resources (``includeGroups``, not ``includedGroups``; ``appId``, not
+  ``clientId``), the shape the live Graph collector sees.
 """
 
 from __future__ import annotations
@@ -40,9 +41,18 @@ GRAPH_TYPES: Mapping[str, tuple[str, str]] = {
         "Microsoft.Graph/namedLocations",
         "identity/conditionalAccess/namedLocations",
     ),
+    "azuread:index/application:Application": ("Microsoft.Graph/applications", "applications"),
+    "azuread:index/servicePrincipal:ServicePrincipal": ("Microsoft.Graph/servicePrincipals", "servicePrincipals"),
+    "azuread:index/appRoleAssignment:AppRoleAssignment": ("Microsoft.Graph/appRoleAssignments", "appRoleAssignments"),
 }
 
-_GRAPH_RENAMES = {"trusted": "isTrusted"}
+# The provider's names -> Microsoft Graph's (application, servicePrincipal, appRoleAssignment resources).
+_GRAPH_RENAMES = {
+    "trusted": "isTrusted",
+    "clientId": "appId",
+    "principalObjectId": "principalId",
+    "resourceObjectId": "resourceId",
+}
 _INCLUDED = re.compile(r"^(in|ex)cluded([A-Z].*)$")
 
 # Pulumi marks secrets like this in state and preview documents.

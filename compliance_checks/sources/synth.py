@@ -27,6 +27,9 @@ def inventory_from_synthesis(synthesis: Synthesis) -> Inventory:
             continue
         values = dict(recorded.inputs)
         if recorded.token.startswith("azuread:"):
+            # Entra computes what links these objects (object IDs, an application's client ID, the
+            # principal type of an assignment): take it from the state, as Pulumi would record it.
+            values = {**recorded.outputs, **values}
             values.setdefault("objectId", recorded.outputs.get("objectId") or recorded.outputs.get("id"))
         resource = to_resource(
             recorded.token,

@@ -2,11 +2,17 @@
 
 Privacy policy: "only accessible to the software development team ... through a
 two-step authorization process". One Conditional Access policy, enabled (not
-report-only), requires MFA for the group on Azure management and on the Azure
-VPN client. In point-to-site mode a second one blocks the VPN client from
-anywhere but the allowed IP address, which makes that address the single way to
-the database. Break-glass accounts are excluded so a broken MFA setup cannot
-lock the tenant out.
+report-only), requires MFA for the group on Azure management and on the VPN's
+own audience app (``VpnAudience``: only the group is assigned to it, so nobody
+else can get a VPN token at all). In point-to-site mode a second one blocks the
+VPN audience from anywhere but the allowed IP address, which makes that address
+the single way to the database. Break-glass accounts are excluded so a broken
+MFA setup cannot lock the tenant out; they are not assigned to the VPN app.
+
+Azure roles: Reader on the resource group, plus a custom role with exactly the
+actions a developer needs to ship the portal (deploy through Kudu with Entra ID,
+restart). Neither can change site configuration, authentication, network rules,
+the database or Key Vault: the settings the promises rest on stay with Pulumi.
 """
 
 from __future__ import annotations
@@ -17,14 +23,18 @@ import pulumi
 import pulumi_azuread as azuread
 from pulumi_azure_native import authorization
 
-from infra.config import AZURE_MANAGEMENT_APP_ID, AccessSettings
+from infra import well_known
+from infra.components.vpn_audience import VpnAudience, VpnAudienceArgs
+from infra.config import AccessSettings
 from infra.naming import Naming
 
-# Least privilege at the resource group: read everything, manage the web app.
-# Nothing here can change networks, the database or Key Vault access.
-ROLE_READER = "acdd72a7-3385-48ef-bd42-f6fba2bd64bf"
-ROLE_WEBSITE_CONTRIBUTOR = "de139f84-1756-47ae-9be6-808fbbe84772"
-DEVELOPER_ROLES = {"reader": ROLE_READER, "website-contributor": ROLE_WEBSITE_CONTRIBUTOR}
+# What developers may do beyond reading, each action justified in docs/runbook.md:
+# - publish: deploy the portal through Kudu with Entra ID (learn.microsoft.com/azure/app-service/resources-kudu,
+#   "RBAC permissions required to access Kudu");
+# - restart: restart the app (learn.microsoft.com/azure/role-based-access-control/role-definitions, Actions).
+# Not Website Contributor: its Microsoft.Web/sites/* includes sites/config/write (TLS floor, client
+# affinity, SCM access restrictions) and basicPublishingCredentialsPolicies/write.
+DEPLOYER_ACTIONS = ("Microsoft.Web/sites/publish/Action", "Microsoft.Web/sites/restart/Action")
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,8 @@ class DeveloperAccessArgs:
     settings: AccessSettings
     stack: str
     vpn_mode: str
-    vpn_app_id: str
+    # The Microsoft-registered Azure VPN Client app of the cloud (pre-authorized on the VPN audience app).
+    vpn_client_app_id: str
     allowed_ip: str
     subscription_id: pulumi.Input[str]
     resource_group_id: pulumi.Input[str]
@@ -57,6 +68,22 @@ class DeveloperAccess(pulumi.ComponentResource):
             opts=child,
         )
 
+        # Point-to-site: the VPN's own audience app, assigned to the group only. Its client ID is what
+        # the gateway names as audience and what Conditional Access targets for the VPN.
+        self.vpn_audience: VpnAudience | None = None
+        protected_apps: list[pulumi.Input[str]] = [well_known.app_id("Windows Azure Service Management API")]
+        if args.vpn_mode == "p2s":
+            self.vpn_audience = VpnAudience(
+                f"{name}-vpn",
+                VpnAudienceArgs(
+                    stack=args.stack,
+                    vpn_client_app_id=args.vpn_client_app_id,
+                    developer_group_object_id=self.group.object_id,
+                ),
+                opts=child,
+            )
+            protected_apps.append(self.vpn_audience.client_id)
+
         users = {
             "included_groups": [self.group.object_id],
             "excluded_users": list(settings.break_glass_object_ids),
@@ -67,7 +94,7 @@ class DeveloperAccess(pulumi.ComponentResource):
             state="enabled",
             conditions={
                 "client_app_types": ["all"],
-                "applications": {"included_applications": [AZURE_MANAGEMENT_APP_ID, args.vpn_app_id]},
+                "applications": {"included_applications": protected_apps},
                 "users": users,
             },
             grant_controls={"operator": "OR", "built_in_controls": ["mfa"]},
@@ -76,7 +103,7 @@ class DeveloperAccess(pulumi.ComponentResource):
 
         self.allowed_location: azuread.NamedLocation | None = None
         self.location_policy: azuread.ConditionalAccessPolicy | None = None
-        if args.vpn_mode == "p2s":
+        if self.vpn_audience is not None:
             self.allowed_location = azuread.NamedLocation(
                 f"{name}-allowed-ip",
                 display_name=f"smart-portal-{args.stack}: allowed developer IP",
@@ -89,7 +116,7 @@ class DeveloperAccess(pulumi.ComponentResource):
                 state="enabled",
                 conditions={
                     "client_app_types": ["all"],
-                    "applications": {"included_applications": [args.vpn_app_id]},
+                    "applications": {"included_applications": [self.vpn_audience.client_id]},
                     "users": users,
                     "locations": {
                         "included_locations": ["All"],
@@ -100,6 +127,20 @@ class DeveloperAccess(pulumi.ComponentResource):
                 opts=child,
             )
 
+        deployer_guid = args.naming.guid(f"{name}-deployer-role")
+        self.deployer_role = authorization.RoleDefinition(
+            f"{name}-deployer-role",
+            role_definition_id=deployer_guid,
+            role_name=f"smart-portal-{args.stack} deployer",
+            description="Deploy and restart the Smart Portal web app; nothing else (see docs/runbook.md).",
+            scope=args.resource_group_id,
+            assignable_scopes=[args.resource_group_id],
+            permissions=[{"actions": list(DEPLOYER_ACTIONS), "not_actions": []}],
+            opts=child,
+        )
+        # Role assignments name a role by its subscription-level ID, custom roles included
+        # (an ARM template writes subscriptionResourceId('Microsoft.Authorization/roleDefinitions', id)).
+        roles = {"reader": well_known.role_id("Reader"), "deployer": deployer_guid}
         self.role_assignments = [
             authorization.RoleAssignment(
                 f"{name}-{label}",
@@ -108,15 +149,12 @@ class DeveloperAccess(pulumi.ComponentResource):
                 principal_id=self.group.object_id,
                 principal_type="Group",
                 role_definition_id=pulumi.Output.concat(
-                    "/subscriptions/",
-                    args.subscription_id,
-                    "/providers/Microsoft.Authorization/roleDefinitions/",
-                    role_id,
+                    "/subscriptions/", args.subscription_id, "/providers/Microsoft.Authorization/roleDefinitions/", guid
                 ),
                 description=f"Developers: {label} on the Smart Portal resource group.",
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployer_role]),
             )
-            for label, role_id in DEVELOPER_ROLES.items()
+            for label, guid in roles.items()
         ]
 
         self.group_object_id = self.group.object_id

@@ -1,9 +1,12 @@
-"""Monitoring: Log Analytics, diagnostic settings and an alert on firewall changes.
+"""Monitoring: Log Analytics, diagnostic settings and an alert on promise-bearing changes.
 
 Logs hold visitors' IP addresses (personal data), so retention is capped at 90
-days. Any write or delete of an NSG, a security rule, a subnet or a database
-firewall rule raises an alert: the "single IP" promise is only as good as the
-knowledge that nobody widened it.
+days. Any change made outside Pulumi to a setting a promise rests on raises an
+alert: NSGs and their rules, subnets, the database's firewall rules and server
+parameters, the web app's configuration (TLS floor, client affinity, SCM access)
+and that of any slot. The "single IP" and "TLS" promises are only as good as the
+knowledge that nobody widened them. The alert watches the whole subscription in
+the Administrative category, so a change is seen whichever resource group holds it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from pulumi_azure_native import monitor, operationalinsights
 
 from infra.naming import Naming
 
+# Operation names from Microsoft's resource provider operations reference
+# (learn.microsoft.com/azure/role-based-access-control/permissions/networking, .../databases,
+# .../web-and-mobile). The compliance check requires every one of them (one list).
 WATCHED_OPERATIONS = (
     "Microsoft.Network/networkSecurityGroups/write",
     "Microsoft.Network/networkSecurityGroups/delete",
@@ -24,13 +30,16 @@ WATCHED_OPERATIONS = (
     "Microsoft.Network/virtualNetworks/subnets/write",
     "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/write",
     "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/delete",
+    "Microsoft.DBforPostgreSQL/flexibleServers/configurations/write",
+    "Microsoft.Web/sites/config/write",
+    "Microsoft.Web/sites/slots/config/write",
 )
 
 
 @dataclass(frozen=True)
 class MonitoringArgs:
     resource_group_name: pulumi.Input[str]
-    resource_group_id: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
     location: str
     retention_days: int
     alert_email: str
@@ -89,9 +98,12 @@ class Monitoring(pulumi.ComponentResource):
             activity_log_alert_name=args.naming.name("alert-firewall"),
             resource_group_name=args.resource_group_name,
             location="global",
-            scopes=[args.resource_group_id],
+            scopes=[pulumi.Output.concat("/subscriptions/", args.subscription_id)],
             enabled=True,
-            description="A network security group, subnet or database firewall rule was changed or deleted.",
+            description=(
+                "A network security group, subnet, database firewall rule or parameter, or web app configuration"
+                " was changed or deleted."
+            ),
             condition={
                 "all_of": [
                     {"field": "category", "equals": "Administrative"},

@@ -41,6 +41,8 @@ class VpnGatewayArgs:
     location: str
     gateway_subnet_id: pulumi.Input[str]
     settings: VpnSettings
+    # Point-to-site: the client ID of the VPN's own audience app (``VpnAudience``), assigned to developers only.
+    audience: pulumi.Input[str] | None
     tenant_id: pulumi.Input[str]
     allowed_ip: str
     naming: Naming
@@ -70,13 +72,15 @@ class VpnGateway(pulumi.ComponentResource):
         client_configuration = None
         if settings.mode == "p2s":
             assert settings.client_address_pool is not None
+            if args.audience is None:
+                raise ValueError("point-to-site needs the VPN audience app (VpnAudience)")
             client_configuration = {
                 "vpn_client_address_pool": {"address_prefixes": [str(settings.client_address_pool)]},
                 "vpn_client_protocols": ["OpenVPN"],
                 "vpn_authentication_types": ["AAD"],
                 "aad_tenant": pulumi.Output.concat("https://login.microsoftonline.com/", args.tenant_id, "/"),
                 "aad_issuer": pulumi.Output.concat("https://sts.windows.net/", args.tenant_id, "/"),
-                "aad_audience": settings.audience,
+                "aad_audience": args.audience,
             }
 
         self.gateway = network.VirtualNetworkGateway(
@@ -84,7 +88,7 @@ class VpnGateway(pulumi.ComponentResource):
             virtual_network_gateway_name=args.naming.name("vgw"),
             gateway_type="Vpn",
             vpn_type="RouteBased",
-            vpn_gateway_generation="Generation2" if settings.gateway_sku != "VpnGw1AZ" else "Generation1",
+            vpn_gateway_generation=settings.generation,
             sku={"name": settings.gateway_sku, "tier": settings.gateway_sku},
             active_active=False,
             enable_bgp=False,

@@ -1,0 +1,263 @@
+"""Only the developers' group can obtain a token for the point-to-site VPN's Entra audience.
+
+An Entra-authenticated P2S gateway lets in whoever holds a token for its
+audience app. By default Entra ID issues that token to *every* user of the
+tenant; Conditional Access that covers only the developers then restricts no
+one else. The promise "only the development team, with two-step sign-in" holds
+for the VPN only if one of these closes every other path:
+
+* **assignment required** on the audience's service principal, with the
+  developers' group the only principal assigned (Microsoft's documented way:
+  learn.microsoft.com/azure/vpn-gateway/point-to-site-entra-users-access), and
+  that group under an enforced MFA policy for the audience; or
+* an enabled Conditional Access policy that **blocks** the audience app for all
+  users except the developers' group, with no other exclusion and no condition
+  that narrows where the block applies.
+
+Anything the inventory cannot tell (an unknown audience, assignment flag,
+principal or policy field) is ERROR; no service principal for the audience means
+Entra's default applies, which is "not required", so the path is open (FAIL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks.entra_ca_mfa_for_developers import covers_group, requires_mfa
+from compliance_checks.findings import Evidence, Finding, Severity, Verdict
+from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
+
+# Conditions that, when set, narrow where a blocking policy applies (Graph conditionalAccessConditionSet).
+NARROWING_CONDITIONS = (
+    "locations",
+    "platforms",
+    "devices",
+    "clientApplications",
+    "userRiskLevels",
+    "signInRiskLevels",
+    "servicePrincipalRiskLevels",
+    "insiderRiskLevels",
+    "authenticationFlows",
+)
+USER_EXCLUSIONS = ("excludeUsers", "excludeRoles", "excludeGuestsOrExternalUsers")
+
+
+class Unknowable(Exception):
+    """A value that decides the verdict is unknown: the answer is ERROR."""
+
+
+def _known(value: Any, what: str) -> Any:
+    if value is UNKNOWN or isinstance(value, SecretValue):
+        raise Unknowable(f"{what} is unknown")
+    return value
+
+
+def _ids(value: Any, what: str) -> set[str]:
+    value = _known(value, what)
+    if value is None or value is MISSING:
+        return set()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise Unknowable(f"{what} is not a list of IDs ({value!r})")
+    return {v.lower() for v in value}
+
+
+def _empty(value: Any) -> bool:
+    """Absent, null or empty (Graph writes an unused condition as null or an empty list)."""
+    if value is MISSING or value is None:
+        return True
+    if isinstance(value, dict):
+        return all(_empty(v) for v in value.values())
+    return value in ([], "")
+
+
+@dataclass
+class Paths:
+    """What the audit found for one audience: the closed path (if any) and every open one."""
+
+    closed_by: str = ""
+    open_paths: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def _mfa_groups(policies: list[Resource], audience: str, candidates: set[str]) -> set[str]:
+    """Of ``candidates``, the groups an enabled MFA policy covers for ``audience``."""
+    covered = set()
+    for policy in policies:
+        if str(_known(policy.get("state"), f"policy {policy.name}: state")).lower() != "enabled":
+            continue
+        if not requires_mfa(policy):
+            continue
+        apps = _ids(policy.get("conditions.applications.includeApplications"), f"policy {policy.name}: applications")
+        if not apps & {audience, "all"}:
+            continue
+        covered |= {g for g in candidates if covers_group(policy, g)}
+    return covered
+
+
+def _assignment_path(
+    sp: Resource, assignments: list[Resource], policies: list[Resource], audience: str, paths: Paths
+) -> None:
+    required = _known(sp.get("appRoleAssignmentRequired"), f"{sp.name}: appRoleAssignmentRequired")
+    if required is not True:
+        paths.open_paths.append(
+            f"service principal {sp.name} has appRoleAssignmentRequired={required!r}: Entra issues a token to any"
+            " user of the tenant"
+        )
+        return
+    sp_id = str(_known(sp.get("id"), f"{sp.name}: id")).lower()
+    mine = [a for a in assignments if str(_known(a.get("resourceId"), f"{a.name}: resourceId")).lower() == sp_id]
+    groups: set[str] = set()
+    for assignment in mine:
+        principal = str(_known(assignment.get("principalId"), f"{assignment.name}: principalId")).lower()
+        kind = str(_known(assignment.get("principalType"), f"{assignment.name}: principalType"))
+        if kind.lower() != "group":
+            paths.open_paths.append(f"{kind} {principal} is assigned to the VPN app directly, outside the group")
+        else:
+            groups.add(principal)
+    if len(groups) > 1:
+        paths.open_paths.append(f"{len(groups)} groups are assigned to the VPN app ({', '.join(sorted(groups))})")
+    without_mfa = groups - _mfa_groups(policies, audience, groups)
+    for group in sorted(without_mfa):
+        paths.open_paths.append(f"assigned group {group} is not under an enforced MFA policy for the VPN app")
+    if not paths.open_paths:
+        paths.closed_by = (
+            f"assignment required on {sp.name}; assigned: "
+            + (", ".join(f"group {g}" for g in sorted(groups)) or "nobody")
+            + " (with enforced MFA)"
+        )
+
+
+def _block_path(policies: list[Resource], audience: str, paths: Paths) -> None:
+    for policy in policies:
+        try:
+            if str(_known(policy.get("state"), "state")).lower() != "enabled":
+                continue
+            if "block" not in _ids(policy.get("grantControls.builtInControls"), "grant controls"):
+                continue
+            if not _ids(policy.get("conditions.applications.includeApplications"), "applications") & {audience, "all"}:
+                continue
+            if "all" not in _ids(policy.get("conditions.users.includeUsers"), "included users"):
+                continue
+            narrowing = [c for c in NARROWING_CONDITIONS if not _empty(_known(policy.get(f"conditions.{c}"), c))]
+            client_apps = _ids(policy.get("conditions.clientAppTypes"), "client app types")
+            if client_apps and client_apps != {"all"}:
+                narrowing.append("clientAppTypes")
+            excluded_users = [k for k in USER_EXCLUSIONS if not _empty(_known(policy.get(f"conditions.users.{k}"), k))]
+            excluded_groups = _ids(policy.get("conditions.users.excludeGroups"), "excluded groups")
+            unprotected = excluded_groups - _mfa_groups(policies, audience, excluded_groups)
+        except Unknowable as exc:
+            paths.unknown.append(f"policy {policy.name}: {exc}")
+            continue
+        problems = (
+            [f"{c} narrows where it applies" for c in narrowing]
+            + [f"it also exempts {k}" for k in excluded_users]
+            + [f"exempted group {g} is not under enforced MFA for the app" for g in sorted(unprotected)]
+            + (["it exempts more than one group"] if len(excluded_groups) > 1 else [])
+        )
+        if problems:
+            paths.open_paths.append(f"blocking policy {policy.name} leaves a path: {'; '.join(problems)}")
+        else:
+            paths.closed_by = f"policy {policy.name} blocks the VPN app for everyone but {', '.join(excluded_groups)}"
+            return
+
+
+class VpnTokenDevelopersOnly(Check):
+    meta = CheckMeta(
+        id="entra_vpn_token_developers_only",
+        title="Only the developers' group can obtain a token for the point-to-site VPN",
+        severity=Severity.CRITICAL,
+        claims=("SEC-DEV-MFA", "SEC-DB-SINGLE-IP-VPN"),
+        rationale=(
+            "Entra ID issues a token for the VPN's audience to every user of the tenant unless assignment is"
+            " required or a policy blocks everyone else; Conditional Access on the developers alone then"
+            " leaves every other user a tunnel into the client pool the database admits, without MFA."
+        ),
+        remediation=(
+            "Use a custom audience app for the gateway, set 'Assignment required' on its service principal and"
+            " assign only the developers' group (under enforced MFA); or block the app for all users but that group."
+        ),
+        references=(
+            "https://learn.microsoft.com/azure/vpn-gateway/point-to-site-entra-users-access",
+            "https://learn.microsoft.com/azure/vpn-gateway/point-to-site-entra-register-custom-app",
+            "https://learn.microsoft.com/entra/identity/enterprise-apps/application-properties",
+        ),
+    )
+
+    def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
+        gateways = []
+        for gateway in inventory.of_type("Microsoft.Network/virtualNetworkGateways"):
+            client = gateway.get("properties.vpnClientConfiguration")
+            types = gateway.get("properties.vpnClientConfiguration.vpnAuthenticationTypes")
+            if client is UNKNOWN or types is UNKNOWN:
+                yield self.finding(
+                    gateway,
+                    Verdict.ERROR,
+                    "Cannot verify: the gateway's client configuration is unknown.",
+                    Evidence("properties.vpnClientConfiguration", client, "known"),
+                )
+            elif isinstance(types, list) and "aad" in {str(t).lower() for t in types}:
+                gateways.append(gateway)
+        if not gateways:
+            yield self.finding(None, Verdict.NOT_APPLICABLE, "No Entra-authenticated point-to-site gateway.")
+            return
+        principals = inventory.of_type("Microsoft.Graph/servicePrincipals")
+        assignments = inventory.of_type("Microsoft.Graph/appRoleAssignments")
+        policies = inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")
+        for gateway in gateways:
+            yield self._judge(gateway, principals, assignments, policies)
+
+    def _judge(
+        self, gateway: Resource, principals: list[Resource], assignments: list[Resource], policies: list[Resource]
+    ) -> Finding:
+        audience_value = gateway.get("properties.vpnClientConfiguration.aadAudience")
+        expected = "assignment required with only the developers' group assigned, or a block for everyone else"
+        if not isinstance(audience_value, str) or not audience_value:
+            return self.finding(
+                gateway,
+                Verdict.ERROR,
+                "Cannot verify: the gateway's Entra audience is unknown.",
+                Evidence("properties.vpnClientConfiguration.aadAudience", audience_value, "an application ID"),
+            )
+        audience = audience_value.lower()
+        paths = Paths()
+        try:
+            matching = [p for p in principals if str(_known(p.get("appId"), f"{p.name}: appId")).lower() == audience]
+            if not matching:
+                paths.open_paths.append(
+                    f"no service principal for audience {audience} requires assignment: Entra issues a token to any"
+                    " user of the tenant"
+                )
+            for sp in matching:
+                _assignment_path(sp, assignments, policies, audience, paths)
+        except Unknowable as exc:
+            paths.unknown.append(str(exc))
+        if not paths.closed_by:
+            _block_path(policies, audience, paths)
+        evidence = [
+            Evidence("properties.vpnClientConfiguration.aadAudience", audience, "the VPN's own audience app"),
+            Evidence("openPaths", paths.open_paths, expected),
+        ]
+        if paths.closed_by:
+            return self.finding(
+                gateway, Verdict.PASS, f"Only developers can get a VPN token: {paths.closed_by}.", *evidence
+            )
+        if paths.unknown:
+            return self.finding(
+                gateway,
+                Verdict.ERROR,
+                "Cannot verify who can get a VPN token: " + "; ".join(paths.unknown) + ".",
+                *evidence,
+                Evidence("unknown", paths.unknown, "known"),
+            )
+        return self.finding(
+            gateway,
+            Verdict.FAIL,
+            "Users outside the developers' group can get a VPN token: " + "; ".join(paths.open_paths) + ".",
+            *evidence,
+        )
+
+
+CHECK = VpnTokenDevelopersOnly()
