@@ -144,8 +144,8 @@ SPECS: tuple[PolicySpec, ...] = (
     PolicySpec(
         "developers-mfa",
         "SEC-DEV-MFA",
-        "Conditional Access enforces MFA for the developers.",
-        ("entra_ca_mfa_for_developers",),
+        "Conditional Access enforces MFA for the developers; only their group can get a VPN token.",
+        ("entra_ca_mfa_for_developers", "entra_vpn_token_developers_only"),
         "stack",
     ),
     PolicySpec(
@@ -186,7 +186,7 @@ SPECS: tuple[PolicySpec, ...] = (
     PolicySpec(
         "logging-and-alerts",
         "SEC-DATA-PROTECTION",
-        "Diagnostics on; NSG and firewall changes alert.",
+        "Diagnostics on; changes to NSGs, database firewall and parameters, and site configuration alert.",
         ("diagnostic_settings_enabled", "activity_log_alert_network_changes"),
         "stack",
     ),

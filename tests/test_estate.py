@@ -11,10 +11,17 @@ import ipaddress
 import re
 from typing import Any
 
-from infra.config import AZURE_MANAGEMENT_APP_ID, AZURE_VPN_CLIENT_APP_ID
+import pytest
+
+from compliance_checks.checks.rbac_developers_least_privilege import privileged
+from infra import well_known
+from infra.components.developer_access import DEPLOYER_ACTIONS
+from infra.components.monitoring import WATCHED_OPERATIONS
 from infra.synth import RecordedResource, Secret, Synthesis
 
-from .conftest import synth_cached
+from .conftest import VARIANTS, synth_cached
+
+MANAGEMENT_APP = well_known.app_id("Windows Azure Service Management API")
 
 NSG = "azure-native:network:NetworkSecurityGroup"
 SUBNET = "azure-native:network:Subnet"
@@ -22,6 +29,9 @@ SERVER = "azure-native:dbforpostgresql:Server"
 WEBAPP = "azure-native:web:WebApp"
 CA_POLICY = "azuread:index/conditionalAccessPolicy:ConditionalAccessPolicy"
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+APPLICATION = "azuread:index/application:Application"
+SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
+APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
 GLOBAL_TYPES = {
     "Microsoft.Network/privateDnsZones",
     "Microsoft.Network/privateDnsZones/virtualNetworkLinks",
@@ -57,6 +67,13 @@ def port_covered(rule: dict[str, Any], port: int) -> bool:
 
 def sources(rule: dict[str, Any]) -> set[str]:
     return {x for x in [rule.get("sourceAddressPrefix"), *(rule.get("sourceAddressPrefixes") or [])] if x}
+
+
+def vpn_audience(s: Synthesis) -> str:
+    """Client ID of the estate's own VPN audience app."""
+    client_id = s.one("azuread:index/application:Application").outputs["clientId"]
+    assert isinstance(client_id, str)
+    return client_id
 
 
 def app_settings(s: Synthesis) -> dict[str, str]:
@@ -184,7 +201,9 @@ def test_point_to_site_uses_openvpn_with_entra_id() -> None:
     client = s.one("azure-native:network:VirtualNetworkGateway").inputs["vpnClientConfiguration"]
     assert client["vpnClientProtocols"] == ["OpenVPN"]
     assert client["vpnAuthenticationTypes"] == ["AAD"]
-    assert client["aadAudience"] == AZURE_VPN_CLIENT_APP_ID
+    # The estate's own audience app (only the developers are assigned), not a Microsoft app every user can use.
+    assert client["aadAudience"] == vpn_audience(s)
+    assert well_known.lookup(client["aadAudience"]) is None
     assert re.fullmatch(r"https://login\.microsoftonline\.com/[0-9a-f-]{36}/", client["aadTenant"])
     assert re.fullmatch(r"https://sts\.windows\.net/[0-9a-f-]{36}/", client["aadIssuer"])
     assert client["vpnClientAddressPool"]["addressPrefixes"] == [str(s.config.vpn.client_address_pool)]
@@ -407,11 +426,15 @@ def test_portal_reads_secrets_with_its_identity_only(estate: Synthesis) -> None:
     vault_id = estate.one("azure-native:keyvault:Vault").outputs["id"]
     on_vault = [r for r in estate.of_type(ROLE_ASSIGNMENT) if r.inputs["scope"] == vault_id]
     (assignment,) = on_vault
-    assert assignment.inputs["roleDefinitionId"].endswith("/4633458b-17de-408a-b874-0445c86b69e6")
+    assert assignment.inputs["roleDefinitionId"].endswith("/" + well_known.role_id("Key Vault Secrets User"))
     assert assignment.inputs["principalId"] == estate.one(WEBAPP).outputs["identity"]["principalId"]
 
 
 # --- developer access ------------------------------------------------------------------------
+
+
+def _vpn_app_ids(s: Synthesis) -> list[str]:
+    return [a.outputs["clientId"] for a in s.of_type(APPLICATION)]
 
 
 def test_conditional_access_requires_mfa_for_developers(estate: Synthesis) -> None:
@@ -422,7 +445,8 @@ def test_conditional_access_requires_mfa_for_developers(estate: Synthesis) -> No
     assert mfa.inputs["grantControls"]["builtInControls"] == ["mfa"]
     conditions = mfa.inputs["conditions"]
     assert conditions["users"]["includedGroups"] == [group.outputs["objectId"]]
-    assert set(conditions["applications"]["includedApplications"]) == {AZURE_MANAGEMENT_APP_ID, AZURE_VPN_CLIENT_APP_ID}
+    # Azure management always; the VPN's audience app where there is a point-to-site VPN.
+    assert set(conditions["applications"]["includedApplications"]) == {MANAGEMENT_APP, *_vpn_app_ids(estate)}
     for policy in estate.of_type(CA_POLICY):
         assert policy.inputs["state"] == "enabled"
 
@@ -433,10 +457,46 @@ def test_point_to_site_vpn_only_from_the_allowed_ip() -> None:
     assert location.inputs["ip"]["ipRanges"] == [f"{s.config.allowed_ip}/32"]
     block = next(p for p in s.of_type(CA_POLICY) if p.inputs["grantControls"]["builtInControls"] == ["block"])
     conditions = block.inputs["conditions"]
-    assert conditions["applications"]["includedApplications"] == [AZURE_VPN_CLIENT_APP_ID]
+    assert conditions["applications"]["includedApplications"] == _vpn_app_ids(s)
     assert conditions["locations"]["includedLocations"] == ["All"]
     assert conditions["locations"]["excludedLocations"] == [location.outputs["id"]]
     assert synth_cached("prod").of_type("azuread:index/namedLocation:NamedLocation") == []
+
+
+def _admits(s: Synthesis, subnet_name: str, prefix: str) -> bool:
+    return any(prefix in sources(rule) for rule in nsg(s, subnet_name).inputs["securityRules"])
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_only_the_developers_group_can_get_a_vpn_token(variant: str) -> None:
+    """Point-to-site: the audience app requires assignment, the group is its only assignee, and only then do the
+    database and Key Vault NSGs admit the client pool. Site-to-site: no audience app, no pool admitted."""
+    stack, overrides = VARIANTS[variant]
+    s = synth_cached(stack, overrides)
+    if s.config.vpn.mode == "s2s":
+        assert s.of_type(APPLICATION) == [] and s.of_type(SERVICE_PRINCIPAL) == []
+        return
+    app = s.one(APPLICATION)
+    assert app.inputs["signInAudience"] == "AzureADMyOrg"
+    scope = app.inputs["api"]["oauth2PermissionScopes"][0]
+    assert scope["enabled"] is True and scope["type"] == "Admin"
+    pre = s.one("azuread:index/applicationPreAuthorized:ApplicationPreAuthorized").inputs
+    assert pre["applicationId"] == app.outputs["id"]
+    assert pre["authorizedClientId"] == well_known.azure_vpn_client_app_ids()["AzureCloud"]
+    assert pre["permissionIds"] == [scope["id"]]
+    uri = s.one("azuread:index/applicationIdentifierUri:ApplicationIdentifierUri").inputs
+    assert uri["identifierUri"] == f"api://{app.outputs['clientId']}"
+    sp = s.one(SERVICE_PRINCIPAL)
+    assert sp.inputs["clientId"] == app.outputs["clientId"]
+    assert sp.inputs["appRoleAssignmentRequired"] is True
+    group = s.one("azuread:index/group:Group").outputs["objectId"]
+    assignments = s.of_type(APP_ROLE_ASSIGNMENT)
+    assert [(a.inputs["principalObjectId"], a.inputs["resourceObjectId"]) for a in assignments] == [
+        (group, sp.outputs["objectId"])
+    ]
+    assert assignments[0].inputs["appRoleId"] == well_known.graph_default_app_role_id()
+    pool = str(s.config.vpn.client_address_pool)
+    assert _admits(s, "snet-database", pool) and _admits(s, "snet-endpoints", pool)
 
 
 def test_break_glass_accounts_are_excluded_when_configured() -> None:
@@ -449,17 +509,21 @@ def test_break_glass_accounts_are_excluded_when_configured() -> None:
 def test_developers_get_least_privilege_on_the_resource_group(estate: Synthesis) -> None:
     group_id = estate.one("azuread:index/group:Group").outputs["objectId"]
     rg_id = estate.one("azure-native:resources:ResourceGroup").outputs["id"]
+    deployer = estate.one("azure-native:authorization:RoleDefinition")
     mine = [r for r in estate.of_type(ROLE_ASSIGNMENT) if r.inputs["principalId"] == group_id]
     roles = {r.inputs["roleDefinitionId"].rsplit("/", 1)[1] for r in mine}
-    assert roles == {"acdd72a7-3385-48ef-bd42-f6fba2bd64bf", "de139f84-1756-47ae-9be6-808fbbe84772"}
+    assert roles == {well_known.role_id("Reader"), deployer.inputs["roleDefinitionId"]}
     for assignment in mine:
         assert assignment.inputs["scope"] == rg_id
         assert assignment.inputs["principalType"] == "Group"
-    owner_like = {
-        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
-        "b24988ac-6180-42a0-ab88-20f7382dd24c",
-        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
-    }
+        # The custom role exists before anything is assigned to it.
+        assert deployer.urn in assignment.dependencies
+    # The custom role: deploy and restart, nothing that changes configuration, only in this resource group.
+    assert deployer.inputs["permissions"] == [{"actions": list(DEPLOYER_ACTIONS), "notActions": []}]
+    assert deployer.inputs["assignableScopes"] == [rg_id] and deployer.inputs["scope"] == rg_id
+    assert not any(a.endswith("/write") or "*" in a for a in DEPLOYER_ACTIONS)
+    # Website Contributor's Microsoft.Web/sites/* includes sites/config/write: not for developers either.
+    owner_like = {*privileged(), well_known.role_id("Website Contributor")}
     for assignment in estate.of_type(ROLE_ASSIGNMENT):
         assert assignment.inputs["roleDefinitionId"].rsplit("/", 1)[1] not in owner_like
 
@@ -485,22 +549,31 @@ def test_diagnostics_cover_portal_database_gateway_and_vault(estate: Synthesis) 
         assert {"categoryGroup": "allLogs", "enabled": True} in setting.inputs["logs"]
 
 
-def test_firewall_and_nsg_changes_raise_an_alert(estate: Synthesis) -> None:
+def test_promise_bearing_changes_raise_an_alert(estate: Synthesis) -> None:
     alert = estate.one("azure-native:monitor:ActivityLogAlert").inputs
     assert alert["enabled"] is True
-    assert alert["scopes"] == [estate.one("azure-native:resources:ResourceGroup").outputs["id"]]
+    # The whole subscription: a change is seen whichever resource group it is made in.
+    assert alert["scopes"] == [f"/subscriptions/{_subscription(estate)}"]
+    assert alert["condition"]["allOf"][0] == {"field": "category", "equals": "Administrative"}
     any_of = next(c["anyOf"] for c in alert["condition"]["allOf"] if "anyOf" in c)
-    watched = {c["equals"] for c in any_of}
+    watched = {c["equals"] for c in any_of if c["field"] == "operationName"}
+    assert watched == set(WATCHED_OPERATIONS)
     for operation in (
-        "Microsoft.Network/networkSecurityGroups/securityRules/write",
-        "Microsoft.Network/networkSecurityGroups/write",
+        "Microsoft.Web/sites/config/write",
+        "Microsoft.Web/sites/slots/config/write",
+        "Microsoft.Network/networkSecurityGroups/securityRules/delete",
         "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/write",
+        "Microsoft.DBforPostgreSQL/flexibleServers/configurations/write",
     ):
         assert operation in watched
     group_id = alert["actions"]["actionGroups"][0]["actionGroupId"]
     group = estate.one("azure-native:monitor:ActionGroup")
     assert group.outputs["id"] == group_id
     assert group.inputs["emailReceivers"][0]["emailAddress"] == estate.config.alert_email
+
+
+def _subscription(s: Synthesis) -> str:
+    return str(s.one("azure-native:resources:ResourceGroup").outputs["id"]).split("/")[2]
 
 
 # --- outputs ------------------------------------------------------------------------------------

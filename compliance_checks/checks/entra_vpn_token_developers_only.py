@@ -97,14 +97,28 @@ def _mfa_groups(policies: list[Resource], audience: str, candidates: set[str]) -
     return covered
 
 
+def _label(sp: Resource) -> str:
+    name = sp.get("displayName")
+    return (
+        f"service principal {name!r}"
+        if isinstance(name, str) and name
+        else f"the service principal of app {sp.get('appId')}"
+    )
+
+
 def _assignment_path(
-    sp: Resource, assignments: list[Resource], policies: list[Resource], audience: str, paths: Paths
+    sp: Resource,
+    *,
+    assignments: list[Resource],
+    policies: list[Resource],
+    known_groups: set[str],
+    audience: str,
+    paths: Paths,
 ) -> None:
     required = _known(sp.get("appRoleAssignmentRequired"), f"{sp.name}: appRoleAssignmentRequired")
     if required is not True:
         paths.open_paths.append(
-            f"service principal {sp.name} has appRoleAssignmentRequired={required!r}: Entra issues a token to any"
-            " user of the tenant"
+            f"{_label(sp)} has appRoleAssignmentRequired={required!r}: Entra issues a token to any user of the tenant"
         )
         return
     sp_id = str(_known(sp.get("id"), f"{sp.name}: id")).lower()
@@ -112,7 +126,13 @@ def _assignment_path(
     groups: set[str] = set()
     for assignment in mine:
         principal = str(_known(assignment.get("principalId"), f"{assignment.name}: principalId")).lower()
-        kind = str(_known(assignment.get("principalType"), f"{assignment.name}: principalType"))
+        kind_value = _known(assignment.get("principalType"), f"{assignment.name}: principalType")
+        if isinstance(kind_value, str):
+            kind = kind_value
+        elif principal in known_groups:
+            kind = "Group"  # Entra computes principalType; before apply the principal is known as a group
+        else:
+            raise Unknowable(f"{assignment.name}: the type of principal {principal} is unknown")
         if kind.lower() != "group":
             paths.open_paths.append(f"{kind} {principal} is assigned to the VPN app directly, outside the group")
         else:
@@ -124,7 +144,7 @@ def _assignment_path(
         paths.open_paths.append(f"assigned group {group} is not under an enforced MFA policy for the VPN app")
     if not paths.open_paths:
         paths.closed_by = (
-            f"assignment required on {sp.name}; assigned: "
+            f"assignment required on {_label(sp)}; assigned: "
             + (", ".join(f"group {g}" for g in sorted(groups)) or "nobody")
             + " (with enforced MFA)"
         )
@@ -206,11 +226,17 @@ class VpnTokenDevelopersOnly(Check):
         principals = inventory.of_type("Microsoft.Graph/servicePrincipals")
         assignments = inventory.of_type("Microsoft.Graph/appRoleAssignments")
         policies = inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")
+        groups = {str(g.get("id")).lower() for g in inventory.of_type("Microsoft.Graph/groups")}
         for gateway in gateways:
-            yield self._judge(gateway, principals, assignments, policies)
+            yield self._judge(gateway, principals, assignments, policies, groups)
 
     def _judge(
-        self, gateway: Resource, principals: list[Resource], assignments: list[Resource], policies: list[Resource]
+        self,
+        gateway: Resource,
+        principals: list[Resource],
+        assignments: list[Resource],
+        policies: list[Resource],
+        known_groups: set[str],
     ) -> Finding:
         audience_value = gateway.get("properties.vpnClientConfiguration.aadAudience")
         expected = "assignment required with only the developers' group assigned, or a block for everyone else"
@@ -231,7 +257,14 @@ class VpnTokenDevelopersOnly(Check):
                     " user of the tenant"
                 )
             for sp in matching:
-                _assignment_path(sp, assignments, policies, audience, paths)
+                _assignment_path(
+                    sp,
+                    assignments=assignments,
+                    policies=policies,
+                    known_groups=known_groups,
+                    audience=audience,
+                    paths=paths,
+                )
         except Unknowable as exc:
             paths.unknown.append(str(exc))
         if not paths.closed_by:
