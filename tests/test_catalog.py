@@ -27,6 +27,7 @@ TECHNICAL_CHECKS: dict[str, tuple[str, ...]] = {
     "SEC-HOSTING-AZURE": ("location_in_allowed_regions", "postgres_geo_backup_in_eu_pair"),
     "SEC-DEV-MFA": (
         "entra_ca_mfa_for_developers",
+        "entra_vpn_token_developers_only",
         "rbac_developers_least_privilege",
         "webapp_basic_auth_disabled",
         "webapp_scm_ip_restricted",
@@ -38,6 +39,7 @@ TECHNICAL_CHECKS: dict[str, tuple[str, ...]] = {
         "nsg_database_port_two_sources",
         "nsg_deny_all_inbound",
         "vpn_gateway_single_ip_or_entra",
+        "entra_vpn_token_developers_only",
         "entra_ca_vpn_allowed_ip_only",
         "probe_database_port_unreachable",
     ),
