@@ -7,13 +7,15 @@ from collections.abc import Iterable
 from compliance_checks.checks.base import Check, CheckMeta, Params
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import Inventory
+from infra import well_known
 
-PRIVILEGED = {
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
-    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
-    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
-    "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
-}
+# Built-in roles that can change anything or hand out access; their IDs come from infra/data/well_known_ids.json.
+PRIVILEGED_ROLES = ("Owner", "Contributor", "User Access Administrator", "Role Based Access Control Administrator")
+
+
+def privileged() -> dict[str, str]:
+    """Role definition ID (lower case) -> role name, for the privileged built-in roles."""
+    return {well_known.role_id(name): name for name in PRIVILEGED_ROLES}
 
 
 class DevelopersLeastPrivilege(Check):
@@ -38,6 +40,7 @@ class DevelopersLeastPrivilege(Check):
         if not assignments:
             yield self.finding(None, Verdict.NOT_APPLICABLE, "No role assignment to a group.")
             return
+        privileged_roles = privileged()
         for assignment in assignments:
             role = str(assignment.get("properties.roleDefinitionId")).rsplit("/", 1)[-1].lower()
             scope = str(
@@ -47,8 +50,10 @@ class DevelopersLeastPrivilege(Check):
                 Evidence("properties.roleDefinitionId", role, "not Owner/Contributor/UAA/RBAC Admin"),
                 Evidence("properties.scope", scope, "a resource group or narrower"),
             )
-            if role in PRIVILEGED:
-                yield self.finding(assignment, Verdict.FAIL, f"Privileged role {PRIVILEGED[role]} assigned.", *evidence)
+            if role in privileged_roles:
+                yield self.finding(
+                    assignment, Verdict.FAIL, f"Privileged role {privileged_roles[role]} assigned.", *evidence
+                )
             elif scope.rstrip("/").count("/") <= 2:
                 yield self.finding(assignment, Verdict.FAIL, f"Assigned at subscription scope {scope}.", *evidence)
             else:

@@ -16,11 +16,9 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization, web
 
+from infra import well_known
 from infra.config import PortalSettings
 from infra.naming import Naming
-
-# Built-in role "Key Vault Secrets User": read secret values, nothing else.
-KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
 
 @dataclass(frozen=True)
@@ -130,7 +128,8 @@ class Portal(pulumi.ComponentResource):
                 "/subscriptions/",
                 args.subscription_id,
                 "/providers/Microsoft.Authorization/roleDefinitions/",
-                KEY_VAULT_SECRETS_USER,
+                # Read secret values, nothing else.
+                well_known.role_id("Key Vault Secrets User"),
             ),
             description="The portal resolves its Key Vault references with its managed identity.",
             opts=child,
