@@ -243,11 +243,13 @@ def graph_default_app_role_id() -> str:
     return entry.id
 
 
+@functools.cache
 def service_tags() -> frozenset[str]:
     """Names of the service tags the project uses, as Azure spells them (``VirtualNetwork``, ...)."""
     return frozenset(entry.name for entry in entries() if entry.kind == SERVICE_TAG)
 
 
+@functools.cache
 def pulumi_unknown_sentinels() -> frozenset[str]:
     """The values Pulumi puts where a value is unknown until apply (one per type)."""
     return frozenset(entry.id for entry in entries() if entry.kind == PULUMI_SENTINEL and entry.id is not None)

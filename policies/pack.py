@@ -35,22 +35,12 @@ from compliance_checks.findings import Finding, Verdict
 from compliance_checks.inventory import UNKNOWN, Inventory, Resource, referenced_ids
 from compliance_checks.sources.azure_native import clean, to_resource
 from compliance_checks.sources.loading import fold_nested_deployments
+from infra import well_known
 
 PACK_NAME = "smart-portal-privacy"
 SOURCE = "policy-pack"
 # At preview the subscription is not known to the pack; IDs only need to be consistent within one run.
 PREVIEW_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
-UNKNOWN_SENTINELS = frozenset(
-    {
-        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # bool
-        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
-        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string
-        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
-        "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
-        "e48ece36-62e2-4504-bad9-02848725956a",  # archive
-        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
-    }
-)
 
 CONFIG_SCHEMA = PolicyConfigSchema(
     properties={
@@ -207,7 +197,8 @@ def _unwrap(value: Any) -> Any:
         except (KeyError, TypeError, IndexError):
             target = value
         return [_unwrap(v) for v in target]
-    if isinstance(value, str) and value in UNKNOWN_SENTINELS:
+    # Pulumi's unknown-value sentinels, one per type (pulumi_policy/proxy.py; infra/data/well_known_ids.json).
+    if isinstance(value, str) and value in well_known.pulumi_unknown_sentinels():
         return UNKNOWN
     return value
 

@@ -23,7 +23,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from compliance_checks.checks import load_checks
 from infra.synth import RecordedResource, Secret, Synthesis
@@ -31,7 +31,7 @@ from policies.pack import SPECS, build_policies
 
 from .conftest import synth_cached
 
-UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+UNKNOWN_STRING = UNKNOWN_STRING_VALUE
 POLICIES = {p.name: p for p in build_policies()}
 
 

@@ -23,7 +23,9 @@ from compliance_checks.sources.arm_expressions import (
     parse,
 )
 from compliance_checks.sources.arm_template import load_arm_template
+from compliance_checks.sources.azure_native import UNKNOWN_SENTINEL
 from compliance_checks.sources.synth import inventory_from_synthesis
+from infra import well_known
 from infra.synth import MOCK_SUBSCRIPTION_ID
 from tests.conftest import synth_cached
 
@@ -283,7 +285,7 @@ def test_conditions_copy_loops_and_unknowns(dev_arm: Inventory) -> None:
     assert assignment.get("properties.principalId") is UNKNOWN
     assert assignment.get("properties.roleDefinitionId") == (
         f"/subscriptions/{MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/"
-        "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+        + well_known.role_id("Reader")
     )
     vault = one(dev_arm, arm_id("Microsoft.KeyVault/vaults/kv-smartportal-dev-gwc"))
     assert vault.get("properties.tenantId") is UNKNOWN  # subscription().tenantId
@@ -838,7 +840,7 @@ JSON_VALUES = st.recursive(
             "a/b",
             "/",
             "[secret]",
-            "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+            UNKNOWN_SENTINEL,
             "azure-native:network:Subnet",
             "azure-native:nothing:Here",
             "pulumi:pulumi:Stack",

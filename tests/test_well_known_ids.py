@@ -30,6 +30,7 @@ import pytest
 
 import policies.pack
 from compliance_checks.checks.network_helpers import BROAD_SOURCES
+from compliance_checks.inventory import UNKNOWN
 from compliance_checks.live.settings import CLOUDS
 from compliance_checks.sources import azure_native
 from infra import well_known
@@ -570,5 +571,8 @@ def test_pulumi_sentinels_are_the_installed_sdks_constants() -> None:
 
 
 def test_the_sources_and_the_policy_pack_use_the_same_sentinels() -> None:
-    assert well_known.pulumi_unknown_sentinels() == policies.pack.UNKNOWN_SENTINELS
+    for sentinel in well_known.pulumi_unknown_sentinels():
+        assert policies.pack._unwrap(sentinel) is UNKNOWN
+    assert policies.pack._unwrap(pulumi.runtime.rpc.UNKNOWN) is UNKNOWN
+    assert policies.pack._unwrap("not-a-sentinel") == "not-a-sentinel"
     assert azure_native.UNKNOWN_SENTINEL == pulumi_policy.proxy.UNKNOWN_STRING_VALUE
