@@ -27,7 +27,7 @@ from typing import Any, Final
 from compliance_checks.errors import InputError
 from compliance_checks.inventory import SECRET, UNKNOWN, Inventory, Resource
 from compliance_checks.sources.arm_expressions import ZERO_SUBSCRIPTION
-from compliance_checks.sources.azure_native import clean, to_resource
+from compliance_checks.sources.azure_native import UNKNOWN_SENTINEL, clean, to_resource
 from compliance_checks.sources.loading import (
     DEFAULT_MAX_BYTES,
     expect_list,
@@ -82,7 +82,7 @@ def infer_subscription(entries: Iterable[Mapping[str, Any]]) -> str:
 
 
 def _usable_id(value: Any) -> str | None:
-    if not isinstance(value, str) or not value.strip("/") or value == "04da6b54-80e4-46f7-96ec-b56ff0331ba9":
+    if not isinstance(value, str) or not value.strip("/") or value == UNKNOWN_SENTINEL:
         return None
     return value
 
