@@ -64,25 +64,38 @@ _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+|\*)\]")
 
 @dataclass(frozen=True)
 class Gap:
-    """Data a collection could not read. ``types`` are ARM/Graph types (any case); ``*`` is every ARM type.
+    """Data a source does not hold. ``types`` are ARM/Graph types (any case).
 
+    ``*`` is every ARM type (not Graph); ``Namespace/*`` every type of that
+    namespace (``Microsoft.Graph/*``: every Microsoft Entra object).
     ``located``: resources with a location may be missing (a failed listing),
     so a check over *all* resources cannot conclude either.
+    ``absent``: the source cannot hold these types at all (an ARM template has
+    no Entra objects), as opposed to a read that failed.
     """
 
     types: tuple[str, ...]
     scope: str
     reason: str
     located: bool = False
+    absent: bool = False
 
     def covers(self, kind: str) -> bool:
         key = kind.lower()
-        return any(t.lower() == key for t in self.types) or (
-            "*" in self.types and not key.startswith("microsoft.graph/")
-        )
+        for declared in self.types:
+            wanted = declared.lower()
+            if wanted == key:
+                return True
+            if wanted == "*" and not key.startswith("microsoft.graph/"):
+                return True
+            if wanted.endswith("/*") and key.startswith(wanted[:-1]):
+                return True
+        return False
 
     def describe(self) -> str:
         what = "every ARM resource" if "*" in self.types else ", ".join(self.types)
+        if self.absent:
+            return f"{what} is not in {self.scope}: {self.reason}"
         return f"reading {what} under {self.scope} failed: {self.reason}"
 
 

@@ -20,6 +20,14 @@ The template is evaluated offline, for one resource group:
   cannot be resolved keeps the resource and marks its body with a top-level
   ``"condition": UNKNOWN``, so a check can tell "deployed" from "maybe".
 * A resource whose name cannot be resolved gets the ID ``<origin>#unknown-id``.
+* A resource's ``metadata.unknownBeforeDeployment`` (paths, as arrays of keys
+  and indexes, of values left out because nobody knows them before deployment;
+  ``compliance-checks export-arm`` writes it) makes those values UNKNOWN. The
+  template's ``metadata.notExported`` (resources an export could not place in
+  the template) becomes a :class:`~compliance_checks.inventory.Gap` of their
+  types. Both can only take knowledge away, never add it.
+* An ARM template carries no Microsoft Entra objects: the inventory always has
+  a gap for ``Microsoft.Graph/*``, so checks that read them give ERROR.
 
 The result has the canonical shape every source shares: ``location``,
 ``tags``, ``sku``, ``kind``, ``identity``, ``zones`` (and ``plan``,
@@ -42,7 +50,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from compliance_checks.errors import InputError
-from compliance_checks.inventory import SECRET, UNKNOWN, Inventory, Resource
+from compliance_checks.inventory import SECRET, UNKNOWN, Gap, Inventory, Resource
 from compliance_checks.sources.arm_expressions import (
     ZERO_SUBSCRIPTION,
     Environment,
@@ -66,6 +74,10 @@ from compliance_checks.sources.loading import (
 )
 
 SOURCE: Final = "arm"
+UNKNOWN_PATHS: Final = "unknownBeforeDeployment"  # resource metadata: paths of values unknown before deployment
+NOT_EXPORTED: Final = "notExported"  # template metadata: resources an export left out
+ENTRA_TYPES: Final = "Microsoft.Graph/*"
+ENTRA_REASON: Final = "an ARM template carries no Microsoft Entra objects (Conditional Access, groups, applications)"
 MAX_RESOURCES: Final = 10_000
 _MAX_LOOKUP_DEPTH: Final = 64
 
@@ -407,6 +419,8 @@ class _Template:
 
         body = self._body(resource, full_type, env, here)
         body.update(markers)
+        for path in self._unknown_paths(resource, extras.get("metadata"), here):
+            mark_unknown(body, path)
         if identity is None:
             record = _Record(f"{origin}#unknown-id", _extension_type(full_type), str(raw_name), body, origin, False)
         else:
@@ -418,6 +432,26 @@ class _Template:
         if children is not None:
             items = expect_list(self.source, join(here, "resources"), children, "an array of child resources")
             self._walk(list(enumerate(items)), join(here, "resources"), _Parent(full_type, names, trace), env)
+
+    def _unknown_paths(self, resource: dict[str, Any], key: str | None, here: str) -> list[list[str | int]]:
+        """The paths a resource's ``metadata.unknownBeforeDeployment`` lists (other metadata is ignored, as ARM does)."""
+        metadata = resource.get(key) if key is not None else None
+        if not isinstance(metadata, dict) or UNKNOWN_PATHS not in metadata:
+            return []
+        place = join(here, str(key), UNKNOWN_PATHS)
+        paths = expect_list(self.source, place, metadata[UNKNOWN_PATHS], "an array of paths")
+        found: list[list[str | int]] = []
+        for number, path in enumerate(paths):
+            if (
+                not isinstance(path, list)
+                or not path
+                or not isinstance(path[0], str)
+                or not all(isinstance(p, str) or (isinstance(p, int) and not isinstance(p, bool)) for p in path)
+            ):
+                problem = "expected a path: an array of property names and indexes, starting with a name"
+                raise InputError(self.source, join(place, number), problem)
+            found.append(path)
+        return found
 
     def _optional(self, resource: dict[str, Any], key: str | None, env: Environment, here: str) -> Any:
         if key is None:
@@ -544,6 +578,71 @@ class _VariableLoop:
             template._evaluate(self.spec["input"], template.env.with_loop(name, i), join(self.place, "input"))
             for i in range(count)
         ]
+
+
+def _child(container: Any, step: str | int) -> str | int | None:
+    """The key or index ``step`` names in ``container`` (property names case-insensitively), or None."""
+    if isinstance(container, dict) and isinstance(step, str):
+        if step in container:
+            return step
+        return next((k for k in container if isinstance(k, str) and k.lower() == step.lower()), None)
+    if isinstance(container, list) and isinstance(step, int) and 0 <= step < len(container):
+        return step
+    return None
+
+
+def mark_unknown(body: dict[str, Any], path: list[str | int]) -> None:
+    """Make the value at ``path`` UNKNOWN; where the path cannot be followed, what is there becomes UNKNOWN."""
+    parent: Any = None
+    key: str | int | None = None
+    current: Any = body
+    for step in path:
+        found = _child(current, step)
+        if found is None:
+            if isinstance(current, dict) and isinstance(step, str):
+                current[step] = UNKNOWN  # left out of the template: unknown, not absent
+            elif parent is not None and key is not None:
+                parent[key] = UNKNOWN  # an index that is not there: the whole array is unknown
+            return
+        parent, key, current = current, found, current[found]
+    if parent is not None and key is not None:
+        parent[key] = UNKNOWN
+
+
+def entra_gap(source: str) -> Gap:
+    """The gap every ARM inventory has: no Microsoft Entra (Graph) objects."""
+    return Gap((ENTRA_TYPES,), source, ENTRA_REASON, absent=True)
+
+
+def left_out_gaps(source: str, base: str, template: dict[str, Any]) -> list[Gap]:
+    """Gaps for the resources the template's ``metadata.notExported`` lists, one per reason."""
+    metadata = template.get("metadata")
+    if not isinstance(metadata, dict) or NOT_EXPORTED not in metadata:
+        return []
+    place = join(base, "metadata", NOT_EXPORTED)
+    entries = expect_list(source, place, metadata[NOT_EXPORTED], "an array of left-out resources")
+    by_reason: dict[str, tuple[set[str], list[bool]]] = {}
+    for number, entry in enumerate(entries):
+        item = expect_object(source, join(place, number), entry, 'an object with "type"')
+        kind_ = item.get("type")
+        if not isinstance(kind_, str) or not kind_:
+            raise InputError(source, join(place, number, "type"), "expected the resource type, a non-empty string")
+        reason = item.get("reason")
+        types, located = by_reason.setdefault(
+            reason if isinstance(reason, str) and reason else "not exported", (set(), [])
+        )
+        types.add(kind_)
+        located.append(item.get("located") is not False)  # unless it surely has no location, it might
+    return [
+        Gap(
+            tuple(sorted(types, key=str.lower)),
+            source,
+            f"the export left out {len(located)} resource(s) of the stack: {reason}",
+            located=any(located),
+            absent=True,
+        )
+        for reason, (types, located) in by_reason.items()
+    ]
 
 
 def _segments_needed(full_type: str) -> int:
@@ -691,4 +790,5 @@ def load_arm_template(
         resources = loader.load()
     except RecursionError:
         raise InputError(source, "", "expressions or values nested too deeply to evaluate") from None
-    return Inventory(resources, sources=[SOURCE])
+    gaps = [entra_gap(source), *left_out_gaps(source, base, template)]
+    return Inventory(resources, sources=[SOURCE], gaps=gaps)
