@@ -93,19 +93,25 @@ def test_the_deployed_dev_estate_passes_and_matches_the_synthesized_stack(run_li
 
 
 @pytest.mark.parametrize(
-    ("mutate", "check", "claim", "drift"),
+    ("mutate", "checks", "claim", "drift"),
     [
-        (live.with_firewall_rule, "postgres_no_firewall_rules", "SEC-DB-SINGLE-IP-VPN", ("unexpected", "")),
+        (live.with_firewall_rule, {"postgres_no_firewall_rules"}, "SEC-DB-SINGLE-IP-VPN", ("unexpected", "")),
         (
             lambda e: live.with_site_min_tls(e, "1.0"),
-            "webapp_min_tls_version",
+            {"webapp_min_tls_version"},
             "SEC-TLS",
             ("changed", "properties.siteConfig.minTlsVersion"),
         ),
-        (live.with_ca_report_only, "entra_ca_mfa_for_developers", "SEC-DEV-MFA", ("changed", "state")),
+        (
+            live.with_ca_report_only,
+            # The VPN app's only assigned group is then without enforced MFA as well.
+            {"entra_ca_mfa_for_developers", "entra_vpn_token_developers_only"},
+            "SEC-DEV-MFA",
+            ("changed", "state"),
+        ),
         (
             live.with_client_affinity,
-            "webapp_client_affinity_disabled",
+            {"webapp_client_affinity_disabled"},
             "PRIV-NO-COOKIES",
             ("changed", "properties.clientAffinityEnabled"),
         ),
@@ -113,13 +119,132 @@ def test_the_deployed_dev_estate_passes_and_matches_the_synthesized_stack(run_li
     ids=["second firewall rule", "TLS 1.0 re-enabled", "CA report-only", "affinity on"],
 )
 def test_a_live_misconfiguration_fails_its_claim_and_shows_as_drift(
-    run_live: Any, mutate: Callable[[Estate], Estate], check: str, claim: str, drift: tuple[str, str]
+    run_live: Any, mutate: Callable[[Estate], Estate], checks: set[str], claim: str, drift: tuple[str, str]
 ) -> None:
     code, results, _ = run_live(mutate(live.dev_estate()))
-    assert not_passing(results) == {check: {"FAIL"}}
+    assert not_passing(results) == {check: {"FAIL"} for check in checks}
     assert claims(results)[claim] == "FAIL"
     assert code == 1
     assert [(d["kind"], d["path"]) for d in results["drift"]["items"]] == [drift]
+
+
+def vpn_token_finding(results: Results) -> dict[str, Any]:
+    [finding] = [f for f in results["findings"] if f["checkId"] == "entra_vpn_token_developers_only"]
+    return dict(finding)
+
+
+def open_paths(finding: dict[str, Any]) -> list[str]:
+    [paths] = [e["observed"] for e in finding["evidence"] if e["path"] == "openPaths"]
+    return list(paths)
+
+
+def test_the_deployed_vpn_audience_admits_the_developers_group_only(run_live: Any) -> None:
+    _, results, fake = run_live(live.dev_estate())
+    finding = vpn_token_finding(results)
+    assert finding["verdict"] == "PASS" and finding["source"] == "live"
+    assert f"group {live.GROUP_ID}" in finding["message"] and open_paths(finding) == []
+    reads = [(r.path, r.query) for r in fake.requests if r.path.startswith("/v1.0/servicePrincipals")]
+    assert reads == [
+        (
+            "/v1.0/servicePrincipals",
+            {
+                "$filter": [f"appId eq '{live.VPN_CLIENT_ID}'"],
+                "$select": ["id,appId,appRoleAssignmentRequired,accountEnabled,displayName"],
+            },
+        ),
+        (
+            f"/v1.0/servicePrincipals/{live.VPN_PRINCIPAL_ID}/appRoleAssignedTo",
+            {"$select": ["id,appRoleId,principalId,principalType,resourceId"]},
+        ),
+    ]
+    assert not [r for r in fake.requests if r.path.startswith("/v1.0/applications")]  # nothing reads the app
+
+
+OLD_AUDIENCE_DRIFT = [
+    ("changed", "properties.vpnClientConfiguration.aadAudience"),
+    ("changed", "conditions.applications.includeApplications"),
+    ("changed", "conditions.applications.includeApplications"),
+]
+
+
+@pytest.mark.parametrize(
+    ("principal", "open_path"),
+    [
+        (
+            True,
+            "service principal 'Azure VPN Client' has appRoleAssignmentRequired=False: Entra issues a token to any"
+            " user of the tenant",
+        ),
+        (
+            False,
+            f"no service principal for audience {live.MICROSOFT_VPN_CLIENT_APP_ID} requires assignment: Entra issues"
+            " a token to any user of the tenant",
+        ),
+    ],
+    ids=["its service principal does not require assignment", "no service principal"],
+)
+def test_the_old_design_microsofts_vpn_client_as_audience_fails_and_names_the_open_path(
+    run_live: Any, principal: bool, open_path: str
+) -> None:
+    code, results, _ = run_live(live.with_old_vpn_audience(live.dev_estate(), principal=principal))
+    assert code == 1
+    # Conditional Access covers the group on the old audience, so the MFA and location checks still pass:
+    # only the token check sees that everyone else can get a token and open a tunnel.
+    assert not_passing(results) == {"entra_vpn_token_developers_only": {"FAIL"}}
+    finding = vpn_token_finding(results)
+    assert open_paths(finding) == [open_path]
+    assert open_path in finding["message"]
+    [audience] = [e for e in finding["evidence"] if e["path"] == "properties.vpnClientConfiguration.aadAudience"]
+    assert audience["observed"] == live.MICROSOFT_VPN_CLIENT_APP_ID
+    assert [(d["kind"], d["path"]) for d in results["drift"]["items"]] == OLD_AUDIENCE_DRIFT
+
+
+@pytest.mark.parametrize(
+    ("mutate", "open_path"),
+    [
+        (
+            live.with_user_assigned,
+            f"User {live.DEVELOPERS[0]['id']} is assigned to the VPN app directly, outside the group",
+        ),
+        (
+            live.with_second_group_assigned,
+            f"2 groups are assigned to the VPN app ({', '.join(sorted([live.GROUP_ID, live.OTHER_GROUP_ID]))})",
+        ),
+        (
+            live.with_assignment_not_required,
+            f"service principal '{live.VPN_APP_NAME}' has appRoleAssignmentRequired=False: Entra issues a token to"
+            " any user of the tenant",
+        ),
+    ],
+    ids=["a user assigned directly", "a second group assigned", "assignment not required"],
+)
+def test_a_wider_vpn_audience_fails_the_token_check(
+    run_live: Any, mutate: Callable[[Estate], Estate], open_path: str
+) -> None:
+    code, results, _ = run_live(mutate(live.dev_estate()))
+    assert code == 1
+    assert not_passing(results) == {"entra_vpn_token_developers_only": {"FAIL"}}
+    assert open_path in open_paths(vpn_token_finding(results))
+    report = json.dumps(results)
+    assert live.DEVELOPERS[0]["displayName"] not in report  # the assigned user's name is never collected
+    assert "principalDisplayName" not in report
+
+
+def test_forbidden_service_principals_make_exactly_the_token_check_an_error(run_live: Any) -> None:
+    fault = Fault("GET /v1.0/servicePrincipals$", "forbidden", times=None)
+    code, results, fake = run_live(live.dev_estate(), faults=[fault])
+    assert code == 2
+    assert not_passing(results) == {"entra_vpn_token_developers_only": {"ERROR"}}
+    [gap] = results["run"]["collection"]["gaps"]
+    assert gap["types"] == ["Microsoft.Graph/servicePrincipals", "Microsoft.Graph/appRoleAssignments"]
+    assert "HTTP 403 AuthorizationFailed" in gap["reason"]
+    message = vpn_token_finding(results)["message"]
+    assert message.startswith(
+        "Cannot verify: reading Microsoft.Graph/servicePrincipals, Microsoft.Graph/appRoleAssignments"
+    )
+    assert "HTTP 403" in message
+    assert not [r for r in fake.requests if r.path.endswith("/appRoleAssignedTo")]
+    assert results["drift"]["items"] == []
 
 
 def test_a_tracker_on_the_live_page_fails_no_analytics(

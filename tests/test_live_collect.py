@@ -18,6 +18,7 @@ from compliance_checks.live.collect import Collection, Collector
 from compliance_checks.live.rest import CollectionError, RestClient, Stats
 from compliance_checks.live.settings import LiveSettings
 from compliance_checks.sources.live import load_live
+from tests.live import estate as live
 from tests.live.credential import StaticToken
 from tests.live.estate import plain_virtual_network, resource_group
 from tests.live.model import Estate
@@ -79,7 +80,11 @@ def collect(
     estate: Estate, pem: tuple[Path, Path, Path], *, faults: list[Fault] | None = None, **options: Any
 ) -> tuple[Collection, FakeAzure]:
     ca, cert, key = pem
-    server_options = {k: options.pop(k) for k in ("page_size", "quota", "latency") if k in options}
+    server_options = {
+        k: options.pop(k)
+        for k in ("page_size", "quota", "latency", "graph_page_size", "ignore_graph_query")
+        if k in options
+    }
     with FakeAzure(estate, cert, key, faults=faults or [], **server_options) as fake:
         collection = Collector(settings_for(fake, ca, **options), StaticToken()).collect()
     return collection, fake
@@ -331,3 +336,198 @@ def test_a_row_without_readable_properties_is_unknown_not_empty() -> None:
     )
     server = load_live(collection).of_type("Microsoft.DBforPostgreSQL/flexibleServers")[0]
     assert server.get("properties.network.publicNetworkAccess") is UNKNOWN
+
+
+# --- the VPN audience: service principals and who is assigned ---------------------------------------------------
+
+AUDIENCE_TYPES = ["Microsoft.Graph/servicePrincipals", "Microsoft.Graph/appRoleAssignments"]
+
+
+def collect_dev(estate: Estate, pem: tuple[Path, Path, Path], **options: Any) -> tuple[Collection, FakeAzure]:
+    return collect(estate, pem, subscriptions=(live.SUBSCRIPTION_ID,), **options)
+
+
+def audience_reads(fake: FakeAzure) -> list[Any]:
+    return [r for r in fake.requests if r.path.startswith("/v1.0/servicePrincipals")]
+
+
+def with_assignments(count: int) -> Estate:
+    """The dev estate with ``count`` more groups assigned to the VPN app (paging material)."""
+    estate = live.dev_estate()
+    for n in range(count):
+        group = f"00000000-0000-4000-8000-{n:012d}"
+        assignment = live.app_role_assignment(
+            f"assignment-{n:03d}", group, "Group", f"group {n}", resource_id=live.VPN_PRINCIPAL_ID
+        )
+        estate.graph[f"servicePrincipals/{live.VPN_PRINCIPAL_ID}/appRoleAssignedTo/{assignment['id']}"] = assignment
+    return estate
+
+
+def test_the_audiences_principal_is_found_by_filter_and_its_assignments_follow_every_page(
+    pem: tuple[Path, Path, Path],
+) -> None:
+    collection, fake = collect_dev(with_assignments(6), pem, graph_page_size=2)
+    assert collection.gaps == []
+    lists = [r for r in audience_reads(fake) if r.path == "/v1.0/servicePrincipals"]
+    assert [r.query["$filter"] for r in lists] == [[f"appId eq '{live.VPN_CLIENT_ID}'"]]
+    pages = [r for r in audience_reads(fake) if r.path.endswith("/appRoleAssignedTo")]
+    assert len(pages) == 4  # 7 assignments in pages of 2, following @odata.nextLink
+    assert all(r.path == f"/v1.0/servicePrincipals/{live.VPN_PRINCIPAL_ID}/appRoleAssignedTo" for r in pages)
+    assert "$skiptoken" not in pages[0].query and all("$skiptoken" in r.query for r in pages[1:])
+    assert all(r.query["$select"] == ["id,appRoleId,principalId,principalType,resourceId"] for r in pages)
+    inventory = load_live(collection)
+    [principal] = inventory.of_type("Microsoft.Graph/servicePrincipals")
+    assert principal.id == f"graph:/servicePrincipals/{live.VPN_PRINCIPAL_ID}"
+    assert principal.body == {
+        "id": live.VPN_PRINCIPAL_ID,
+        "appId": live.VPN_CLIENT_ID,
+        "appRoleAssignmentRequired": True,
+        "accountEnabled": True,
+        "displayName": live.VPN_APP_NAME,
+    }
+    assignments = inventory.of_type("Microsoft.Graph/appRoleAssignments")
+    assert len(assignments) == 7
+    mine = inventory.get(f"graph:/appRoleAssignments/{live.VPN_ASSIGNMENT_ID}")
+    assert mine is not None and mine.body == {
+        "id": live.VPN_ASSIGNMENT_ID,
+        "appRoleId": "00000000-0000-0000-0000-000000000000",
+        "principalId": live.GROUP_ID,
+        "principalType": "Group",
+        "resourceId": live.VPN_PRINCIPAL_ID,
+    }
+
+
+def test_the_live_shape_is_the_synth_shape(pem: tuple[Path, Path, Path]) -> None:
+    from compliance_checks.sources.synth import inventory_from_synthesis
+    from tests.conftest import synth_cached
+
+    desired = inventory_from_synthesis(synth_cached("dev"))
+    inventory = load_live(collect_dev(live.dev_estate(), pem)[0])
+    for kind in AUDIENCE_TYPES:
+        [synth], [read] = desired.of_type(kind), inventory.of_type(kind)
+        assert synth.id == read.id
+        assert {k: v for k, v in read.body.items() if k in synth.body} == synth.body
+        assert set(read.body) - set(synth.body) <= {"displayName"}
+
+
+def test_what_graph_answers_beyond_the_selected_fields_is_never_kept(pem: tuple[Path, Path, Path]) -> None:
+    """Graph may ignore $filter and $select: other apps' principals are dropped, and no user's name is kept."""
+    estate = live.with_user_assigned(live.dev_estate())
+    other = live.service_principal(
+        "0a0a0a0a-0000-4000-8000-000000000001",
+        live.MICROSOFT_VPN_CLIENT_APP_ID,
+        "Azure VPN Client",
+        assignment_required=False,
+        owner_tenant=None,
+        scopes=[],
+        names=[],
+    )
+    estate.graph[f"servicePrincipals/{other['id']}"] = other
+    collection, fake = collect_dev(estate, pem, ignore_graph_query=True)
+    assert collection.gaps == []
+    assert not [r for r in audience_reads(fake) if other["id"] in r.path]  # its assignments are not read either
+    text = repr(collection.graph)
+    assert "principalDisplayName" not in text and live.DEVELOPERS[0]["displayName"] not in text
+    assert "resourceDisplayName" not in text and "servicePrincipalNames" not in text
+    inventory = load_live(collection)
+    assert [p.get("appId") for p in inventory.of_type("Microsoft.Graph/servicePrincipals")] == [live.VPN_CLIENT_ID]
+    kinds = sorted(a.get("principalType") for a in inventory.of_type("Microsoft.Graph/appRoleAssignments"))
+    assert kinds == ["Group", "User"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "kind"),
+    [
+        ("GET /v1.0/servicePrincipals$", "forbidden"),
+        ("GET /v1.0/servicePrincipals/.*/appRoleAssignedTo$", "forbidden"),
+        ("GET /v1.0/servicePrincipals/.*/appRoleAssignedTo$", "loop"),
+        ("GET /v1.0/servicePrincipals$", "malformed"),
+    ],
+)
+def test_a_failed_audience_read_is_a_gap_for_exactly_principals_and_assignments(
+    pem: tuple[Path, Path, Path], pattern: str, kind: str
+) -> None:
+    fault = Fault(pattern, kind, times=None)  # type: ignore[arg-type]
+    collection, _ = collect_dev(with_assignments(4), pem, faults=[fault], retries=1)
+    assert fault.hits > 0
+    [gap] = collection.gaps
+    assert list(gap.types) == AUDIENCE_TYPES
+    assert gap.scope == f"graph:/servicePrincipals?$filter=appId eq '{live.VPN_CLIENT_ID}'"
+    inventory = load_live(collection)
+    for kind_ in AUDIENCE_TYPES:
+        with pytest.raises(IncompleteInventory, match="servicePrincipals"):
+            inventory.of_type(kind_)
+    assert len(inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")) == 2  # the rest is intact
+    assert len(inventory.of_type("Microsoft.Graph/groups")) == 1
+
+
+def test_a_403_on_service_principals_reads_no_assignment(pem: tuple[Path, Path, Path]) -> None:
+    fault = Fault("GET /v1.0/servicePrincipals$", "forbidden", times=None)
+    collection, fake = collect_dev(live.dev_estate(), pem, faults=[fault])
+    [gap] = collection.gaps
+    assert "HTTP 403 AuthorizationFailed" in gap.reason
+    assert not [r for r in audience_reads(fake) if r.path.endswith("/appRoleAssignedTo")]
+
+
+def test_an_unreadable_gateway_leaves_the_audience_unknown_never_empty(pem: tuple[Path, Path, Path]) -> None:
+    fault = Fault("POST /providers/Microsoft.ResourceGraph/resources", "error500", times=None)
+    collection, fake = collect_dev(live.dev_estate(), pem, faults=[fault], retries=1)
+    audience_gaps = [g for g in collection.gaps if g.covers("Microsoft.Graph/servicePrincipals")]
+    [gap] = audience_gaps
+    assert list(gap.types) == AUDIENCE_TYPES and gap.reason.startswith("VPN audience unknown: HTTP 500")
+    assert audience_reads(fake) == []
+    with pytest.raises(IncompleteInventory, match="VPN audience unknown"):
+        load_live(collection).of_type("Microsoft.Graph/appRoleAssignments")
+
+
+@pytest.mark.parametrize(
+    "client_configuration",
+    [
+        {"vpnAuthenticationTypes": ["AAD"], "aadTenant": "https://login.microsoftonline.com/x/"},  # no audience
+        {"vpnAuthenticationTypes": ["AAD"], "aadAudience": ""},
+        "not an object",
+    ],
+    ids=["no aadAudience", "empty aadAudience", "malformed"],
+)
+def test_an_entra_gateway_without_a_readable_audience_is_a_gap(
+    pem: tuple[Path, Path, Path], client_configuration: Any
+) -> None:
+    estate = live.dev_estate()
+    estate.arm[live.GATEWAY_ID]["properties"]["vpnClientConfiguration"] = client_configuration
+    collection, fake = collect_dev(estate, pem)
+    [gap] = collection.gaps
+    assert list(gap.types) == AUDIENCE_TYPES and gap.scope == live.GATEWAY_ID
+    assert audience_reads(fake) == []
+
+
+def test_an_audience_that_is_not_an_application_id_is_not_put_into_a_filter(pem: tuple[Path, Path, Path]) -> None:
+    estate = live.dev_estate()
+    estate.arm[live.GATEWAY_ID]["properties"]["vpnClientConfiguration"]["aadAudience"] = "x' or appId ne '"
+    collection, fake = collect_dev(estate, pem)
+    [gap] = collection.gaps
+    assert list(gap.types) == AUDIENCE_TYPES and "not an application (client) ID" in gap.reason
+    assert audience_reads(fake) == []
+
+
+def test_without_an_entra_gateway_there_is_no_audience_to_read(pem: tuple[Path, Path, Path]) -> None:
+    estate = live.dev_estate()
+    estate.arm[live.GATEWAY_ID]["properties"]["vpnClientConfiguration"] = None  # site-to-site
+    collection, fake = collect_dev(estate, pem)
+    assert collection.gaps == [] and audience_reads(fake) == []
+    inventory = load_live(collection)
+    assert inventory.of_type(*AUDIENCE_TYPES) == []  # known to be none: nothing asks for a token audience
+
+
+def test_a_principal_answer_without_the_selected_fields_is_unknown_not_absent() -> None:
+    collection = Collection((live.SUBSCRIPTION_ID,))
+    collection.graph.append(
+        (
+            "servicePrincipals",
+            {"id": live.VPN_PRINCIPAL_ID, "appId": live.VPN_CLIENT_ID, "appRoleAssignedTo": [{"id": "a"}]},
+        )
+    )
+    inventory = load_live(collection)
+    [principal] = inventory.of_type("Microsoft.Graph/servicePrincipals")
+    assert principal.get("appRoleAssignmentRequired") is UNKNOWN
+    [assignment] = inventory.of_type("Microsoft.Graph/appRoleAssignments")
+    assert assignment.get("principalType") is UNKNOWN and assignment.get("resourceId") is UNKNOWN

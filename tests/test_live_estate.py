@@ -8,6 +8,8 @@ import pytest
 
 from compliance_checks.inventory import Inventory
 from compliance_checks.sources.synth import inventory_from_synthesis
+from infra import well_known
+from infra.components.monitoring import WATCHED_OPERATIONS
 from tests.conftest import synth_cached
 from tests.live import estate as live
 from tests.live.model import Estate
@@ -82,6 +84,11 @@ def test_every_synth_resource_is_deployed_at_the_same_id_and_location(dev_invent
     for resource in dev_inventory:
         if resource.type == "Microsoft.Resources/deployments":
             continue  # its inner certificate and SNI binding appear as resources of their own
+        if resource.type == "Microsoft.Graph/appRoleAssignments":
+            # Graph has no top-level collection of assignments: they are read under their resource's principal.
+            resource_id, assignment_id = resource.get("resourceId"), resource.id.rsplit("/", 1)[1]
+            assert f"servicePrincipals/{resource_id}/appRoleAssignedTo/{assignment_id}" in estate.graph, resource.id
+            continue
         if resource.id.startswith("graph:/"):
             assert resource.id.removeprefix("graph:/") in estate.graph, resource.id
             continue
@@ -142,3 +149,68 @@ def test_helpers_for_site_to_site_tests() -> None:
     connection = live.connection(gateway["id"])
     assert connection["properties"]["localNetworkGateway2"]["id"] == gateway["id"]
     assert "sharedKey" not in connection["properties"]
+
+
+def test_the_vpn_audience_is_the_estates_own_app_assigned_to_the_developers_only(estate: Estate) -> None:
+    gateway = estate.find(live.GATEWAY_ID)["properties"]["vpnClientConfiguration"]
+    assert gateway["aadAudience"] == live.VPN_CLIENT_ID != live.MICROSOFT_VPN_CLIENT_APP_ID
+    application = estate.graph[f"applications/{live.VPN_APP_OBJECT_ID}"]
+    assert application["appId"] == live.VPN_CLIENT_ID and application["signInAudience"] == "AzureADMyOrg"
+    assert application["identifierUris"] == [f"api://{live.VPN_CLIENT_ID}"]
+    [scope] = application["api"]["oauth2PermissionScopes"]
+    assert application["api"]["preAuthorizedApplications"] == [
+        {"appId": live.MICROSOFT_VPN_CLIENT_APP_ID, "delegatedPermissionIds": [scope["id"]]}
+    ]
+    principal = estate.graph[f"servicePrincipals/{live.VPN_PRINCIPAL_ID}"]
+    assert principal["appId"] == live.VPN_CLIENT_ID and principal["appRoleAssignmentRequired"] is True
+    assignments = [v for k, v in estate.graph.items() if k.startswith(f"servicePrincipals/{live.VPN_PRINCIPAL_ID}/")]
+    assert [(a["principalId"], a["principalType"], a["appRoleId"]) for a in assignments] == [
+        (live.GROUP_ID, "Group", "00000000-0000-0000-0000-000000000000")
+    ]
+    for key in (live.MFA_POLICY_ID, live.VPN_POLICY_ID):
+        policy = estate.graph[f"identity/conditionalAccess/policies/{key}"]
+        assert live.VPN_CLIENT_ID in policy["conditions"]["applications"]["includeApplications"]
+        assert live.MICROSOFT_VPN_CLIENT_APP_ID not in policy["conditions"]["applications"]["includeApplications"]
+
+
+def test_developers_hold_reader_and_the_custom_deployer_role(estate: Estate) -> None:
+    roles = {
+        body["properties"]["roleDefinitionId"].rsplit("/", 1)[1]
+        for body in estate.of_type("Microsoft.Authorization/roleAssignments")
+        if body["properties"]["principalId"] == live.GROUP_ID
+    }
+    assert roles == {well_known.role_id("Reader"), live.DEPLOYER_ROLE}
+    deployer = estate.find(live.DEPLOYER_ROLE_ID)["properties"]
+    assert deployer["type"] == "CustomRole" and deployer["assignableScopes"] == [live.RG_ID]
+    assert deployer["permissions"][0]["actions"] == [
+        "Microsoft.Web/sites/publish/Action",
+        "Microsoft.Web/sites/restart/Action",
+    ]
+
+
+def test_the_alert_watches_the_subscription_for_every_watched_operation(estate: Estate) -> None:
+    alert = estate.find(live.ALERT_ID)["properties"]
+    assert alert["scopes"] == [f"/subscriptions/{live.SUBSCRIPTION_ID}"]
+    [category, operations] = alert["condition"]["allOf"]
+    assert category["equals"] == "Administrative"
+    assert [leaf["equals"] for leaf in operations["anyOf"]] == list(WATCHED_OPERATIONS)
+
+
+def test_vpn_mutations_change_a_copy(estate: Estate) -> None:
+    before = live.dev_estate()
+    old = live.with_old_vpn_audience(estate)
+    assert old.find(live.GATEWAY_ID)["properties"]["vpnClientConfiguration"]["aadAudience"] == (
+        live.MICROSOFT_VPN_CLIENT_APP_ID
+    )
+    [principal] = [v for k, v in old.graph.items() if k.startswith("servicePrincipals/")]
+    assert principal["appId"] == live.MICROSOFT_VPN_CLIENT_APP_ID and principal["appRoleAssignmentRequired"] is False
+    assert not [k for k in live.with_old_vpn_audience(estate, principal=False).graph if "servicePrincipals" in k]
+    required = live.with_assignment_not_required(estate).graph[f"servicePrincipals/{live.VPN_PRINCIPAL_ID}"]
+    assert required["appRoleAssignmentRequired"] is False
+    for mutated, kind in (
+        (live.with_user_assigned(estate), "User"),
+        (live.with_second_group_assigned(estate), "Group"),
+    ):
+        added = [v for k, v in mutated.graph.items() if "appRoleAssignedTo" in k and v["id"] != live.VPN_ASSIGNMENT_ID]
+        assert [a["principalType"] for a in added] == [kind]
+    assert estate == before

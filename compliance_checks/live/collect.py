@@ -27,6 +27,9 @@ from compliance_checks.live.settings import LiveSettings
 Body = dict[str, Any]
 SITES = "microsoft.web/sites"
 SERVERS = "microsoft.dbforpostgresql/flexibleservers"
+GATEWAYS = "Microsoft.Network/virtualNetworkGateways"
+# What one read of a VPN audience delivers; a failure leaves exactly these unread.
+AUDIENCE_TYPES = ("Microsoft.Graph/servicePrincipals", "Microsoft.Graph/appRoleAssignments")
 
 
 class SignInError(ComplianceError):
@@ -212,6 +215,8 @@ class Collector:
                 if settings.include_graph and not unnamed
                 else []
             )
+            if settings.include_graph:
+                graph_second += self._audience_tasks(graph_rest, arm_bodies, result)
             self.progress.update(details_bar, total=len(first) - 2 + len(second))
             if graph_bar is not None:
                 self.progress.update(graph_bar, total=len(graph_first) + len(graph_second))
@@ -221,13 +226,45 @@ class Collector:
             for task in second:
                 result.arm.extend(done.get(task.label, []))
             for task in graph_second:
-                result.graph.extend((graph.GROUPS, g) for g in done.get(task.label, []))
+                path = graph.SERVICE_PRINCIPALS if task.types == AUDIENCE_TYPES else graph.GROUPS
+                result.graph.extend((path, g) for g in done.get(task.label, []))
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
             arm_rest.close()
             graph_rest.close()
         result.finished_at = dt.datetime.now(dt.UTC)
         return result
+
+    def _audience_tasks(self, rest: RestClient, bodies: Sequence[Body], result: Collection) -> list[Task]:
+        """One read per Entra audience of a point-to-site gateway: its service principals and their assignments.
+
+        An audience that cannot be known (the gateways were not read, or one
+        has no readable audience) leaves both types a gap, never "none".
+        """
+        unread = next((g for g in result.gaps if g.covers(GATEWAYS)), None)
+        if unread is not None:
+            result.gaps.append(
+                Gap(AUDIENCE_TYPES, "graph:/" + graph.SERVICE_PRINCIPALS, f"VPN audience unknown: {unread.reason}")
+            )
+            return []
+        audiences, unknown = graph.vpn_audiences(bodies)
+        for gateway in unknown:
+            result.gaps.append(
+                Gap(
+                    AUDIENCE_TYPES,
+                    gateway,
+                    "VPN audience unknown: the gateway's Entra client configuration is unreadable",
+                )
+            )
+        return [
+            Task(
+                f"service principals of VPN audience {audience}",
+                AUDIENCE_TYPES,
+                f"graph:/{graph.SERVICE_PRINCIPALS}?$filter=appId eq '{audience}'",
+                partial(graph.audience_principals, rest, audience),
+            )
+            for audience in audiences
+        ]
 
     def _detail_tasks(self, rest: RestClient, bodies: Sequence[Body]) -> list[Task]:
         tasks: list[Task] = []

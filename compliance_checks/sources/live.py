@@ -7,7 +7,10 @@ resources; a site's ``config/web`` replaces the sparse ``siteConfig`` that
 ``GET site`` returns, and its app setting names become
 ``siteConfig.appSettings`` (values are never kept). A site whose
 configuration could not be read gets ``siteConfig`` UNKNOWN, never the
-sparse one. Gaps of the collection travel with the inventory.
+sparse one. A VPN audience's service principal carries the assignments read
+with it (``appRoleAssignedTo``); they become ``Microsoft.Graph/appRoleAssignments``
+of their own, the shape the synth source gives them. Gaps of the collection
+travel with the inventory.
 """
 
 from __future__ import annotations
@@ -17,7 +20,15 @@ from typing import Any, Final
 
 from compliance_checks.inventory import SECRET, UNKNOWN, Inventory, Resource, type_of_id
 from compliance_checks.live.collect import Collection
-from compliance_checks.live.graph import GROUPS, NAMED_LOCATIONS, POLICIES
+from compliance_checks.live.graph import (
+    APP_ROLE_ASSIGNED_TO,
+    ASSIGNMENT_FIELDS,
+    GROUPS,
+    NAMED_LOCATIONS,
+    POLICIES,
+    SERVICE_PRINCIPAL_FIELDS,
+    SERVICE_PRINCIPALS,
+)
 from compliance_checks.sources.arm_template import flatten, hide_secrets, normalise_location
 from compliance_checks.sources.azure_native import TOP_LEVEL_KEYS, graph_id
 from infra.azure_types import ARM_ID_TEMPLATES, arm_type
@@ -27,7 +38,9 @@ GRAPH_TYPES: Final = {
     POLICIES: "Microsoft.Graph/conditionalAccessPolicies",
     NAMED_LOCATIONS: "Microsoft.Graph/namedLocations",
     GROUPS: "Microsoft.Graph/groups",
+    SERVICE_PRINCIPALS: "Microsoft.Graph/servicePrincipals",
 }
+ASSIGNMENTS: Final = "appRoleAssignments"  # the synth source's collection name for appRoleAssignment objects
 _EXTRA_TYPES: Final = (
     "Microsoft.Resources/resourceGroups",
     "Microsoft.Insights/components",
@@ -122,17 +135,38 @@ def load_live(collection: Collection) -> Inventory:
         if kind == "Microsoft.Network/virtualNetworks":
             resources.extend(s for s in _subnets(body, casing, stamp) if s.id_key not in by_id)
     for path, item in collection.graph:
-        object_id = str(item.get("id") or "")
-        shaped = {k: v for k, v in item.items() if k != "@odata.context"}
-        resources.append(
-            Resource.create(
-                id=graph_id(path, object_id),
-                type=GRAPH_TYPES[path],
-                name=str(item.get("displayName") or object_id),
-                body=shaped,
-                source=SOURCE,
-                origin=f"graph:/{path}/{object_id}",
-                observed_at=stamp,
-            )
-        )
+        resources.extend(_graph_resources(path, item, stamp))
     return Inventory(resources, sources=[SOURCE], gaps=collection.gaps)
+
+
+def _selected(item: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """A Graph object read with ``$select``: a selected field the answer lacks is UNKNOWN, never absent."""
+    shaped = {k: v for k, v in item.items() if k not in ("@odata.context", APP_ROLE_ASSIGNED_TO)}
+    return {**{field: UNKNOWN for field in fields}, **shaped}
+
+
+def _graph_resources(path: str, item: Mapping[str, Any], stamp: str) -> Iterator[Resource]:
+    object_id = str(item.get("id") or "")
+    shaped = _selected(item, SERVICE_PRINCIPAL_FIELDS if path == SERVICE_PRINCIPALS else ())
+    yield Resource.create(
+        id=graph_id(path, object_id),
+        type=GRAPH_TYPES[path],
+        name=str(item.get("displayName") or object_id),
+        body=shaped,
+        source=SOURCE,
+        origin=f"graph:/{path}/{object_id}",
+        observed_at=stamp,
+    )
+    if path != SERVICE_PRINCIPALS:
+        return
+    for assignment in item.get(APP_ROLE_ASSIGNED_TO) or []:
+        assignment_id = str(assignment.get("id") or "")
+        yield Resource.create(
+            id=graph_id(ASSIGNMENTS, assignment_id),
+            type="Microsoft.Graph/appRoleAssignments",
+            name=assignment_id,
+            body=_selected(assignment, ASSIGNMENT_FIELDS),
+            source=SOURCE,
+            origin=f"graph:/{SERVICE_PRINCIPALS}/{object_id}/{APP_ROLE_ASSIGNED_TO}/{assignment_id}",
+            observed_at=stamp,
+        )

@@ -27,6 +27,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, NamedTuple
 
+from infra import well_known
 from infra.components.monitoring import WATCHED_OPERATIONS
 from tests.live.model import Estate
 
@@ -70,8 +71,18 @@ MFA_POLICY_ID = "220beacfa5b4e08d3a5c161b989838c9"
 VPN_POLICY_ID = "7f7bafe92d9c0a9a053e7c4c869bdf03"
 NAMED_LOCATION_ID = "d2c2df3e0fff88afbe10e3aaa0ef27f9"
 SITE_PRINCIPAL_ID = "d91674e0-6d7e-4d85-a667-6c63c07cd2c0"
-AZURE_VPN_APP_ID = "c632b3df-fb67-4d84-bdcf-b95ad541b5c8"
-AZURE_MANAGEMENT_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+# Microsoft's apps, by name from infra/data/well_known_ids.json.
+MICROSOFT_VPN_CLIENT_APP_ID = well_known.azure_vpn_client_app_ids()["AzureCloud"]
+AZURE_MANAGEMENT_APP_ID = well_known.app_id("Windows Azure Service Management API")
+DEFAULT_APP_ROLE_ID = well_known.graph_default_app_role_id()
+# The VPN's own audience (infra/components/vpn_audience.py): Entra assigns these at deployment; the values are the
+# synthesis's (tenant-specific, so not in the well-known data file).
+VPN_APP_OBJECT_ID = "e496aa32-191d-4a82-a1d6-64c3a28b7c75"
+VPN_CLIENT_ID = "21ba904d-a7ce-4525-a09e-b2fbae79956b"
+VPN_SCOPE_ID = "7de6f7a1-7881-4a55-a4b6-6a1bc0d04ae7"
+VPN_PRINCIPAL_ID = "b720a1aa-c6c3-494d-ae83-dc5753cf1cc1"
+VPN_ASSIGNMENT_ID = "6e291a258e442d7b01fe8fe1ba8e84b9"
+VPN_APP_NAME = "smart-portal-dev P2S VPN"
 
 ALLOWED_IP = "93.184.216.34"
 VPN_CLIENT_POOL = "172.16.201.0/28"
@@ -463,7 +474,7 @@ def virtual_network_gateway() -> dict[str, Any]:
                 "vpnClientIpsecPolicies": [],
                 "radiusServers": [],
                 "aadTenant": f"https://login.microsoftonline.com/{TENANT_ID}/",
-                "aadAudience": AZURE_VPN_APP_ID,
+                "aadAudience": VPN_CLIENT_ID,
                 "aadIssuer": f"https://sts.windows.net/{TENANT_ID}/",
             },
             "bgpSettings": {
@@ -1044,7 +1055,9 @@ def action_group() -> dict[str, Any]:
 
 
 # .../Microsoft.Insights/stable/2020-10-01/examples/ActivityLogAlertRule_Get.json and
-# ActivityLogAlertRule_CreateOrUpdateRuleWithAnyOfCondition.json (every leaf and anyOf carries "odata.type": null)
+# ActivityLogAlertRule_CreateOrUpdateRuleWithAnyOfCondition.json (every leaf and anyOf carries "odata.type": null;
+# the service answers the scopes as they were written, commit 171f860dc67fd18e701e34bc3c288da8b40c9eb6: Pulumi writes
+# "/subscriptions/{id}").
 def activity_log_alert() -> dict[str, Any]:
     def leaf(field: str, equals: str) -> dict[str, Any]:
         return {"field": field, "equals": equals, "odata.type": None}
@@ -1053,7 +1066,7 @@ def activity_log_alert() -> dict[str, Any]:
         _monitor_id(ALERT_ID),
         "Microsoft.Insights/ActivityLogAlerts",
         {
-            "scopes": [RG_ID],
+            "scopes": [f"/subscriptions/{SUBSCRIPTION_ID}"],
             "condition": {
                 "allOf": [
                     leaf("category", "Administrative"),
@@ -1062,7 +1075,10 @@ def activity_log_alert() -> dict[str, Any]:
             },
             "actions": {"actionGroups": [{"actionGroupId": ACTION_GROUP_ID, "webhookProperties": {}}]},
             "enabled": True,
-            "description": "A network security group, subnet or database firewall rule was changed or deleted.",
+            "description": (
+                "A network security group, subnet, database firewall rule or parameter, or web app configuration"
+                " was changed or deleted."
+            ),
         },
         location="Global",
         tags=TAGS,
@@ -1128,9 +1144,40 @@ def role_assignment(
     }
 
 
-READER = "acdd72a7-3385-48ef-bd42-f6fba2bd64bf"
-WEBSITE_CONTRIBUTOR = "de139f84-1756-47ae-9be6-808fbbe84772"
-KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+READER = well_known.role_id("Reader")
+KEY_VAULT_SECRETS_USER = well_known.role_id("Key Vault Secrets User")
+DEPLOYER_ROLE = "12518b8c-6453-5302-bbb0-2ff72556d1c1"  # the synthesis's naming.guid of the custom role
+DEPLOYER_ROLE_ID = f"{RG_ID}/providers/Microsoft.Authorization/roleDefinitions/{DEPLOYER_ROLE}"
+
+
+# The custom role, read at the resource group it was created at (its ID keeps that scope: Azure/azure-rest-api-specs
+# #9389). Shape: MicrosoftDocs/azure-docs articles/role-based-access-control/custom-roles-rest.md, commit
+# 24733d55a9a4b331204a2cce1c3ab882f1734b76 (a GET of a custom role, API 2022-04-01; the spec's
+# GetRoleDefinitionByName.json, commit 4a84214385428e125ba8e5b439b8bc5876531321, has the same properties but the dates).
+def deployer_role_definition() -> dict[str, Any]:
+    return {
+        "properties": {
+            "roleName": "smart-portal-dev deployer",
+            "type": "CustomRole",
+            "description": "Deploy and restart the Smart Portal web app; nothing else (see docs/runbook.md).",
+            "assignableScopes": [RG_ID],
+            "permissions": [
+                {
+                    "actions": ["Microsoft.Web/sites/publish/Action", "Microsoft.Web/sites/restart/Action"],
+                    "notActions": [],
+                    "dataActions": [],
+                    "notDataActions": [],
+                }
+            ],
+            "createdOn": CREATED,
+            "updatedOn": CREATED,
+            "createdBy": DEPLOYER_OBJECT_ID,
+            "updatedBy": DEPLOYER_OBJECT_ID,
+        },
+        "id": DEPLOYER_ROLE_ID,
+        "type": "Microsoft.Authorization/roleDefinitions",
+        "name": DEPLOYER_ROLE,
+    }
 
 
 def _role_assignments() -> list[dict[str, Any]]:
@@ -1146,11 +1193,11 @@ def _role_assignments() -> list[dict[str, Any]]:
         ),
         role_assignment(
             RG_ID,
-            "5c1d0fb7-3441-5a09-a642-7877721f7c7b",
-            WEBSITE_CONTRIBUTOR,
+            "eb804626-8e90-5f92-9354-ec001d1871a6",
+            DEPLOYER_ROLE,
             GROUP_ID,
             principal_type="Group",
-            description=developers.format("website-contributor"),
+            description=developers.format("deployer"),
         ),
         role_assignment(
             VAULT_ID,
@@ -1454,18 +1501,167 @@ def conditional_access_policy(
     }
 
 
+# .../api-reference/v1.0/api/application-get.md, commit 58328433460bb4ed1975a6f858d30548c9557a39; the API scope as a
+# permissionScope (serviceprincipal-get.md example 2, commit 7c633dae63ade460235d756d100a0ea2d57e235e) and the
+# pre-authorized client as a preAuthorizedApplication (resources/preauthorizedapplication.md, commit
+# f5425fb1ee203bc0004289f39c3f5e1e647c8433). Served, not collected: no check reads the application.
+def vpn_application() -> dict[str, Any]:
+    return {
+        "id": VPN_APP_OBJECT_ID,
+        "deletedDateTime": None,
+        "isFallbackPublicClient": None,
+        "appId": VPN_CLIENT_ID,
+        "applicationTemplateId": None,
+        "identifierUris": [f"api://{VPN_CLIENT_ID}"],
+        "createdDateTime": CREATED,
+        "disabledByMicrosoftStatus": None,
+        "displayName": VPN_APP_NAME,
+        "isDeviceOnlyAuthSupported": None,
+        "groupMembershipClaims": None,
+        "optionalClaims": None,
+        "addIns": [],
+        "publisherDomain": "smartde.coop",
+        "signInAudience": "AzureADMyOrg",
+        "tags": [],
+        "tokenEncryptionKeyId": None,
+        "api": {
+            "requestedAccessTokenVersion": None,
+            "acceptMappedClaims": None,
+            "knownClientApplications": [],
+            "oauth2PermissionScopes": [_vpn_scope()],
+            "preAuthorizedApplications": [
+                {"appId": MICROSOFT_VPN_CLIENT_APP_ID, "delegatedPermissionIds": [VPN_SCOPE_ID]}
+            ],
+        },
+        "appRoles": [],
+        "publicClient": {"redirectUris": []},
+        "info": {
+            "termsOfServiceUrl": None,
+            "supportUrl": None,
+            "privacyStatementUrl": None,
+            "marketingUrl": None,
+            "logoUrl": None,
+        },
+        "keyCredentials": [],
+        "parentalControlSettings": {"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"},
+        "passwordCredentials": [],
+        "requiredResourceAccess": [],
+        "web": {
+            "redirectUris": [],
+            "homePageUrl": None,
+            "logoutUrl": None,
+            "implicitGrantSettings": {"enableIdTokenIssuance": False, "enableAccessTokenIssuance": False},
+        },
+    }
+
+
+def _vpn_scope() -> dict[str, Any]:
+    return {
+        "adminConsentDescription": "Connect to the Smart Portal point-to-site VPN.",
+        "adminConsentDisplayName": "smart-portal-dev VPN users",
+        "id": VPN_SCOPE_ID,
+        "isEnabled": True,
+        "type": "Admin",
+        "userConsentDescription": None,
+        "userConsentDisplayName": None,
+        "value": "p2s-vpn",
+    }
+
+
+# .../api-reference/v1.0/api/serviceprincipal-get.md example 1, commit 7c633dae63ade460235d756d100a0ea2d57e235e
+def service_principal(
+    principal_id: str,
+    app_id: str,
+    display_name: str,
+    *,
+    assignment_required: bool,
+    owner_tenant: str | None,
+    scopes: list[dict[str, Any]],
+    names: list[str],
+) -> dict[str, Any]:
+    return {
+        "accountEnabled": True,
+        "addIns": [],
+        "alternativeNames": [],
+        "appDisplayName": display_name,
+        "appId": app_id,
+        "appOwnerOrganizationId": owner_tenant,
+        "appRoleAssignmentRequired": assignment_required,
+        "appRoles": [],
+        "disabledByMicrosoftStatus": None,
+        "displayName": display_name,
+        "endpoints": [],
+        "homepage": None,
+        "id": principal_id,
+        "verifiedPublisher": {"displayName": None, "verifiedPublisherId": None, "addedDateTime": None},
+        "info": {
+            "termsOfServiceUrl": None,
+            "supportUrl": None,
+            "privacyStatementUrl": None,
+            "marketingUrl": None,
+            "logoUrl": None,
+        },
+        "keyCredentials": [],
+        "logoutUrl": None,
+        "oauth2PermissionScopes": scopes,
+        "passwordCredentials": [],
+        "publisherName": None,
+        "replyUrls": [],
+        "resourceSpecificApplicationPermissions": [],
+        "servicePrincipalNames": names,
+        "servicePrincipalType": "Application",
+        "signInAudience": "AzureADMyOrg",
+        "tags": [],
+        "tokenEncryptionKeyId": None,
+    }
+
+
+def vpn_service_principal() -> dict[str, Any]:
+    return service_principal(
+        VPN_PRINCIPAL_ID,
+        VPN_CLIENT_ID,
+        VPN_APP_NAME,
+        assignment_required=True,
+        owner_tenant=TENANT_ID,
+        scopes=[_vpn_scope()],
+        names=[f"api://{VPN_CLIENT_ID}", VPN_CLIENT_ID],
+    )
+
+
+# .../api-reference/v1.0/api/serviceprincipal-list-approleassignedto.md, commit
+# 09a024454e4f07a488bfd4e3d7f96696598ca10f (principalDisplayName is served, as Graph does; the collector does not keep it)
+def app_role_assignment(
+    assignment_id: str, principal_id: str, principal_type: str, principal_name: str, *, resource_id: str
+) -> dict[str, Any]:
+    return {
+        "id": assignment_id,
+        "deletedDateTime": None,
+        "appRoleId": DEFAULT_APP_ROLE_ID,
+        "createdDateTime": CREATED,
+        "principalDisplayName": principal_name,
+        "principalId": principal_id,
+        "principalType": principal_type,
+        "resourceDisplayName": VPN_APP_NAME if resource_id == VPN_PRINCIPAL_ID else None,
+        "resourceId": resource_id,
+    }
+
+
+def _assignment_key(resource_id: str, assignment_id: str) -> str:
+    return f"servicePrincipals/{resource_id}/appRoleAssignedTo/{assignment_id}"
+
+
 def _graph() -> dict[str, dict[str, Any]]:
     policies = [
         conditional_access_policy(
             MFA_POLICY_ID,
             "smart-portal-dev: require MFA for developers",
-            [AZURE_MANAGEMENT_APP_ID, AZURE_VPN_APP_ID],
+            [AZURE_MANAGEMENT_APP_ID, VPN_CLIENT_ID],
             "mfa",
         ),
         conditional_access_policy(
             VPN_POLICY_ID,
             "smart-portal-dev: VPN only from the allowed IP",
-            [AZURE_VPN_APP_ID],
+            [VPN_CLIENT_ID],
             "block",
             {"includeLocations": ["All"], "excludeLocations": [NAMED_LOCATION_ID]},
         ),
@@ -1473,6 +1669,11 @@ def _graph() -> dict[str, dict[str, Any]]:
     graph = {f"groups/{GROUP_ID}": developers_group()}
     graph.update({f"identity/conditionalAccess/policies/{p['id']}": p for p in policies})
     graph[f"identity/conditionalAccess/namedLocations/{NAMED_LOCATION_ID}"] = named_location()
+    graph[f"applications/{VPN_APP_OBJECT_ID}"] = vpn_application()
+    graph[f"servicePrincipals/{VPN_PRINCIPAL_ID}"] = vpn_service_principal()
+    graph[_assignment_key(VPN_PRINCIPAL_ID, VPN_ASSIGNMENT_ID)] = app_role_assignment(
+        VPN_ASSIGNMENT_ID, GROUP_ID, "Group", GROUP_NAME, resource_id=VPN_PRINCIPAL_ID
+    )
     return graph
 
 
@@ -1507,6 +1708,7 @@ def dev_estate() -> Estate:
         *(postgres_configuration(name) for name in _PG_CONFIGURATIONS),
         postgres_administrator(),
         *_role_assignments(),
+        deployer_role_definition(),
     ]
     arm = {body["id"]: body for body in bodies}
     # These services answer IDs in another case; the keys keep the synth's.
@@ -1550,4 +1752,63 @@ def with_ca_report_only(estate: Estate) -> Estate:
 def with_client_affinity(estate: Estate) -> Estate:
     changed = estate.copy()
     changed.arm[SITE_ID]["properties"]["clientAffinityEnabled"] = True
+    return changed
+
+
+def with_old_vpn_audience(estate: Estate, *, principal: bool = True) -> Estate:
+    """The design before the VPN's own audience app: the gateway and both policies name Microsoft's Azure VPN Client.
+
+    With ``principal``, the tenant holds that app's service principal as Entra creates it on first consent
+    (assignment not required, the default: resources/serviceprincipal.md); without, it holds none.
+    """
+    changed = estate.copy()
+    old = MICROSOFT_VPN_CLIENT_APP_ID
+    changed.arm[GATEWAY_ID]["properties"]["vpnClientConfiguration"]["aadAudience"] = old
+    for key in (MFA_POLICY_ID, VPN_POLICY_ID):
+        applications = changed.graph[f"identity/conditionalAccess/policies/{key}"]["conditions"]["applications"]
+        applications["includeApplications"] = [
+            old if a == VPN_CLIENT_ID else a for a in applications["includeApplications"]
+        ]
+    for key in [k for k in changed.graph if VPN_APP_OBJECT_ID in k or VPN_PRINCIPAL_ID in k]:
+        del changed.graph[key]
+    if principal:
+        principal_id = _guid("servicePrincipal", old)
+        changed.graph[f"servicePrincipals/{principal_id}"] = service_principal(
+            principal_id,
+            old,
+            "Azure VPN Client",
+            assignment_required=False,
+            owner_tenant=None,  # Microsoft's tenant; no check reads it and no source here names it
+            scopes=[],
+            names=[old],
+        )
+    return changed
+
+
+def with_assignment_not_required(estate: Estate) -> Estate:
+    changed = estate.copy()
+    changed.graph[f"servicePrincipals/{VPN_PRINCIPAL_ID}"]["appRoleAssignmentRequired"] = False
+    return changed
+
+
+def with_user_assigned(estate: Estate) -> Estate:
+    """A developer assigned to the VPN app directly, beside the group."""
+    changed = estate.copy()
+    user = DEVELOPERS[0]
+    assignment_id = _guid("assignment", str(user["id"]))
+    changed.graph[_assignment_key(VPN_PRINCIPAL_ID, assignment_id)] = app_role_assignment(
+        assignment_id, str(user["id"]), "User", str(user["displayName"]), resource_id=VPN_PRINCIPAL_ID
+    )
+    return changed
+
+
+OTHER_GROUP_ID = _guid("group", "smart-portal-all-staff")
+
+
+def with_second_group_assigned(estate: Estate) -> Estate:
+    changed = estate.copy()
+    assignment_id = _guid("assignment", OTHER_GROUP_ID)
+    changed.graph[_assignment_key(VPN_PRINCIPAL_ID, assignment_id)] = app_role_assignment(
+        assignment_id, OTHER_GROUP_ID, "Group", "smart-portal all staff", resource_id=VPN_PRINCIPAL_ID
+    )
     return changed

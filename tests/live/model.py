@@ -22,7 +22,9 @@ class Estate:
 
     ``graph`` maps a Microsoft Graph v1.0 path without the version
     (``identity/conditionalAccess/policies/{id}``, ``groups/{id}``,
-    ``identity/conditionalAccess/namedLocations/{id}``) to the object Graph returns.
+    ``identity/conditionalAccess/namedLocations/{id}``, ``applications/{id}``,
+    ``servicePrincipals/{id}``, ``servicePrincipals/{id}/appRoleAssignedTo/{id}``)
+    to the object Graph returns.
     ``members`` maps a group ID to its ``directoryObject`` members.
     ``app_settings`` maps a site ID to the ``properties`` of
     ``POST {site}/config/appsettings/list`` (a name -> value object).

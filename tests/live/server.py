@@ -10,7 +10,13 @@ do (shapes from the azure-rest-api-specs examples and the Graph v1.0 docs):
   collector's own two queries (resources, resource groups) with
   ``totalRecords/count/data/facets/resultTruncated/$skipToken``, ``$top`` at
   most 1000, and the per-user quota headers.
-* Microsoft Graph ``/v1.0/...`` lists with ``@odata.nextLink``.
+* Microsoft Graph ``/v1.0/...`` lists with ``@odata.nextLink``;
+  ``servicePrincipals`` takes ``$filter=appId eq '...'`` (any other filter is
+  400 ``Request_UnsupportedQuery``, as Graph answers an unsupported query) and
+  ``servicePrincipals/{id}/appRoleAssignedTo`` lists the assignments stored
+  under that path; both honour ``$select``.
+* Role assignments and role definitions are not in the ``resources`` table
+  (Resource Graph keeps them in ``authorizationresources``); ARM lists them.
 * Every write is refused (403 ``AuthorizationFailed``, as for a Reader) and recorded.
 
 Faults are injected per request pattern (see :class:`Fault`); ``latency``
@@ -89,6 +95,9 @@ class FakeAzure:
     latency: float = 0.0
     faults: list[Fault] = field(default_factory=list)
     quota: int | None = None  # Resource Graph queries per window (None: no quota headers)
+    # Graph documents that query parameters may fail silently: True answers servicePrincipals as if $filter and
+    # $select were not there.
+    ignore_graph_query: bool = False
     requests: list[Seen] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -112,7 +121,8 @@ class FakeAzure:
         for key in sorted(arm, key=str.lower):
             self.children.setdefault(key.lower().rsplit("/", 1)[0], []).append(arm[key])
         self.rows = sorted(
-            (_graph_row(r) for r in arm.values() if _top_level(r)), key=lambda row: str(row["id"]).lower()
+            (_graph_row(r) for r in arm.values() if _top_level(r) and not _authorization(r)),
+            key=lambda row: str(row["id"]).lower(),
         )
         self.group_rows = [
             {**_graph_row(r), "type": "microsoft.resources/subscriptions/resourcegroups"}
@@ -411,6 +421,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _graph(self, path: str, query: dict[str, list[str]], fault: Fault | None) -> tuple[int, Any, dict[str, str]]:
         estate = self.azure.estate
+        if path == SERVICE_PRINCIPALS or re.fullmatch(rf"{SERVICE_PRINCIPALS}/[^/]+/appRoleAssignedTo", path):
+            return self._service_principals(path, query, fault)
         match = re.fullmatch(r"groups/([^/]+)/members", path)
         if match:
             members = estate.members.get(match.group(1))
@@ -440,6 +452,43 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return status, {"@odata.context": f"https://graph.microsoft.com/v1.0/$metadata#{path}", **answer}, headers
         return 404, _error("Request_ResourceNotFound", f"Resource '{path}' does not exist."), {}
+
+    def _service_principals(
+        self, path: str, query: dict[str, list[str]], fault: Fault | None
+    ) -> tuple[int, Any, dict[str, str]]:
+        graph = self.azure.estate.graph
+        if path == SERVICE_PRINCIPALS:
+            items = [obj for key, obj in sorted(graph.items()) if key.rsplit("/", 1)[0] == SERVICE_PRINCIPALS]
+            wanted = None if self.azure.ignore_graph_query else query.get("$filter", [None])[0]
+            if wanted is not None:
+                match = re.fullmatch(r"appId eq '([^']*)'", wanted)
+                if match is None:
+                    return 400, _error("Request_UnsupportedQuery", "Unsupported Query."), {}
+                items = [obj for obj in items if str(obj.get("appId", "")).lower() == match.group(1).lower()]
+            context = f"https://graph.microsoft.com/v1.0/$metadata#{SERVICE_PRINCIPALS}"
+        else:
+            principal = path.split("/")[1]
+            if f"{SERVICE_PRINCIPALS}/{principal}" not in graph:
+                return 404, _error("Request_ResourceNotFound", f"Resource '{principal}' does not exist."), {}
+            items = [obj for key, obj in sorted(graph.items()) if key.rsplit("/", 1)[0] == path]
+            context = (
+                f"https://graph.microsoft.com/v1.0/$metadata#{SERVICE_PRINCIPALS}('{principal}')/appRoleAssignedTo"
+            )
+        selected = "" if self.azure.ignore_graph_query else query.get("$select", [""])[0]
+        if selected:
+            fields = selected.split(",")
+            items = [{k: obj[k] for k in fields if k in obj} for obj in items]
+        status, answer, headers = self._page(
+            items, f"/v1.0/{path}", query, size=self.azure.graph_page_size, link_key="@odata.nextLink", fault=fault
+        )
+        return status, {"@odata.context": context, **answer}, headers
+
+
+SERVICE_PRINCIPALS = "servicePrincipals"
+
+
+def _authorization(resource: dict[str, Any]) -> bool:
+    return str(resource.get("type", "")).lower().startswith("microsoft.authorization/")
 
 
 def _top_level(resource: dict[str, Any]) -> bool:
