@@ -52,7 +52,7 @@ REGISTRATIONS: Final[tuple[Registration, ...]] = ("Microsoft-registered", "Manua
 
 GUID: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
-_ENTRY_KEYS = frozenset({"kind", "name", "id", "source", "cloud", "registration", "note"})
+_ENTRY_KEYS = frozenset({"kind", "name", "id", "source", "cloud", "registration", "note", "permissions"})
 # A source is a page (url), a repository file at a commit, or a file of an installed package version.
 _SOURCE_SHAPES: tuple[frozenset[str], ...] = (
     frozenset({"url"}),
@@ -81,6 +81,15 @@ class Entry:
     cloud: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     registration: str | None = None
     note: str | None = None
+    # builtInRole only, where the project judges what a role can do: its control-plane actions and
+    # notActions exactly as the source's role definition JSON lists them.
+    permissions: Permissions | None = None
+
+
+@dataclass(frozen=True)
+class Permissions:
+    actions: tuple[str, ...]
+    not_actions: tuple[str, ...]
 
 
 def _fail(index: int, message: str) -> WellKnownDataError:
@@ -143,7 +152,19 @@ def _entry(raw: object, index: int) -> Entry:
     elif "cloud" in raw or "registration" in raw:
         raise _fail(index, "'cloud' and 'registration' belong to azureVpnClientApp entries only")
     note = _text(raw, "note", index) if "note" in raw else None
-    return Entry(kind, name, guid, _source(raw.get("source"), index), cloud, registration, note)
+    permissions = _permissions(raw["permissions"], index) if "permissions" in raw else None
+    if permissions is not None and kind != BUILT_IN_ROLE:
+        raise _fail(index, "'permissions' belong to builtInRole entries only")
+    return Entry(kind, name, guid, _source(raw.get("source"), index), cloud, registration, note, permissions)
+
+
+def _permissions(raw: object, index: int) -> Permissions:
+    if not isinstance(raw, dict) or set(raw) != {"actions", "notActions"}:
+        raise _fail(index, "'permissions' must have exactly 'actions' and 'notActions'")
+    lists = [raw["actions"], raw["notActions"]]
+    if not all(isinstance(v, list) and all(isinstance(a, str) and a for a in v) for v in lists):
+        raise _fail(index, "'permissions' actions and notActions must be lists of operation names")
+    return Permissions(tuple(raw["actions"]), tuple(raw["notActions"]))
 
 
 def parse(document: object) -> tuple[Entry, ...]:
@@ -207,6 +228,12 @@ def _guid_of(kind: str, name: str) -> str:
 def role_id(name: str) -> str:
     """Role definition ID (GUID) of the built-in Azure role, by its exact roleName, e.g. ``"Reader"``."""
     return _guid_of(BUILT_IN_ROLE, name)
+
+
+def role_permissions(guid: str) -> Permissions | None:
+    """Control-plane permissions of a built-in role, if the data file records them (else None)."""
+    entry = lookup(guid)
+    return entry.permissions if entry is not None and entry.kind == BUILT_IN_ROLE else None
 
 
 def app_id(name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -548,6 +549,72 @@ BREAKS: list[tuple[str, str, Callable[[], Inventory], Verdict]] = [
             "Microsoft.Authorization/roleAssignments",
             "properties.roleDefinitionId",
             "/providers/Microsoft.Authorization/roleDefinitions/" + well_known.role_id("Owner"),
+            name="29db8f38-339a-5a4e-9bcc-da5d087e9e3c",
+        ),
+        Verdict.FAIL,
+    ),
+    (
+        "rbac_developers_least_privilege",
+        "Website Contributor (its sites/* covers sites/config/write)",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Authorization/roleAssignments",
+            "properties.roleDefinitionId",
+            "/providers/Microsoft.Authorization/roleDefinitions/" + well_known.role_id("Website Contributor"),
+            name="29db8f38-339a-5a4e-9bcc-da5d087e9e3c",
+        ),
+        Verdict.FAIL,
+    ),
+    (
+        # notActions that exclude config/write still leave sites/write, which carries siteConfig too.
+        "rbac_developers_least_privilege",
+        "custom role with sites/* minus config/write",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Authorization/roleDefinitions",
+            "properties.permissions",
+            [{"actions": ["microsoft.web/SITES/*"], "notActions": ["Microsoft.Web/sites/config/write"]}],
+        ),
+        Verdict.FAIL,
+    ),
+    (
+        "rbac_developers_least_privilege",
+        "custom role with a wildcard over NSG rules",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Authorization/roleDefinitions",
+            "properties.permissions",
+            [{"actions": ["Microsoft.Network/*/securityRules/*"], "notActions": []}],
+        ),
+        Verdict.FAIL,
+    ),
+    (
+        "rbac_developers_least_privilege",
+        "custom role's permissions unknown",
+        lambda: change(estate("dev"), "Microsoft.Authorization/roleDefinitions", "properties.permissions", UNKNOWN),
+        Verdict.ERROR,
+    ),
+    (
+        "rbac_developers_least_privilege",
+        "a role nobody can look up",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Authorization/roleAssignments",
+            "properties.roleDefinitionId",
+            # Made at run time: a role ID that is deliberately in no data file.
+            "/providers/Microsoft.Authorization/roleDefinitions/" + str(uuid.uuid5(uuid.NAMESPACE_URL, "no-such-role")),
+            name="29db8f38-339a-5a4e-9bcc-da5d087e9e3c",
+        ),
+        Verdict.ERROR,
+    ),
+    (
+        "rbac_developers_least_privilege",
+        "Reader at subscription scope",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Authorization/roleAssignments",
+            "properties.scope",
+            "/subscriptions/6f1c8e4a-0c1b-4a55-9d5e-0a5b7f3e9c21",
             name="29db8f38-339a-5a4e-9bcc-da5d087e9e3c",
         ),
         Verdict.FAIL,

@@ -22,9 +22,11 @@ def test_text_lists_every_resource_and_output() -> None:
     render_text(s, out)
     text = out.getvalue()
     custom = [r for r in s.resources if r.custom]
+    components = [r for r in s.resources if not r.custom and r.token != "pulumi:pulumi:Stack"]
+    assert len(components) == 9  # eight top-level components and the VPN audience inside developer access
     assert text.splitlines()[0] == (
         f"Smart Portal, stack dev (germanywestcentral, VPN p2s): {len(custom)} resources "
-        "in 8 components would be created"
+        f"in {len(components)} components would be created"
     )
     assert sum(1 for line in text.splitlines() if line.lstrip().startswith("+ ")) == len(custom)
     for resource in custom:

@@ -576,3 +576,52 @@ def test_the_sources_and_the_policy_pack_use_the_same_sentinels() -> None:
     assert policies.pack._unwrap(pulumi.runtime.rpc.UNKNOWN) is UNKNOWN
     assert policies.pack._unwrap("not-a-sentinel") == "not-a-sentinel"
     assert azure_native.UNKNOWN_SENTINEL == pulumi_policy.proxy.UNKNOWN_STRING_VALUE
+
+
+# --- built-in role permissions ------------------------------------------------------------------
+
+
+def test_recorded_permissions_decide_what_the_least_privilege_check_judges() -> None:
+    from compliance_checks.checks.rbac_developers_least_privilege import PROMISE_BEARING, allows
+
+    reader = well_known.role_permissions(well_known.role_id("Reader"))
+    website = well_known.role_permissions(well_known.role_id("Website Contributor"))
+    assert reader is not None and reader.actions == ("*/read",)
+    assert website is not None and "Microsoft.Web/sites/*" in website.actions
+    assert not any(allows(reader.actions, reader.not_actions, op) for op in PROMISE_BEARING)
+    assert allows(website.actions, website.not_actions, "Microsoft.Web/sites/config/write")
+    # Wildcards match any characters, case-insensitively; notActions subtract.
+    assert allows(["microsoft.network/*"], [], "Microsoft.Network/networkSecurityGroups/securityRules/delete")
+    assert not allows(["Microsoft.Web/sites/*"], ["Microsoft.Web/sites/*/write"], "Microsoft.Web/sites/config/write")
+    assert not allows(["Microsoft.Web/sites/*/read"], [], "Microsoft.Web/sites/config/write")
+    assert well_known.role_permissions(well_known.app_id("Windows Azure Service Management API")) is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"permissions": {"actions": ["*"]}}, "exactly 'actions' and 'notActions'"),
+        ({"permissions": {"actions": "*", "notActions": []}}, "lists of operation names"),
+    ],
+)
+def test_malformed_permissions_fail_every_lookup(extra: dict[str, Any], message: str) -> None:
+    entry = {
+        "kind": "builtInRole",
+        "name": "Reader",
+        "id": well_known.role_id("Reader"),
+        "source": {"url": "https://x"},
+    }
+    with pytest.raises(WellKnownDataError, match=message):
+        well_known.parse({"entries": [{**entry, **extra}]})
+
+
+def test_permissions_belong_to_built_in_roles_only() -> None:
+    entry = {
+        "kind": "firstPartyApp",
+        "name": "x",
+        "id": well_known.app_id("Windows Azure Service Management API"),
+        "source": {"url": "https://x"},
+        "permissions": {"actions": [], "notActions": []},
+    }
+    with pytest.raises(WellKnownDataError, match="builtInRole entries only"):
+        well_known.parse({"entries": [entry]})

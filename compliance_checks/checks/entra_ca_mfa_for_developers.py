@@ -8,8 +8,8 @@ from typing import Any
 from compliance_checks.checks.base import Check, CheckMeta, Params
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import Inventory, Resource
+from infra import well_known
 
-AZURE_MANAGEMENT_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
 
 
 def _lower(value: Any) -> set[str]:
@@ -52,7 +52,7 @@ class MfaForDevelopers(Check):
         if not groups:
             yield self.error_nothing_found("no Entra group (the developers' group) in the inventory")
             return
-        required = {AZURE_MANAGEMENT_APP_ID}
+        required = {well_known.app_id("Windows Azure Service Management API")}
         for gateway in inventory.of_type("Microsoft.Network/virtualNetworkGateways"):
             audience = gateway.get("properties.vpnClientConfiguration.aadAudience")
             if isinstance(audience, str) and audience:

@@ -1,16 +1,46 @@
-"""Group role assignments stay below Owner/Contributor and never span the subscription."""
+"""Group role assignments grant no operation that could break a promise, and never span the subscription.
+
+Judged by what a role *can do*, not by its name: each assigned role's
+control-plane permissions (a custom role definition from the inventory, or a
+built-in role's as Microsoft's reference lists them, kept in
+``infra/data/well_known_ids.json``) are evaluated against every promise-bearing
+operation, with Azure's wildcard matching of ``actions`` minus ``notActions``.
+Website Contributor fails (its ``Microsoft.Web/sites/*`` covers
+``sites/config/write``); Reader and the estate's deployer role pass. A role whose
+permissions cannot be read is ERROR, never PASS.
+"""
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Iterable
+from typing import Any
 
 from compliance_checks.checks.base import Check, CheckMeta, Params
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import Inventory
+from compliance_checks.inventory import UNKNOWN, Inventory, Resource, SecretValue
 from infra import well_known
+from infra.components.monitoring import WATCHED_OPERATIONS
 
 # Built-in roles that can change anything or hand out access; their IDs come from infra/data/well_known_ids.json.
 PRIVILEGED_ROLES = ("Owner", "Contributor", "User Access Administrator", "Role Based Access Control Administrator")
+
+# Operations with which a holder could break a promise outside Pulumi: the alert's watched
+# operations, plus writes of the resources those settings live in and of access itself
+# (operation names: learn.microsoft.com/azure/role-based-access-control/permissions/web-and-mobile,
+# .../networking, .../databases, .../security, .../management-and-governance).
+PROMISE_BEARING = (
+    *WATCHED_OPERATIONS,
+    "Microsoft.Web/sites/write",
+    "Microsoft.Web/sites/slots/write",
+    "Microsoft.Web/sites/basicPublishingCredentialsPolicies/write",
+    "Microsoft.Network/virtualNetworks/write",
+    "Microsoft.Network/virtualNetworkGateways/write",
+    "Microsoft.DBforPostgreSQL/flexibleServers/write",
+    "Microsoft.KeyVault/vaults/write",
+    "Microsoft.Authorization/roleAssignments/write",
+)
 
 
 def privileged() -> dict[str, str]:
@@ -18,36 +48,121 @@ def privileged() -> dict[str, str]:
     return {well_known.role_id(name): name for name in PRIVILEGED_ROLES}
 
 
+@functools.lru_cache(maxsize=512)
+def _pattern(action: str) -> re.Pattern[str]:
+    # Azure RBAC: '*' matches any characters; operation names compare case-insensitively.
+    return re.compile("^" + ".*".join(re.escape(part) for part in action.split("*")) + "$", re.IGNORECASE)
+
+
+def allows(actions: Iterable[str], not_actions: Iterable[str], operation: str) -> bool:
+    """Whether ``actions`` minus ``not_actions`` grants ``operation``."""
+    return any(_pattern(a).match(operation) for a in actions) and not any(
+        _pattern(n).match(operation) for n in not_actions
+    )
+
+
+class UnknownPermissions(Exception):
+    pass
+
+
+def _names(value: Any, what: str) -> list[str]:
+    if value is UNKNOWN or isinstance(value, SecretValue):
+        raise UnknownPermissions(f"{what} unknown")
+    if value in (None, []) or not value:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UnknownPermissions(f"{what} is not a list of operations ({value!r})")
+    return list(value)
+
+
+def _granted(permissions: Any) -> list[str]:
+    """Promise-bearing operations a role definition's ``permissions`` grant."""
+    if permissions is UNKNOWN or not isinstance(permissions, list) or not permissions:
+        raise UnknownPermissions("permissions unknown")
+    granted: set[str] = set()
+    for block in permissions:
+        if not isinstance(block, dict):
+            raise UnknownPermissions(f"permission block {block!r} unreadable")
+        actions = _names(block.get("actions"), "actions")
+        not_actions = _names(block.get("notactions"), "notActions")
+        granted |= {op for op in PROMISE_BEARING if allows(actions, not_actions, op)}
+    return sorted(granted)
+
+
+def _role_permissions(inventory: Inventory, role: str) -> tuple[str, Any]:
+    """(role label, permissions in ARM's folded shape) for a role definition GUID."""
+    for definition in inventory.of_type("Microsoft.Authorization/roleDefinitions"):
+        if definition.id_key.rsplit("/", 1)[-1] == role:
+            label = definition.get("properties.roleName")
+            return (str(label) if isinstance(label, str) else role), definition.get("properties.permissions")
+    entry = well_known.lookup(role)
+    if entry is not None and entry.permissions is not None:
+        return entry.name, [
+            {"actions": list(entry.permissions.actions), "notactions": list(entry.permissions.not_actions)}
+        ]
+    return (entry.name if entry else role), UNKNOWN
+
+
+def _is_group(assignment: Resource, inventory: Inventory) -> bool:
+    kind = assignment.get("properties.principalType")
+    if isinstance(kind, str):
+        return kind.lower() == "group"
+    # principalType is optional in a role assignment body: fall back to the Entra groups (a gap there is ERROR).
+    group_ids = {str(g.get("id")).lower() for g in inventory.of_type("Microsoft.Graph/groups")}
+    return str(assignment.get("properties.principalId")).lower() in group_ids
+
+
 class DevelopersLeastPrivilege(Check):
     meta = CheckMeta(
         id="rbac_developers_least_privilege",
-        title="Developers' role assignments are least-privilege and scoped to the resource group",
+        title="Developers' roles cannot change promise-bearing settings and are scoped to the resource group",
         severity=Severity.HIGH,
         claims=("SEC-DEV-MFA",),
-        rationale="Owner-like roles could remove the NSG rules, firewall settings and Conditional Access the promises rest on.",
-        remediation="Assign Reader and Website Contributor at the resource group; nothing privileged, nothing subscription-wide.",
-        references=("https://learn.microsoft.com/azure/role-based-access-control/best-practices",),
+        rationale=(
+            "A role that can write site configuration, NSG rules, database firewall rules or role assignments lets"
+            " its holder break the TLS, no-cookie, single-IP and developers-only promises outside Pulumi."
+        ),
+        remediation=(
+            "Assign Reader plus a custom role with only the actions developers need (deploy, restart) at the"
+            " resource group; nothing privileged, nothing subscription-wide."
+        ),
+        references=(
+            "https://learn.microsoft.com/azure/role-based-access-control/best-practices",
+            "https://learn.microsoft.com/azure/role-based-access-control/role-definitions",
+        ),
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        group_ids = {str(g.get("id")).lower() for g in inventory.of_type("Microsoft.Graph/groups")}
         assignments = [
-            a
-            for a in inventory.of_type("Microsoft.Authorization/roleAssignments")
-            if str(a.get("properties.principalType")).lower() == "group"
-            or str(a.get("properties.principalId")).lower() in group_ids
+            a for a in inventory.of_type("Microsoft.Authorization/roleAssignments") if _is_group(a, inventory)
         ]
         if not assignments:
             yield self.finding(None, Verdict.NOT_APPLICABLE, "No role assignment to a group.")
             return
         privileged_roles = privileged()
         for assignment in assignments:
-            role = str(assignment.get("properties.roleDefinitionId")).rsplit("/", 1)[-1].lower()
+            role_value = assignment.get("properties.roleDefinitionId")
             scope = str(
                 assignment.get("properties.scope") or assignment.id.split("/providers/Microsoft.Authorization")[0]
             )
+            if not isinstance(role_value, str):
+                yield self.finding(
+                    assignment,
+                    Verdict.ERROR,
+                    "Cannot verify: the assigned role is unknown.",
+                    Evidence("properties.roleDefinitionId", role_value, "a role definition ID"),
+                )
+                continue
+            role = role_value.rsplit("/", 1)[-1].lower()
+            label, permissions = _role_permissions(inventory, role)
+            try:
+                granted = _granted(permissions)
+            except UnknownPermissions as exc:
+                granted = None
+                unknown = str(exc)
             evidence = (
-                Evidence("properties.roleDefinitionId", role, "not Owner/Contributor/UAA/RBAC Admin"),
+                Evidence("properties.roleDefinitionId", f"{label} ({role})", "no promise-bearing operation"),
+                Evidence("grants", granted, "none of " + ", ".join(PROMISE_BEARING)),
                 Evidence("properties.scope", scope, "a resource group or narrower"),
             )
             if role in privileged_roles:
@@ -56,9 +171,18 @@ class DevelopersLeastPrivilege(Check):
                 )
             elif scope.rstrip("/").count("/") <= 2:
                 yield self.finding(assignment, Verdict.FAIL, f"Assigned at subscription scope {scope}.", *evidence)
+            elif granted is None:
+                yield self.finding(
+                    assignment, Verdict.ERROR, f"Cannot verify what role {label} can do: {unknown}.", *evidence
+                )
+            elif granted:
+                yield self.finding(assignment, Verdict.FAIL, f"Role {label} can {', '.join(granted)}.", *evidence)
             else:
                 yield self.finding(
-                    assignment, Verdict.PASS, f"Role {role} at {scope.rsplit('/', maxsplit=1)[-1]}.", *evidence
+                    assignment,
+                    Verdict.PASS,
+                    f"Role {label} at {scope.rsplit('/', maxsplit=1)[-1]}: no promise-bearing operation.",
+                    *evidence,
                 )
 
 
