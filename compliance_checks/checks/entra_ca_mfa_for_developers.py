@@ -11,7 +11,6 @@ from compliance_checks.inventory import Inventory, Resource
 from infra import well_known
 
 
-
 def _lower(value: Any) -> set[str]:
     return {str(v).lower() for v in value} if isinstance(value, list) else set()
 
