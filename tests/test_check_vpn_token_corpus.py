@@ -128,7 +128,7 @@ def principal_requiring_assignment(*assignments: dict[str, Any]) -> dict[str, An
 
     Its ``id`` becomes the ``resourceId`` the assignments name (the examples' service principals differ).
     """
-    principal = example("serviceprincipal-get-example1")
+    principal: dict[str, Any] = example("serviceprincipal-get-example1")
     principal["appId"] = AUDIENCE
     principal["id"] = "9028d19c-26a9-4809-8e3f-20ff73e2d75e"  # the resource of serviceprincipal-post-approleassignedto
     principal[APP_ROLE_ASSIGNED_TO] = [dict(a, resourceId=principal["id"]) for a in assignments]
