@@ -361,7 +361,7 @@ CASES = [
         ),
         Verdict.FAIL,
         "includeGroups is in scope 'unless explicitly excluded': the excluded member gets a token without MFA",
-        DEVELOPER,
+        "not under an enforced MFA policy",
     ),
     Case(
         "the MFA policy covers All apps but excludes the VPN app",
