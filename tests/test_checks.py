@@ -520,13 +520,7 @@ BREAKS: list[tuple[str, str, Callable[[], Inventory], Verdict]] = [
     (
         "entra_ca_mfa_for_developers",
         "VPN app not covered",
-        lambda: change(
-            estate("dev"),
-            CA,
-            "conditions.applications.includeApplications",
-            [well_known.app_id("Windows Azure Service Management API")],
-            name=MFA_POLICY,
-        ),
+        lambda: without(estate("dev"), lambda r: r.name == "smart-portal-dev: require MFA for the VPN"),
         Verdict.FAIL,
     ),
     (
@@ -745,7 +739,7 @@ BREAKS: list[tuple[str, str, Callable[[], Inventory], Verdict]] = [
             "Microsoft.Graph/conditionalAccessPolicies",
             "state",
             "enabledForReportingButNotEnforced",
-            name="smart-portal-dev: require MFA for developers",
+            name="smart-portal-dev: require MFA for the VPN",
         ),
         Verdict.FAIL,
     ),

@@ -440,13 +440,17 @@ def _vpn_app_ids(s: Synthesis) -> list[str]:
 def test_conditional_access_requires_mfa_for_developers(estate: Synthesis) -> None:
     group = estate.one("azuread:index/group:Group")
     assert group.inputs["securityEnabled"] is True
-    mfa = next(p for p in estate.of_type(CA_POLICY) if "mfa" in p.inputs["grantControls"]["builtInControls"])
-    assert mfa.inputs["state"] == "enabled"  # not enabledForReportingButNotEnforced
-    assert mfa.inputs["grantControls"]["builtInControls"] == ["mfa"]
-    conditions = mfa.inputs["conditions"]
-    assert conditions["users"]["includedGroups"] == [group.outputs["objectId"]]
+    mfa = [p for p in estate.of_type(CA_POLICY) if "mfa" in p.inputs["grantControls"]["builtInControls"]]
+    covered: set[str] = set()
+    for policy in mfa:
+        assert policy.inputs["state"] == "enabled"  # not enabledForReportingButNotEnforced
+        assert policy.inputs["grantControls"]["builtInControls"] == ["mfa"]
+        conditions = policy.inputs["conditions"]
+        assert conditions["users"]["includedGroups"] == [group.outputs["objectId"]]
+        assert conditions["clientAppTypes"] == ["all"]
+        covered |= set(conditions["applications"]["includedApplications"])
     # Azure management always; the VPN's audience app where there is a point-to-site VPN.
-    assert set(conditions["applications"]["includedApplications"]) == {MANAGEMENT_APP, *_vpn_app_ids(estate)}
+    assert covered == {MANAGEMENT_APP, *_vpn_app_ids(estate)}
     for policy in estate.of_type(CA_POLICY):
         assert policy.inputs["state"] == "enabled"
 
@@ -499,11 +503,20 @@ def test_only_the_developers_group_can_get_a_vpn_token(variant: str) -> None:
     assert _admits(s, "snet-database", pool) and _admits(s, "snet-endpoints", pool)
 
 
-def test_break_glass_accounts_are_excluded_when_configured() -> None:
+def test_break_glass_accounts_are_exempt_from_management_mfa_only() -> None:
     ids = ["2f0c6a8e-1b7d-4c3e-9a5f-6d8e7c9b0a1f", "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"]
     s = synth_cached("dev", {"breakGlassObjectIds": ids})
+    vpn_apps = set(_vpn_app_ids(s))
     for policy in s.of_type(CA_POLICY):
-        assert policy.inputs["conditions"]["users"]["excludedUsers"] == ids
+        conditions = policy.inputs["conditions"]
+        apps = set(conditions["applications"]["includedApplications"])
+        if apps == {MANAGEMENT_APP}:
+            assert conditions["users"]["excludedUsers"] == ids
+        else:
+            # A VPN policy exempts no one: an exempt member of the group would tunnel in without MFA.
+            assert apps == vpn_apps
+            assert "excludedUsers" not in conditions["users"]
+    assert s.of_type(APP_ROLE_ASSIGNMENT)[0].inputs["principalObjectId"] not in ids
 
 
 def test_developers_get_least_privilege_on_the_resource_group(estate: Synthesis) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance_checks.checks.base import Check, CheckMeta, Params
-from compliance_checks.checks.entra_ca_mfa_for_developers import covers_group, requires_mfa
+from compliance_checks.checks.entra_ca_mfa_for_developers import covers_group
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
 
@@ -82,18 +82,61 @@ class Paths:
     unknown: list[str] = field(default_factory=list)
 
 
-def _mfa_groups(policies: list[Resource], audience: str, candidates: set[str]) -> set[str]:
-    """Of ``candidates``, the groups an enabled MFA policy covers for ``audience``."""
-    covered = set()
+def _strict_mfa(policy: Resource) -> bool:
+    """The grant demands MFA of everyone it applies to (not MFA *or* some other control)."""
+    controls = _ids(policy.get("grantControls.builtInControls"), f"policy {policy.name}: grant controls")
+    strength = _known(policy.get("grantControls.authenticationStrength"), f"policy {policy.name}: strength")
+    operator = str(_known(policy.get("grantControls.operator"), f"policy {policy.name}: operator") or "").lower()
+    demands = "mfa" in controls or not _empty(strength)
+    alternatives = len(controls | ({"strength"} if not _empty(strength) else set())) > 1
+    return demands and (operator == "and" or not alternatives)
+
+
+def _members(groups: dict[str, Resource], group: str) -> set[str] | None:
+    """Member IDs of a group, or None when the inventory does not know them."""
+    resource = groups.get(group)
+    members = resource.get("members") if resource is not None else MISSING
+    if not isinstance(members, list):
+        return None
+    return {str(m.get("id")).lower() for m in members if isinstance(m, dict)}
+
+
+def _mfa_groups(policies: list[Resource], audience: str, candidates: set[str], groups: dict[str, Resource]) -> set[str]:
+    """Of ``candidates``, the groups whose every member an enabled policy makes pass MFA on every sign-in to
+    ``audience``: the app not excluded, no condition that narrows where it applies, no member exempted."""
+    covered: set[str] = set()
     for policy in policies:
-        if str(_known(policy.get("state"), f"policy {policy.name}: state")).lower() != "enabled":
+        what = f"policy {policy.name}"
+        if str(_known(policy.get("state"), f"{what}: state")).lower() != "enabled" or not _strict_mfa(policy):
             continue
-        if not requires_mfa(policy):
+        apps = _ids(policy.get("conditions.applications.includeApplications"), f"{what}: applications")
+        excluded_apps = _ids(policy.get("conditions.applications.excludeApplications"), f"{what}: excluded apps")
+        if not apps & {audience, "all"} or audience in excluded_apps:
             continue
-        apps = _ids(policy.get("conditions.applications.includeApplications"), f"policy {policy.name}: applications")
-        if not apps & {audience, "all"}:
+        if any(not _empty(_known(policy.get(f"conditions.{c}"), c)) for c in NARROWING_CONDITIONS):
             continue
-        covered |= {g for g in candidates if covers_group(policy, g)}
+        client_apps = _ids(policy.get("conditions.clientAppTypes"), f"{what}: client app types")
+        if client_apps and client_apps != {"all"}:
+            continue
+        if any(
+            not _empty(_known(policy.get(f"conditions.users.{k}"), k))
+            for k in ("excludeRoles", "excludeGuestsOrExternalUsers")
+        ):
+            continue
+        excluded_users = _ids(policy.get("conditions.users.excludeUsers"), f"{what}: excluded users")
+        for group in candidates:
+            if not covers_group(policy, group):
+                continue
+            if excluded_users:
+                members = _members(groups, group)
+                if members is None:
+                    raise Unknowable(
+                        f"{what} exempts users {sorted(excluded_users)}; whether they are members of"
+                        f" group {group} is unknown"
+                    )
+                if members & excluded_users:
+                    continue
+            covered.add(group)
     return covered
 
 
@@ -111,7 +154,7 @@ def _assignment_path(
     *,
     assignments: list[Resource],
     policies: list[Resource],
-    known_groups: set[str],
+    group_resources: dict[str, Resource],
     audience: str,
     paths: Paths,
 ) -> None:
@@ -126,10 +169,10 @@ def _assignment_path(
     groups: set[str] = set()
     for assignment in mine:
         principal = str(_known(assignment.get("principalId"), f"{assignment.name}: principalId")).lower()
-        kind_value = _known(assignment.get("principalType"), f"{assignment.name}: principalType")
-        if isinstance(kind_value, str):
+        kind_value = assignment.get("principalType")
+        if isinstance(kind_value, str) and kind_value:
             kind = kind_value
-        elif principal in known_groups:
+        elif principal in group_resources:
             kind = "Group"  # Entra computes principalType; before apply the principal is known as a group
         else:
             raise Unknowable(f"{assignment.name}: the type of principal {principal} is unknown")
@@ -139,7 +182,7 @@ def _assignment_path(
             groups.add(principal)
     if len(groups) > 1:
         paths.open_paths.append(f"{len(groups)} groups are assigned to the VPN app ({', '.join(sorted(groups))})")
-    without_mfa = groups - _mfa_groups(policies, audience, groups)
+    without_mfa = groups - _mfa_groups(policies, audience, groups, group_resources)
     for group in sorted(without_mfa):
         paths.open_paths.append(f"assigned group {group} is not under an enforced MFA policy for the VPN app")
     if not paths.open_paths:
@@ -150,7 +193,7 @@ def _assignment_path(
         )
 
 
-def _block_path(policies: list[Resource], audience: str, paths: Paths) -> None:
+def _block_path(policies: list[Resource], audience: str, group_resources: dict[str, Resource], paths: Paths) -> None:
     for policy in policies:
         try:
             if str(_known(policy.get("state"), "state")).lower() != "enabled":
@@ -158,6 +201,8 @@ def _block_path(policies: list[Resource], audience: str, paths: Paths) -> None:
             if "block" not in _ids(policy.get("grantControls.builtInControls"), "grant controls"):
                 continue
             if not _ids(policy.get("conditions.applications.includeApplications"), "applications") & {audience, "all"}:
+                continue
+            if audience in _ids(policy.get("conditions.applications.excludeApplications"), "excluded apps"):
                 continue
             if "all" not in _ids(policy.get("conditions.users.includeUsers"), "included users"):
                 continue
@@ -167,7 +212,7 @@ def _block_path(policies: list[Resource], audience: str, paths: Paths) -> None:
                 narrowing.append("clientAppTypes")
             excluded_users = [k for k in USER_EXCLUSIONS if not _empty(_known(policy.get(f"conditions.users.{k}"), k))]
             excluded_groups = _ids(policy.get("conditions.users.excludeGroups"), "excluded groups")
-            unprotected = excluded_groups - _mfa_groups(policies, audience, excluded_groups)
+            unprotected = excluded_groups - _mfa_groups(policies, audience, excluded_groups, group_resources)
         except Unknowable as exc:
             paths.unknown.append(f"policy {policy.name}: {exc}")
             continue
@@ -226,7 +271,7 @@ class VpnTokenDevelopersOnly(Check):
         principals = inventory.of_type("Microsoft.Graph/servicePrincipals")
         assignments = inventory.of_type("Microsoft.Graph/appRoleAssignments")
         policies = inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")
-        groups = {str(g.get("id")).lower() for g in inventory.of_type("Microsoft.Graph/groups")}
+        groups = {str(g.get("id")).lower(): g for g in inventory.of_type("Microsoft.Graph/groups")}
         for gateway in gateways:
             yield self._judge(gateway, principals, assignments, policies, groups)
 
@@ -236,7 +281,7 @@ class VpnTokenDevelopersOnly(Check):
         principals: list[Resource],
         assignments: list[Resource],
         policies: list[Resource],
-        known_groups: set[str],
+        group_resources: dict[str, Resource],
     ) -> Finding:
         audience_value = gateway.get("properties.vpnClientConfiguration.aadAudience")
         expected = "assignment required with only the developers' group assigned, or a block for everyone else"
@@ -261,14 +306,17 @@ class VpnTokenDevelopersOnly(Check):
                     sp,
                     assignments=assignments,
                     policies=policies,
-                    known_groups=known_groups,
+                    group_resources=group_resources,
                     audience=audience,
                     paths=paths,
                 )
         except Unknowable as exc:
             paths.unknown.append(str(exc))
         if not paths.closed_by:
-            _block_path(policies, audience, paths)
+            try:
+                _block_path(policies, audience, group_resources, paths)
+            except Unknowable as exc:
+                paths.unknown.append(str(exc))
         evidence = [
             Evidence("properties.vpnClientConfiguration.aadAudience", audience, "the VPN's own audience app"),
             Evidence("openPaths", paths.open_paths, expected),

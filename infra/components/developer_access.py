@@ -1,13 +1,14 @@
 """Developer access: the developers' Entra group, Conditional Access and least privilege.
 
 Privacy policy: "only accessible to the software development team ... through a
-two-step authorization process". One Conditional Access policy, enabled (not
-report-only), requires MFA for the group on Azure management and on the VPN's
+two-step authorization process". Conditional Access policies, enabled (not
+report-only), require MFA for the group on Azure management and on the VPN's
 own audience app (``VpnAudience``: only the group is assigned to it, so nobody
-else can get a VPN token at all). In point-to-site mode a second one blocks the
+else can get a VPN token at all). In point-to-site mode a third one blocks the
 VPN audience from anywhere but the allowed IP address, which makes that address
-the single way to the database. Break-glass accounts are excluded so a broken
-MFA setup cannot lock the tenant out; they are not assigned to the VPN app.
+the single way to the database. Break-glass accounts are exempt from the
+management policy only, so a broken MFA setup cannot lock the tenant out; they
+are not assigned to the VPN app and no VPN policy exempts anyone.
 
 Azure roles: Reader on the resource group, plus a custom role with exactly the
 actions a developer needs to ship the portal (deploy through Kudu with Entra ID,
@@ -71,7 +72,6 @@ class DeveloperAccess(pulumi.ComponentResource):
         # Point-to-site: the VPN's own audience app, assigned to the group only. Its client ID is what
         # the gateway names as audience and what Conditional Access targets for the VPN.
         self.vpn_audience: VpnAudience | None = None
-        protected_apps: list[pulumi.Input[str]] = [well_known.app_id("Windows Azure Service Management API")]
         if args.vpn_mode == "p2s":
             self.vpn_audience = VpnAudience(
                 f"{name}-vpn",
@@ -82,24 +82,37 @@ class DeveloperAccess(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            protected_apps.append(self.vpn_audience.client_id)
 
-        users = {
-            "included_groups": [self.group.object_id],
-            "excluded_users": list(settings.break_glass_object_ids),
-        }
+        developers = {"included_groups": [self.group.object_id]}
+        # Break-glass accounts are exempt from MFA on Azure management only, so a broken MFA setup cannot
+        # lock the tenant out. The VPN policies exempt no one: break-glass accounts are not assigned to the
+        # VPN app anyway, and an exemption there would let a member of the group tunnel in without MFA.
         self.mfa_policy = azuread.ConditionalAccessPolicy(
             f"{name}-ca-mfa",
             display_name=f"smart-portal-{args.stack}: require MFA for developers",
             state="enabled",
             conditions={
                 "client_app_types": ["all"],
-                "applications": {"included_applications": protected_apps},
-                "users": users,
+                "applications": {"included_applications": [well_known.app_id("Windows Azure Service Management API")]},
+                "users": {**developers, "excluded_users": list(settings.break_glass_object_ids)},
             },
             grant_controls={"operator": "OR", "built_in_controls": ["mfa"]},
             opts=child,
         )
+        self.vpn_mfa_policy: azuread.ConditionalAccessPolicy | None = None
+        if self.vpn_audience is not None:
+            self.vpn_mfa_policy = azuread.ConditionalAccessPolicy(
+                f"{name}-ca-vpn-mfa",
+                display_name=f"smart-portal-{args.stack}: require MFA for the VPN",
+                state="enabled",
+                conditions={
+                    "client_app_types": ["all"],
+                    "applications": {"included_applications": [self.vpn_audience.client_id]},
+                    "users": developers,
+                },
+                grant_controls={"operator": "OR", "built_in_controls": ["mfa"]},
+                opts=child,
+            )
 
         self.allowed_location: azuread.NamedLocation | None = None
         self.location_policy: azuread.ConditionalAccessPolicy | None = None
@@ -117,7 +130,7 @@ class DeveloperAccess(pulumi.ComponentResource):
                 conditions={
                     "client_app_types": ["all"],
                     "applications": {"included_applications": [self.vpn_audience.client_id]},
-                    "users": users,
+                    "users": developers,
                     "locations": {
                         "included_locations": ["All"],
                         "excluded_locations": [self.allowed_location.id],
