@@ -102,8 +102,9 @@ def test_the_deployed_dev_estate_passes_and_matches_the_synthesized_stack(run_li
             "SEC-TLS",
             ("changed", "properties.siteConfig.minTlsVersion"),
         ),
+        (live.with_ca_report_only, {"entra_ca_mfa_for_developers"}, "SEC-DEV-MFA", ("changed", "state")),
         (
-            live.with_ca_report_only,
+            lambda e: live.with_ca_report_only(e, live.VPN_MFA_POLICY_ID),
             # The VPN app's only assigned group is then without enforced MFA as well.
             {"entra_ca_mfa_for_developers", "entra_vpn_token_developers_only"},
             "SEC-DEV-MFA",
@@ -116,7 +117,7 @@ def test_the_deployed_dev_estate_passes_and_matches_the_synthesized_stack(run_li
             ("changed", "properties.clientAffinityEnabled"),
         ),
     ],
-    ids=["second firewall rule", "TLS 1.0 re-enabled", "CA report-only", "affinity on"],
+    ids=["second firewall rule", "TLS 1.0 re-enabled", "CA report-only", "VPN MFA report-only", "affinity on"],
 )
 def test_a_live_misconfiguration_fails_its_claim_and_shows_as_drift(
     run_live: Any, mutate: Callable[[Estate], Estate], checks: set[str], claim: str, drift: tuple[str, str]
@@ -245,6 +246,26 @@ def test_forbidden_service_principals_make_exactly_the_token_check_an_error(run_
     assert "HTTP 403" in message
     assert not [r for r in fake.requests if r.path.endswith("/appRoleAssignedTo")]
     assert results["drift"]["items"] == []
+
+
+def test_the_custom_deployer_role_is_read_and_judged_by_its_actions(run_live: Any) -> None:
+    _, results, fake = run_live(live.dev_estate())
+    rbac = {f["message"] for f in results["findings"] if f["checkId"] == "rbac_developers_least_privilege"}
+    assert rbac == {
+        "Role Reader at rg-smartportal-dev-gwc: no promise-bearing operation.",
+        "Role smart-portal-dev deployer at rg-smartportal-dev-gwc: no promise-bearing operation.",
+    }
+    definitions = [r.path for r in fake.requests if "/roleDefinitions/" in r.path]
+    assert definitions == [live.DEPLOYER_ROLE_ID]  # a built-in role's permissions come from the data file
+
+
+def test_an_unreadable_custom_role_makes_the_least_privilege_check_an_error(run_live: Any) -> None:
+    fault = Fault("GET .*/roleDefinitions/", "forbidden", times=None)
+    code, results, _ = run_live(live.dev_estate(), faults=[fault])
+    assert code == 2
+    assert not_passing(results) == {"rbac_developers_least_privilege": {"ERROR"}}
+    [gap] = results["run"]["collection"]["gaps"]
+    assert gap["types"] == ["Microsoft.Authorization/roleDefinitions"] and "HTTP 403" in gap["reason"]
 
 
 def test_a_tracker_on_the_live_page_fails_no_analytics(

@@ -457,7 +457,8 @@ def test_a_failed_audience_read_is_a_gap_for_exactly_principals_and_assignments(
     for kind_ in AUDIENCE_TYPES:
         with pytest.raises(IncompleteInventory, match="servicePrincipals"):
             inventory.of_type(kind_)
-    assert len(inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")) == 2  # the rest is intact
+    policies = [k for k in live.dev_estate().graph if k.startswith("identity/conditionalAccess/policies/")]
+    assert len(inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")) == len(policies)  # the rest is intact
     assert len(inventory.of_type("Microsoft.Graph/groups")) == 1
 
 
@@ -531,3 +532,25 @@ def test_a_principal_answer_without_the_selected_fields_is_unknown_not_absent() 
     assert principal.get("appRoleAssignmentRequired") is UNKNOWN
     [assignment] = inventory.of_type("Microsoft.Graph/appRoleAssignments")
     assert assignment.get("principalType") is UNKNOWN and assignment.get("resourceId") is UNKNOWN
+
+
+# --- custom role definitions -----------------------------------------------------------------------------------
+
+
+def test_only_custom_role_definitions_are_read_at_the_scope_of_their_assignment(pem: tuple[Path, Path, Path]) -> None:
+    collection, fake = collect_dev(live.dev_estate(), pem)
+    assert collection.gaps == []
+    assert [r.path for r in fake.requests if "/roleDefinitions" in r.path] == [live.DEPLOYER_ROLE_ID]
+    [definition] = load_live(collection).of_type("Microsoft.Authorization/roleDefinitions")
+    assert definition.id == live.DEPLOYER_ROLE_ID
+    assert definition.get("properties.roleName") == "smart-portal-dev deployer"
+
+
+def test_unread_role_assignments_leave_the_role_definitions_unknown(pem: tuple[Path, Path, Path]) -> None:
+    fault = Fault("GET .*/roleAssignments$", "forbidden", times=None)
+    collection, fake = collect_dev(live.dev_estate(), pem, faults=[fault])
+    covered = {t for g in collection.gaps for t in g.types}
+    assert {"Microsoft.Authorization/roleAssignments", "Microsoft.Authorization/roleDefinitions"} <= covered
+    assert not [r for r in fake.requests if "/roleDefinitions" in r.path]
+    with pytest.raises(IncompleteInventory, match="not known which to read"):
+        load_live(collection).of_type("Microsoft.Authorization/roleDefinitions")

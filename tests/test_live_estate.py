@@ -167,10 +167,13 @@ def test_the_vpn_audience_is_the_estates_own_app_assigned_to_the_developers_only
     assert [(a["principalId"], a["principalType"], a["appRoleId"]) for a in assignments] == [
         (live.GROUP_ID, "Group", "00000000-0000-0000-0000-000000000000")
     ]
-    for key in (live.MFA_POLICY_ID, live.VPN_POLICY_ID):
-        policy = estate.graph[f"identity/conditionalAccess/policies/{key}"]
-        assert live.VPN_CLIENT_ID in policy["conditions"]["applications"]["includeApplications"]
-        assert live.MICROSOFT_VPN_CLIENT_APP_ID not in policy["conditions"]["applications"]["includeApplications"]
+    applications = {
+        key: estate.graph[f"identity/conditionalAccess/policies/{key}"]["conditions"]["applications"]
+        for key in (live.MFA_POLICY_ID, live.VPN_MFA_POLICY_ID, live.VPN_POLICY_ID)
+    }
+    assert applications[live.MFA_POLICY_ID]["includeApplications"] == [live.AZURE_MANAGEMENT_APP_ID]
+    assert applications[live.VPN_MFA_POLICY_ID]["includeApplications"] == [live.VPN_CLIENT_ID]
+    assert applications[live.VPN_POLICY_ID]["includeApplications"] == [live.VPN_CLIENT_ID]
 
 
 def test_developers_hold_reader_and_the_custom_deployer_role(estate: Estate) -> None:

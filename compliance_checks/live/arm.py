@@ -86,3 +86,17 @@ def role_assignments(rest: RestClient, subscription_id: str) -> list[Body]:
     return _listed(
         rest, f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleAssignments", AUTHORIZATION_API
     )
+
+
+def role_definition(rest: RestClient, scope: str, role: str) -> list[Body]:
+    """A role definition that is not a well-known built-in one, read at the scope of an assignment that uses it.
+
+    ``GET {scope}/providers/Microsoft.Authorization/roleDefinitions/{id}`` (azure-docs
+    role-based-access-control/custom-roles-rest.md, "List a custom role definition by ID"). A custom role
+    created at a resource group is found there (its ID keeps that scope). Not found is a gap, never "no role".
+    """
+    return [
+        rest.get(
+            f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{role}", {"api-version": AUTHORIZATION_API}
+        )
+    ]

@@ -23,11 +23,14 @@ from compliance_checks.inventory import Gap
 from compliance_checks.live import arm, graph, resource_graph
 from compliance_checks.live.rest import CollectionError, RestClient, Stats
 from compliance_checks.live.settings import LiveSettings
+from infra import well_known
 
 Body = dict[str, Any]
 SITES = "microsoft.web/sites"
 SERVERS = "microsoft.dbforpostgresql/flexibleservers"
 GATEWAYS = "Microsoft.Network/virtualNetworkGateways"
+ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
+ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
 # What one read of a VPN audience delivers; a failure leaves exactly these unread.
 AUDIENCE_TYPES = ("Microsoft.Graph/servicePrincipals", "Microsoft.Graph/appRoleAssignments")
 
@@ -217,6 +220,7 @@ class Collector:
             )
             if settings.include_graph:
                 graph_second += self._audience_tasks(graph_rest, arm_bodies, result)
+            second += self._role_definition_tasks(arm_rest, roles, result)
             self.progress.update(details_bar, total=len(first) - 2 + len(second))
             if graph_bar is not None:
                 self.progress.update(graph_bar, total=len(graph_first) + len(graph_second))
@@ -264,6 +268,40 @@ class Collector:
                 partial(graph.audience_principals, rest, audience),
             )
             for audience in audiences
+        ]
+
+    def _role_definition_tasks(self, rest: RestClient, roles: Sequence[Body], result: Collection) -> list[Task]:
+        """The definitions of the assigned roles that are not well-known built-in roles (custom roles).
+
+        What a built-in role may do is in ``infra/data/well_known_ids.json``; a custom role's only in Azure.
+        If the role assignments could not be read, which definitions matter is unknown: a gap.
+        """
+        unread = next((g for g in result.gaps if g.covers(ROLE_ASSIGNMENTS)), None)
+        if unread is not None:
+            result.gaps.append(
+                Gap((ROLE_DEFINITIONS,), "role definitions", f"not known which to read: {unread.reason}")
+            )
+            return []
+        wanted: dict[str, str] = {}
+        for assignment in roles:
+            properties = assignment.get("properties") or {}
+            definition = str(properties.get("roleDefinitionId") or "")
+            role = definition.rsplit("/", 1)[-1].lower()
+            entry = well_known.lookup(role) if role else None
+            if not role or (entry is not None and entry.kind == well_known.BUILT_IN_ROLE):
+                continue
+            scope = str(
+                properties.get("scope") or str(assignment.get("id", "")).split("/providers/Microsoft.Authorization/")[0]
+            )
+            wanted.setdefault(role, scope)
+        return [
+            Task(
+                f"role definition {role}",
+                (ROLE_DEFINITIONS,),
+                f"{scope}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+                partial(arm.role_definition, rest, scope, role),
+            )
+            for role, scope in wanted.items()
         ]
 
     def _detail_tasks(self, rest: RestClient, bodies: Sequence[Body]) -> list[Task]:

@@ -68,6 +68,7 @@ SERVER_ID = f"{_P}/Microsoft.DBforPostgreSQL/flexibleServers/{SERVER_NAME}"
 GROUP_ID = "e02c56d0-ba57-4332-a980-79074f45e700"
 GROUP_NAME = "smart-portal-developers-dev"
 MFA_POLICY_ID = "220beacfa5b4e08d3a5c161b989838c9"
+VPN_MFA_POLICY_ID = "13b6a35657c0ae80bae894d43cdaa488"
 VPN_POLICY_ID = "7f7bafe92d9c0a9a053e7c4c869bdf03"
 NAMED_LOCATION_ID = "d2c2df3e0fff88afbe10e3aaa0ef27f9"
 SITE_PRINCIPAL_ID = "d91674e0-6d7e-4d85-a667-6c63c07cd2c0"
@@ -1653,10 +1654,10 @@ def _assignment_key(resource_id: str, assignment_id: str) -> str:
 def _graph() -> dict[str, dict[str, Any]]:
     policies = [
         conditional_access_policy(
-            MFA_POLICY_ID,
-            "smart-portal-dev: require MFA for developers",
-            [AZURE_MANAGEMENT_APP_ID, VPN_CLIENT_ID],
-            "mfa",
+            MFA_POLICY_ID, "smart-portal-dev: require MFA for developers", [AZURE_MANAGEMENT_APP_ID], "mfa"
+        ),
+        conditional_access_policy(
+            VPN_MFA_POLICY_ID, "smart-portal-dev: require MFA for the VPN", [VPN_CLIENT_ID], "mfa"
         ),
         conditional_access_policy(
             VPN_POLICY_ID,
@@ -1743,9 +1744,9 @@ def with_site_min_tls(estate: Estate, version: str) -> Estate:
     return changed
 
 
-def with_ca_report_only(estate: Estate) -> Estate:
+def with_ca_report_only(estate: Estate, policy_id: str = MFA_POLICY_ID) -> Estate:
     changed = estate.copy()
-    changed.graph[f"identity/conditionalAccess/policies/{MFA_POLICY_ID}"]["state"] = "enabledForReportingButNotEnforced"
+    changed.graph[f"identity/conditionalAccess/policies/{policy_id}"]["state"] = "enabledForReportingButNotEnforced"
     return changed
 
 
@@ -1756,7 +1757,7 @@ def with_client_affinity(estate: Estate) -> Estate:
 
 
 def with_old_vpn_audience(estate: Estate, *, principal: bool = True) -> Estate:
-    """The design before the VPN's own audience app: the gateway and both policies name Microsoft's Azure VPN Client.
+    """The design before the VPN's own audience app: the gateway and the VPN policies name Microsoft's Azure VPN Client.
 
     With ``principal``, the tenant holds that app's service principal as Entra creates it on first consent
     (assignment not required, the default: resources/serviceprincipal.md); without, it holds none.
@@ -1764,7 +1765,7 @@ def with_old_vpn_audience(estate: Estate, *, principal: bool = True) -> Estate:
     changed = estate.copy()
     old = MICROSOFT_VPN_CLIENT_APP_ID
     changed.arm[GATEWAY_ID]["properties"]["vpnClientConfiguration"]["aadAudience"] = old
-    for key in (MFA_POLICY_ID, VPN_POLICY_ID):
+    for key in (VPN_MFA_POLICY_ID, VPN_POLICY_ID):
         applications = changed.graph[f"identity/conditionalAccess/policies/{key}"]["conditions"]["applications"]
         applications["includeApplications"] = [
             old if a == VPN_CLIENT_ID else a for a in applications["includeApplications"]
