@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TARGET_SECONDS = 5.0
 
+from infra import well_known  # noqa: E402 - after the path is set
 from tests.live.model import Estate  # noqa: E402 - after the path is set
 
 
@@ -75,6 +76,27 @@ def minimum_requests(estate: Estate, page_size: int, graph_page_size: int) -> in
         needed += pages(sum(1 for key in graph if key.rsplit("/", 1)[0] == collection), graph_page_size)
     groups = [key for key in graph if key.startswith("groups/")]
     needed += sum(1 + pages(len(members.get(key.split("/", 1)[1], [])), graph_page_size) for key in groups)
+    # The VPN audience: one lookup per Entra point-to-site gateway, then the pages of who is assigned.
+    for gateway in of_type("Microsoft.Network/virtualNetworkGateways"):
+        client = arm[gateway].get("properties", {}).get("vpnClientConfiguration") or {}
+        if "aad" not in {str(t).lower() for t in client.get("vpnAuthenticationTypes") or []}:
+            continue
+        needed += 1
+        audience = str(client.get("aadAudience", "")).lower()
+        for key, body in graph.items():
+            if (
+                key.count("/") == 1
+                and key.startswith("servicePrincipals/")
+                and str(body.get("appId")).lower() == audience
+            ):
+                assigned = sum(1 for k in graph if k.startswith(f"{key}/appRoleAssignedTo/"))
+                needed += pages(assigned, graph_page_size)
+    # One read per assigned role that is not a well-known built-in role (custom roles).
+    roles = {
+        str(arm[k]["properties"]["roleDefinitionId"]).rsplit("/", 1)[-1]
+        for k in of_type("Microsoft.Authorization/roleAssignments")
+    }
+    needed += sum(1 for role in roles if well_known.lookup(role) is None)
     return needed
 
 

@@ -690,6 +690,18 @@ BREAKS: list[tuple[str, str, Callable[[], Inventory], Verdict]] = [
         Verdict.FAIL,
     ),
     (
+        # Written as the REST API example writes it (no leading slash): the same subscription.
+        "activity_log_alert_network_changes",
+        "subscription scope without a leading slash",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Insights/activityLogAlerts",
+            "properties.scopes",
+            lambda scopes: [scope.lstrip("/") for scope in scopes],
+        ),
+        Verdict.PASS,
+    ),
+    (
         "activity_log_alert_network_changes",
         "scope unknown",
         lambda: change(estate("dev"), "Microsoft.Insights/activityLogAlerts", "properties.scopes", UNKNOWN),

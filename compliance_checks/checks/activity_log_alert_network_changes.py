@@ -91,7 +91,8 @@ def _estate_scopes(inventory: Inventory) -> set[str]:
 def _covers_estate(scopes: Any, subscriptions: set[str]) -> bool:
     if scopes is UNKNOWN or not isinstance(scopes, list):
         raise Unknown("the alert's scopes are unknown")
-    known = {str(s).lower().rstrip("/") for s in scopes if isinstance(s, str)}
+    # The REST API's own examples write scopes with and without the leading slash (ActivityLogAlertRule_Get.json).
+    known = {"/" + s.strip("/").lower() for s in scopes if isinstance(s, str)}
     if len(known) != len(scopes):
         raise Unknown("a scope of the alert is unknown")
     return bool(subscriptions) and subscriptions <= known
