@@ -524,6 +524,19 @@ BREAKS: list[tuple[str, str, Callable[[], Inventory], Verdict]] = [
         Verdict.FAIL,
     ),
     (
+        # Named but not enforced everywhere: MFA only outside trusted locations leaves sign-ins without it.
+        "entra_ca_mfa_for_developers",
+        "VPN MFA narrowed to untrusted locations",
+        lambda: change(
+            estate("dev"),
+            CA,
+            "conditions.locations",
+            {"includeLocations": ["All"], "excludeLocations": ["AllTrusted"]},
+            name="smart-portal-dev: require MFA for the VPN",
+        ),
+        Verdict.FAIL,
+    ),
+    (
         "entra_ca_mfa_for_developers",
         "no MFA grant",
         lambda: change(estate("prod"), CA, "grantControls.builtInControls", ["compliantDevice"]),

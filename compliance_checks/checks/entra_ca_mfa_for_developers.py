@@ -56,7 +56,9 @@ class MfaForDevelopers(Check):
             audience = gateway.get("properties.vpnClientConfiguration.aadAudience")
             if isinstance(audience, str) and audience:
                 required.add(audience.lower())
-        mfa_policies = [p for p in inventory.of_type("Microsoft.Graph/conditionalAccessPolicies") if requires_mfa(p)]
+        all_policies = inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")
+        group_map = {str(g.get("id")).lower(): g for g in groups}
+        mfa_policies = [p for p in all_policies if requires_mfa(p)]
         by_group: dict[str, list[Resource]] = {}
         everyone = []
         for policy in mfa_policies:
@@ -73,6 +75,19 @@ class MfaForDevelopers(Check):
             for policy in enforced:
                 covered |= _lower(policy.get("conditions.applications.includeApplications"))
             missing = set() if "all" in covered else required - covered
+            # Named is not enforced: an excluded app, a narrowing condition, an alternative grant or an exempt
+            # member leaves sign-ins without MFA. One predicate with the VPN token check.
+            from compliance_checks.checks.entra_vpn_token_developers_only import Unknowable, enforced_mfa_groups
+
+            try:
+                missing |= {
+                    app
+                    for app in required - missing
+                    if group_id not in enforced_mfa_groups(all_policies, app, {group_id}, group_map)
+                }
+            except Unknowable as exc:
+                yield self.finding(group, Verdict.ERROR, f"Cannot verify MFA for the group: {exc}.")
+                continue
             evidence = Evidence(
                 "conditionalAccessPolicies",
                 [f"{p.name} ({p.get('state')})" for p in relevant],

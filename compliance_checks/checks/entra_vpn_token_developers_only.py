@@ -101,7 +101,9 @@ def _members(groups: dict[str, Resource], group: str) -> set[str] | None:
     return {str(m.get("id")).lower() for m in members if isinstance(m, dict)}
 
 
-def _mfa_groups(policies: list[Resource], audience: str, candidates: set[str], groups: dict[str, Resource]) -> set[str]:
+def enforced_mfa_groups(
+    policies: list[Resource], audience: str, candidates: set[str], groups: dict[str, Resource]
+) -> set[str]:
     """Of ``candidates``, the groups whose every member an enabled policy makes pass MFA on every sign-in to
     ``audience``: the app not excluded, no condition that narrows where it applies, no member exempted."""
     covered: set[str] = set()
@@ -182,7 +184,7 @@ def _assignment_path(
             groups.add(principal)
     if len(groups) > 1:
         paths.open_paths.append(f"{len(groups)} groups are assigned to the VPN app ({', '.join(sorted(groups))})")
-    without_mfa = groups - _mfa_groups(policies, audience, groups, group_resources)
+    without_mfa = groups - enforced_mfa_groups(policies, audience, groups, group_resources)
     for group in sorted(without_mfa):
         paths.open_paths.append(f"assigned group {group} is not under an enforced MFA policy for the VPN app")
     if not paths.open_paths:
@@ -212,7 +214,7 @@ def _block_path(policies: list[Resource], audience: str, group_resources: dict[s
                 narrowing.append("clientAppTypes")
             excluded_users = [k for k in USER_EXCLUSIONS if not _empty(_known(policy.get(f"conditions.users.{k}"), k))]
             excluded_groups = _ids(policy.get("conditions.users.excludeGroups"), "excluded groups")
-            unprotected = excluded_groups - _mfa_groups(policies, audience, excluded_groups, group_resources)
+            unprotected = excluded_groups - enforced_mfa_groups(policies, audience, excluded_groups, group_resources)
         except Unknowable as exc:
             paths.unknown.append(f"policy {policy.name}: {exc}")
             continue
