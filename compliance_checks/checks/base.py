@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict, worst
@@ -33,6 +33,23 @@ class Params:
     min_tls_version: str = "1.2"
     max_log_retention_days: int = 90
     database_port: int = 5432
+
+
+@dataclass(frozen=True)
+class Read:
+    """One property a check decides on: ``path`` of every resource of ``type``.
+
+    The declaration is data, not documentation: drift watches these paths, the
+    policy pack reports them when unknown at preview, and the generic mutation
+    test (tests/test_fail_closed.py) sets each to missing, null, unknown,
+    secret, a wrong type and an out-of-range value and asserts the check never
+    answers PASS for it. ``[*]`` stands for every element of a list.
+    ``absent_ok``: missing or null is a good state (no analytics key set).
+    """
+
+    type: str
+    path: str
+    absent_ok: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,9 +75,16 @@ class Check(ABC):
     # The type a check judges resource by resource; none in the inventory is an ERROR, not a PASS.
     subject: ClassVar[str | None] = None
 
+    # What the check decides on (see Read); checks written as code list them here.
+    READS: ClassVar[tuple[Read, ...]] = ()
+
     @property
     def id(self) -> str:
         return self.meta.id
+
+    def reads(self) -> tuple[Read, ...]:
+        """Every (type, path) this check decides on."""
+        return self.READS
 
     def evaluate(self, inventory: Inventory, params: Params) -> list[Finding]:
         findings = list(self.run(inventory, params))
@@ -68,7 +92,7 @@ class Check(ABC):
             # A check that produced nothing verified nothing.
             what = f"no {self.subject} in the inventory" if self.subject else "no finding was produced"
             findings = [self.error_nothing_found(what)]
-        return findings
+        return [_unless_maybe(finding, inventory) for finding in findings]
 
     def subjects(self, inventory: Inventory) -> list[Resource]:
         """The resources of ``subject`` (an empty list becomes the ERROR of ``evaluate``)."""
@@ -95,6 +119,32 @@ class Check(ABC):
 
     def error_nothing_found(self, what: str) -> Finding:
         return self.finding(None, Verdict.ERROR, f"Nothing to verify: {what}.")
+
+
+def may_exist(resource: Resource) -> str:
+    """Why a resource may or may not be deployed ('' when it is certain).
+
+    An ARM resource under a ``condition`` that cannot be evaluated, or a copy
+    loop of unknown count, carries an UNKNOWN marker in its body (sources/arm_template.py).
+    """
+    reasons = [key for key in ("condition", "copy") if resource.folded.get(key) is UNKNOWN]
+    return " and ".join(f"its {key} cannot be evaluated" for key in reasons)
+
+
+def _unless_maybe(finding: Finding, inventory: Inventory) -> Finding:
+    """A verdict on a resource that may not exist is not a verdict: PASS and FAIL become ERROR."""
+    if finding.verdict not in (Verdict.PASS, Verdict.FAIL) or not finding.resource_type:
+        return finding
+    resource = inventory.peek(finding.resource_id)
+    why = may_exist(resource) if resource is not None else ""
+    if not why:
+        return finding
+    return replace(
+        finding,
+        verdict=Verdict.ERROR,
+        message=f"Cannot verify: the resource may or may not be deployed ({why}); it would be {finding.verdict}: "
+        f"{finding.message}",
+    )
 
 
 # --- expectations ----------------------------------------------------------------------------
@@ -223,9 +273,25 @@ class PropertyCheck(Check):
     rules: Sequence[Rule]
     required: bool = True
     applies: Callable[[Resource], bool] | None = field(default=None)
+    # Types judged exactly like ``resource_type`` (deployment slots like their site).
+    also_types: tuple[str, ...] = ()
+
+    @property
+    def resource_types(self) -> tuple[str, ...]:
+        return (self.resource_type, *self.also_types)
+
+    def reads(self) -> tuple[Read, ...]:
+        return (
+            tuple(
+                Read(kind, rule.path, absent_ok=isinstance(rule.expect, EmptyOrMissing))
+                for kind in self.resource_types
+                for rule in self.rules
+            )
+            + self.READS
+        )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        resources = inventory.of_type(self.resource_type)
+        resources = inventory.of_type(*self.resource_types)
         if not resources:
             if self.required:
                 yield self.error_nothing_found(f"no {self.resource_type} in the inventory")
