@@ -1,11 +1,18 @@
 """The claims catalogue: the privacy policy's promises as data.
 
 ``claims.yaml`` splits the policy into atomic claims (verbatim German and
-English fragments, the controls that keep each claim true, the checks or the
-attestation that verify it, and its place in GDPR, TDDDG, ISO/IEC 27001, BSI C5
+English fragments, the controls that keep each claim true, whether an
+attestation verifies it, and its place in GDPR, TDDDG, ISO/IEC 27001, BSI C5
 and the CIS Azure benchmark); ``controls.yaml`` describes the controls. This
 module reads and validates both. Nothing is read at import time; the default
 catalogue is loaded once and cached.
+
+Which checks verify a claim is declared once, beside each check: its
+``CheckMeta.claims`` (``compliance_checks/checks/<id>.py``). The loader derives
+``Claim.checks`` from the registered checks, so adding a check for an existing
+claim touches the check and nothing here. A technical claim that no check names,
+a check that names an unknown claim or none, and a ``checks:`` list in
+``claims.yaml`` (a second declaration that could disagree) are errors.
 
 Every problem is a :class:`~compliance_checks.errors.CatalogError` whose message
 is one line naming the file and the place, e.g.
@@ -16,9 +23,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -73,6 +80,7 @@ class Claim:
     text_de: tuple[str, ...]
     text_en: tuple[str, ...]
     controls: tuple[str, ...]
+    # Derived from the checks' CheckMeta.claims (sorted by check ID), never read from claims.yaml.
     checks: tuple[str, ...]
     attestation_required: bool
     mappings: Mapping[str, tuple[str, ...]] = field(hash=False)
@@ -115,7 +123,7 @@ class Catalog:
         return [claim for claim in self.claims if check_id in claim.checks]
 
     def check_ids(self) -> list[str]:
-        """Every check referenced by a claim, sorted."""
+        """Every check that verifies some claim, sorted."""
         return sorted({check for claim in self.claims for check in claim.checks})
 
     @property
@@ -124,20 +132,31 @@ class Catalog:
         return self.directory / POLICY_FILE
 
 
-def load_catalog(directory: Path | None = None) -> Catalog:
+def load_catalog(directory: Path | None = None, *, check_claims: Mapping[str, Sequence[str]] | None = None) -> Catalog:
     """Read and validate ``claims.yaml`` and ``controls.yaml`` from ``directory``.
 
-    Without ``directory`` the catalogue shipped with this package is loaded
-    (once; later calls return the same object).
+    ``check_claims`` maps each check ID to the claims it names; by default the
+    ``CheckMeta.claims`` of every registered check. Without ``directory`` and
+    ``check_claims`` the catalogue shipped with this package is loaded (once;
+    later calls return the same object).
     """
-    if directory is None:
+    if directory is None and check_claims is None:
         return _load_default()
-    return _load(Path(directory))
+    return _load(Path(directory) if directory is not None else CATALOG_DIR, check_claims)
 
 
 @functools.cache
 def _load_default() -> Catalog:
-    return _load(CATALOG_DIR)
+    return _load(CATALOG_DIR, None)
+
+
+def registered_check_claims() -> dict[str, tuple[str, ...]]:
+    """Check ID -> the claims its ``CheckMeta.claims`` names, for every registered check."""
+    # Imported here: the check registry imports every check module, which the
+    # catalogue's own users (policy text lint, attestations) do not need at import.
+    from compliance_checks.checks import load_checks
+
+    return {check_id: tuple(check.meta.claims) for check_id, check in load_checks().items()}
 
 
 # ---------------------------------------------------------------------------
@@ -223,9 +242,13 @@ def _type_name(value: Any) -> str:
     )
 
 
-def _load(directory: Path) -> Catalog:
+def _load(directory: Path, check_claims: Mapping[str, Sequence[str]] | None) -> Catalog:
     controls = _parse_controls(_read_yaml(directory / CONTROLS_FILE))
     claims, frameworks, non_promises = _parse_claims(_read_yaml(directory / CLAIMS_FILE), controls)
+    by_claim = _checks_by_claim(
+        registered_check_claims() if check_claims is None else check_claims, {claim.id for claim in claims}
+    )
+    claims = _with_checks(claims, by_claim)
     return Catalog(
         claims=claims,
         controls=MappingProxyType(controls),
@@ -267,6 +290,50 @@ def _parse_controls(document: Any) -> dict[str, Control]:
             implemented_by=implemented_by,
         )
     return controls
+
+
+def _check_file(check_id: str) -> str:
+    return f"compliance_checks/checks/{check_id}.py"
+
+
+def _checks_by_claim(check_claims: Mapping[str, Sequence[str]], claim_ids: AbstractSet[str]) -> dict[str, list[str]]:
+    """Claim ID -> the IDs of the checks that name it, sorted; every name checked against the catalogue."""
+    by_claim: dict[str, list[str]] = {}
+    for check_id in sorted(check_claims):
+        where = f"{_check_file(check_id)}: CheckMeta.claims"
+        if not _CHECK_ID.match(check_id):
+            raise CatalogError(f"{_check_file(check_id)}: {check_id!r} is not a check ID like webapp_https_only")
+        named = tuple(check_claims[check_id])
+        if not named:
+            raise CatalogError(f"{where}: names no claim, so the check would verify nothing")
+        for number, claim_id in enumerate(named):
+            if claim_id not in claim_ids:
+                raise CatalogError(f"{where}[{number}]: unknown claim {claim_id!r} (not in {CLAIMS_FILE})")
+            if claim_id in named[:number]:
+                raise CatalogError(f"{where}[{number}]: claim {claim_id!r} named twice")
+            by_claim.setdefault(claim_id, []).append(check_id)
+    return by_claim
+
+
+def _with_checks(claims: Sequence[Claim], by_claim: Mapping[str, Sequence[str]]) -> tuple[Claim, ...]:
+    """Each claim with the checks that name it.
+
+    A technical claim needs a check; an organisational one needs an attestation
+    (``_parse_claim``), so no claim is left that nothing would verify.
+    """
+    reader = _Reader(CLAIMS_FILE)
+    result: list[Claim] = []
+    for index, claim in enumerate(claims):
+        checks = tuple(by_claim.get(claim.id, ()))
+        place = f"claims[{index}]"
+        if claim.kind == "technical" and not checks:
+            raise reader.fail(
+                place,
+                f"technical claim {claim.id} is verified by no check "
+                "(no check names it in its CheckMeta.claims, compliance_checks/checks/<id>.py)",
+            )
+        result.append(replace(claim, checks=checks))
+    return tuple(result)
 
 
 def _parse_claims(
@@ -320,10 +387,17 @@ def _parse_claims(
 
 
 def _parse_claim(reader: _Reader, entry: Any, place: str, controls: Mapping[str, Control]) -> Claim:
+    if isinstance(entry, dict) and "checks" in entry:
+        # The link claim -> check is declared once, by the check; a list here could disagree with it.
+        raise reader.fail(
+            f"{place}.checks",
+            "checks are not listed in the catalogue: each check names its claims in its CheckMeta.claims "
+            "(compliance_checks/checks/<id>.py)",
+        )
     item = reader.mapping(
         entry,
         place,
-        required={"id", "title", "kind", "text", "controls", "checks", "attestation", "mappings"},
+        required={"id", "title", "kind", "text", "controls", "attestation", "mappings"},
     )
     claim_id = reader.text(item["id"], f"{place}.id")
     if not _CLAIM_ID.match(claim_id):
@@ -341,11 +415,6 @@ def _parse_claim(reader: _Reader, entry: Any, place: str, controls: Mapping[str,
         if control_id not in controls:
             raise reader.fail(f"{place}.controls[{number}]", f"unknown control {control_id!r} (not in {CONTROLS_FILE})")
 
-    checks = reader.texts(item["checks"], f"{place}.checks")
-    for number, check_id in enumerate(checks):
-        if not _CHECK_ID.match(check_id):
-            raise reader.fail(f"{place}.checks[{number}]", f"{check_id!r} is not a check ID like webapp_https_only")
-
     attestation = reader.mapping(
         item["attestation"], f"{place}.attestation", required={"required"}, optional={"evidence"}
     )
@@ -353,10 +422,6 @@ def _parse_claim(reader: _Reader, entry: Any, place: str, controls: Mapping[str,
     evidence = attestation.get("evidence")
     evidence_text = reader.text(evidence, f"{place}.attestation.evidence") if evidence is not None else ""
 
-    if not checks and not required:
-        raise reader.fail(place, f"claim {claim_id} has no check and requires no attestation: nothing would verify it")
-    if kind == "technical" and not checks:
-        raise reader.fail(f"{place}.checks", f"technical claim {claim_id} needs at least one check")
     if kind == "organisational" and not required:
         raise reader.fail(
             f"{place}.attestation.required", f"organisational claim {claim_id} must require an attestation"
@@ -372,7 +437,7 @@ def _parse_claim(reader: _Reader, entry: Any, place: str, controls: Mapping[str,
         text_de=text_de,
         text_en=text_en,
         controls=claim_controls,
-        checks=checks,
+        checks=(),  # filled in by _with_checks from the checks' own metadata
         attestation_required=required,
         mappings=MappingProxyType(mappings),
         attestation_evidence=evidence_text,
@@ -389,4 +454,5 @@ __all__ = [
     "Control",
     "NonPromise",
     "load_catalog",
+    "registered_check_claims",
 ]
