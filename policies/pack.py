@@ -1,10 +1,14 @@
 """The CrossGuard policies: each one runs compliance checks over what Pulumi is about to deploy.
 
-There is no second implementation of any rule here. A policy names a claim of
-the privacy policy and the check IDs that verify it; its validator turns the
-resources under validation into the same inventory every other source produces
-and reports each FAIL (or "nothing to verify" ERROR) as a violation naming the
-resource and the claim.
+There is no second implementation of any rule here, and no second list of
+which check verifies which claim. ``GROUPS`` only says which configuration
+checks are judged together as one gate (name, description, scope); the claim a
+policy stands for is the one its checks name in their ``CheckMeta.claims``.
+Every configuration check (not a live probe) that no group names becomes a gate
+of its own, so a new check for an existing claim is enforced without an edit
+here. A policy's validator turns the resources under validation into the same
+inventory every other source produces and reports each FAIL (or "nothing to
+verify" ERROR) as a violation naming the resource and the claim.
 
 Values unknown until apply (IDs of resources not yet created) cannot be judged
 at preview. They are never passed silently: the ``unknown-values-at-preview``
@@ -30,7 +34,9 @@ from pulumi_policy import (
 )
 
 from compliance_checks.checks import load_checks
-from compliance_checks.checks.base import EU_LOCATIONS, Check, Params, PropertyCheck
+from compliance_checks.checks.base import EU_LOCATIONS, Check, Params, PropertyCheck, sentence
+from compliance_checks.checks.probe_base import ProbeCheck
+from compliance_checks.errors import CatalogError
 from compliance_checks.findings import Finding, Verdict
 from compliance_checks.inventory import UNKNOWN, Inventory, Resource, referenced_ids
 from compliance_checks.sources.azure_native import clean, to_resource
@@ -52,7 +58,19 @@ CONFIG_SCHEMA = PolicyConfigSchema(
 
 
 @dataclass(frozen=True)
+class PolicyGroup:
+    """Configuration checks judged together as one gate."""
+
+    name: str
+    description: str
+    checks: tuple[str, ...]
+    scope: str  # "resource" when one resource decides, "stack" when several do
+
+
+@dataclass(frozen=True)
 class PolicySpec:
+    """One policy of the pack, with the claim derived from its checks' metadata."""
+
     name: str
     claim: str
     description: str
@@ -60,127 +78,168 @@ class PolicySpec:
     scope: str  # "resource" when one resource decides, "stack" when several do
 
 
-SPECS: tuple[PolicySpec, ...] = (
-    PolicySpec(
+SCOPES = ("resource", "stack")
+
+GROUPS: tuple[PolicyGroup, ...] = (
+    PolicyGroup(
         "portal-https-tls-floor",
-        "SEC-TLS",
         "The portal is HTTPS only, TLS 1.2+ (also SCM), no FTP.",
         ("webapp_https_only", "webapp_min_tls_version", "webapp_ftps_disabled"),
         "resource",
     ),
-    PolicySpec(
+    PolicyGroup(
         "portal-custom-domain-tls",
-        "SEC-TLS",
         "The portal's custom domain is bound with a certificate.",
         ("webapp_custom_domain_sni",),
         "stack",
     ),
-    PolicySpec(
+    PolicyGroup(
         "database-tls-required",
-        "SEC-TLS",
         "The database requires TLS 1.2+ for every connection.",
         ("postgres_require_secure_transport", "postgres_min_tls_version"),
         "stack",
     ),
-    PolicySpec(
+    PolicyGroup(
         "portal-no-affinity-cookie",
-        "PRIV-NO-COOKIES",
         "No ARRAffinity cookie.",
         ("webapp_client_affinity_disabled",),
         "resource",
     ),
-    PolicySpec(
+    PolicyGroup(
         "portal-no-app-service-auth",
-        "PRIV-NO-COOKIES",
         "No App Service Authentication session cookie.",
         ("webapp_easy_auth_disabled",),
         "stack",
     ),
-    PolicySpec(
+    PolicyGroup(
         "portal-no-analytics",
-        "PRIV-NO-ANALYTICS",
         "No Application Insights, no browser instrumentation.",
         ("webapp_no_application_insights",),
         "stack",
     ),
-    PolicySpec(
+    PolicyGroup(
         "database-private",
-        "SEC-DB-SINGLE-IP-VPN",
         "The database has no public access and lives in its subnet.",
         ("postgres_public_access_disabled", "postgres_vnet_integrated"),
         "resource",
     ),
-    PolicySpec(
+    PolicyGroup(
         "database-no-firewall-rules",
-        "SEC-DB-SINGLE-IP-VPN",
         "The database has no firewall rules.",
         ("postgres_no_firewall_rules",),
         "stack",
     ),
-    PolicySpec(
+    PolicyGroup(
         "database-single-ip-path",
-        "SEC-DB-SINGLE-IP-VPN",
         "Only the portal subnet and the VPN source of the single IP reach the database port.",
         ("nsg_database_port_two_sources", "nsg_deny_all_inbound"),
         "stack",
     ),
-    PolicySpec(
+    PolicyGroup(
         "vpn-gateway-authentication",
-        "SEC-DB-SINGLE-IP-VPN",
         "The VPN admits Entra ID (MFA) point-to-site from the allowed IP, or one office address by IPsec.",
         ("vpn_gateway_single_ip_or_entra", "entra_ca_vpn_allowed_ip_only"),
         "stack",
     ),
-    PolicySpec(
+    PolicyGroup(
         "developers-mfa",
-        "SEC-DEV-MFA",
         "Conditional Access enforces MFA for the developers; only their group can get a VPN token.",
         ("entra_ca_mfa_for_developers", "entra_vpn_token_developers_only"),
         "stack",
     ),
-    PolicySpec(
+    PolicyGroup(
         "developers-least-privilege",
-        "SEC-DEV-MFA",
         "Developers hold least privilege; no basic-auth publishing; SCM only from the allowed IP.",
         ("rbac_developers_least_privilege", "webapp_basic_auth_disabled", "webapp_scm_ip_restricted"),
         "stack",
     ),
-    PolicySpec(
+    PolicyGroup(
         "eu-only-locations",
-        "SEC-HOSTING-AZURE",
         "Every resource is in an allowed EU region.",
         ("location_in_allowed_regions",),
         "resource",
     ),
-    PolicySpec(
+    PolicyGroup(
         "database-backup-eu-pair",
-        "SEC-HOSTING-AZURE",
         "Geo-redundant backups stay in the EU pair.",
         ("postgres_geo_backup_in_eu_pair",),
         "resource",
     ),
-    PolicySpec(
+    PolicyGroup(
         "key-vault-hardening",
-        "SEC-DATA-PROTECTION",
         "Key Vault: RBAC, purge protection, private only.",
         ("keyvault_rbac_purge_protection", "keyvault_public_access_disabled"),
         "resource",
     ),
-    PolicySpec(
+    PolicyGroup(
         "log-retention",
-        "SEC-DATA-PROTECTION",
         "Logs with IP addresses are kept at most 90 days.",
         ("log_retention_at_most_90_days",),
         "resource",
     ),
-    PolicySpec(
+    PolicyGroup(
         "logging-and-alerts",
-        "SEC-DATA-PROTECTION",
         "Diagnostics on; changes to NSGs, database firewall and parameters, and site configuration alert.",
         ("diagnostic_settings_enabled", "activity_log_alert_network_changes"),
         "stack",
     ),
 )
+
+UNKNOWN_VALUES_POLICY = "unknown-values-at-preview"
+
+
+def is_gated(check: Check) -> bool:
+    """A configuration check: it judges what is declared. Live probes judge the running portal, not a preview."""
+    return not isinstance(check, ProbeCheck)
+
+
+def policy_specs(checks: Mapping[str, Check], groups: Sequence[PolicyGroup] = GROUPS) -> tuple[PolicySpec, ...]:
+    """The pack's policies: each group, then one policy per configuration check no group names.
+
+    The claim of a policy is the first claim (in its first check's order) that
+    every one of its checks names in ``CheckMeta.claims``. A group naming an
+    unknown check, a probe, a check another group has, or checks that share no
+    claim is a one-line error naming the group.
+    """
+    specs: list[PolicySpec] = []
+    owner: dict[str, str] = {}
+    for group in groups:
+        where = f"policies/pack.py: GROUPS: {group.name}"
+        if group.scope not in SCOPES:
+            raise CatalogError(f"{where}: scope {group.scope!r} is not one of {', '.join(SCOPES)}")
+        if not group.checks:
+            raise CatalogError(f"{where}: names no check")
+        for check_id in group.checks:
+            check = checks.get(check_id)
+            if check is None:
+                raise CatalogError(f"{where}: unknown check {check_id!r}")
+            if not is_gated(check):
+                raise CatalogError(f"{where}: {check_id} is a live probe; a preview cannot judge it")
+            if check_id in owner:
+                raise CatalogError(f"{where}: {check_id} is already in policy {owner[check_id]}")
+            owner[check_id] = group.name
+        first, *rest = (checks[c].meta.claims for c in group.checks)
+        shared = [claim for claim in first if all(claim in other for other in rest)]
+        if not shared:
+            raise CatalogError(f"{where}: its checks name no claim in common (CheckMeta.claims)")
+        specs.append(PolicySpec(group.name, shared[0], group.description, group.checks, group.scope))
+    names = {spec.name for spec in specs} | {UNKNOWN_VALUES_POLICY}
+    for check_id in sorted(checks):
+        check = checks[check_id]
+        if check_id in owner or not is_gated(check):
+            continue
+        if not check.meta.claims:
+            raise CatalogError(f"compliance_checks/checks/{check_id}.py: CheckMeta.claims: names no claim")
+        name = check_id.replace("_", "-")
+        if name in names:
+            raise CatalogError(f"policies/pack.py: the policy of check {check_id} would be named {name}, taken")
+        names.add(name)
+        scope = "resource" if isinstance(check, PropertyCheck) else "stack"
+        specs.append(PolicySpec(name, check.meta.claims[0], sentence(check.meta.title), (check_id,), scope))
+    return tuple(specs)
+
+
+SPECS: tuple[PolicySpec, ...] = policy_specs(load_checks())
 
 
 def _unwrap(value: Any) -> Any:
@@ -333,7 +392,7 @@ def build_policies() -> list[Policy]:
             )
     policies.append(
         StackValidationPolicy(
-            name="unknown-values-at-preview",
+            name=UNKNOWN_VALUES_POLICY,
             description="Reports every value the checks could not judge because it is unknown until apply.",
             validate=_unknown_values,
             enforcement_level=EnforcementLevel.ADVISORY,
