@@ -3,11 +3,24 @@
 Every read that fails becomes a :class:`~compliance_checks.inventory.Gap`
 naming the types it would have delivered; nothing is ever treated as
 "there is none". The whole collection ends within ``settings.deadline``.
+
+What a read returns is screened before anything keeps it: a body without a
+string ``id`` and ``type`` (or with a top-level field of the wrong JSON type)
+is a gap for its type, not a row silently dropped later; the same resource
+returned twice with different values is dropped and a gap for its type, so
+no verdict depends on which page came first (identical copies are one).
+
+The workers are daemon threads (:class:`_DaemonPool`), not a
+``ThreadPoolExecutor``, whose workers the interpreter joins at exit: a server
+that accepts and never answers, or trickles a byte at a time, must not keep
+the process alive past ``--deadline``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent import futures
@@ -16,12 +29,13 @@ from functools import partial
 from typing import Any, Protocol
 
 from azure.core.credentials import TokenCredential
+from azure.core.exceptions import AzureError
 
 from compliance_checks.checks.diagnostic_settings_enabled import TARGETS as DIAGNOSED_TYPES
 from compliance_checks.errors import ComplianceError
-from compliance_checks.inventory import Gap
+from compliance_checks.inventory import Gap, type_of_id
 from compliance_checks.live import arm, graph, resource_graph
-from compliance_checks.live.rest import CollectionError, RestClient, Stats
+from compliance_checks.live.rest import CollectionError, GuardedCredential, RestClient, Stats, redact
 from compliance_checks.live.settings import LiveSettings
 from infra import well_known
 
@@ -33,6 +47,16 @@ ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
 ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
 # What one read of a VPN audience delivers; a failure leaves exactly these unread.
 AUDIENCE_TYPES = ("Microsoft.Graph/servicePrincipals", "Microsoft.Graph/appRoleAssignments")
+CONFLICTING = "returned twice with different values"
+# Top-level fields of an ARM body or Resource Graph row and the JSON types they may have (null: not returned).
+# Shapes: the ARM resource envelope of azure-rest-api-specs specification/common-types/resource-management
+# (id, name, type strings; location string; tags object; properties object).
+_ARM_FIELDS: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "location": (str,),
+    "tags": (dict,),
+    "properties": (dict,),
+}
 
 
 class SignInError(ComplianceError):
@@ -64,6 +88,7 @@ class Task:
     scope: str
     run: Callable[[], list[Body]]
     located: bool = False
+    api: str = "arm"  # "graph": Microsoft Graph objects (an id, no ARM type)
 
 
 @dataclass
@@ -89,7 +114,7 @@ class Collector:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings.validate()
-        self.credential = credential
+        self.credential = GuardedCredential(credential)
         self.progress = progress or NoProgress()
         self.clock = clock
 
@@ -99,13 +124,23 @@ class Collector:
         for scope in scopes:
             try:
                 self.credential.get_token(scope)
-            except Exception as exc:  # azure-identity raises several kinds; all mean "cannot sign in"
-                detail = " ".join(str(exc).split())[:300]
-                raise SignInError(f"cannot get a token for {scope}: {type(exc).__name__}: {detail}") from None
+            except AzureError as exc:  # GuardedCredential turns whatever the credential raises into one
+                detail = redact(" ".join(str(exc.message or exc).split()))[:300]
+                raise SignInError(f"cannot get a token for {scope}: {detail}") from None
 
     def collect(self) -> Collection:
-        self.sign_in()
         settings, result = self.settings, Collection(self.settings.subscriptions)
+        deadline = self.clock() + settings.deadline
+        pool = _DaemonPool(settings.concurrency, "collect")
+        signing_in = pool.submit(self.sign_in)
+        if not futures.wait([signing_in], timeout=max(deadline - self.clock(), 0)).done:
+            pool.shutdown()
+            raise SignInError(f"no token within the {settings.deadline:g} s deadline")
+        try:
+            signing_in.result()
+        except SignInError:
+            pool.shutdown()
+            raise
         arm_rest, graph_rest = (
             RestClient(api, endpoint, scope=scope, credential=self.credential, settings=settings, stats=result.stats)
             for api, endpoint, scope in (
@@ -113,8 +148,8 @@ class Collector:
                 ("graph", settings.graph_endpoint, settings.graph_scope),
             )
         )
-        deadline = self.clock() + settings.deadline
-        pool = futures.ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="collect")
+        # The clients' clock is time.monotonic (socket timeouts are real time), whatever self.clock is.
+        arm_rest.deadline = graph_rest.deadline = time.monotonic() + max(deadline - self.clock(), 0)
         try:
             inventory_bar = self.progress.add_task("Resource Graph (rows)", total=None)
             details_bar = self.progress.add_task("ARM service APIs", total=None)
@@ -163,12 +198,14 @@ class Collector:
                         ("Microsoft.Graph/conditionalAccessPolicies",),
                         "graph:/" + graph.POLICIES,
                         partial(graph.conditional_access_policies, graph_rest),
+                        api="graph",
                     ),
                     Task(
                         "named locations",
                         ("Microsoft.Graph/namedLocations",),
                         "graph:/" + graph.NAMED_LOCATIONS,
                         partial(graph.named_locations, graph_rest),
+                        api="graph",
                     ),
                 ]
                 if settings.include_graph
@@ -184,7 +221,7 @@ class Collector:
                 result,
                 deadline,
             )
-            arm_bodies = [body for task in first for body in done.get(task.label, [])]
+            arm_bodies = _unique([body for task in first for body in done.get(task.label, [])], result)
             result.arm.extend(arm_bodies)
             policies = done.get("Conditional Access policies", [])
             result.graph.extend((graph.POLICIES, p) for p in policies)
@@ -212,6 +249,7 @@ class Collector:
                         ("Microsoft.Graph/groups",),
                         f"graph:/groups/{group_id}",
                         partial(_one, graph.group_with_members, graph_rest, group_id),
+                        api="graph",
                     )
                     for group_id in graph.referenced_groups(policies, roles)
                 ]
@@ -229,11 +267,12 @@ class Collector:
             )
             for task in second:
                 result.arm.extend(done.get(task.label, []))
+            result.arm[:] = _unique(result.arm, result)  # a detail read may repeat what another returned
             for task in graph_second:
                 path = graph.SERVICE_PRINCIPALS if task.types == AUDIENCE_TYPES else graph.GROUPS
                 result.graph.extend((path, g) for g in done.get(task.label, []))
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown()
             arm_rest.close()
             graph_rest.close()
         result.finished_at = dt.datetime.now(dt.UTC)
@@ -266,6 +305,7 @@ class Collector:
                 AUDIENCE_TYPES,
                 f"graph:/{graph.SERVICE_PRINCIPALS}?$filter=appId eq '{audience}'",
                 partial(graph.audience_principals, rest, audience),
+                api="graph",
             )
             for audience in audiences
         ]
@@ -361,35 +401,151 @@ class Collector:
         return tasks
 
     def _run(
-        self, pool: futures.ThreadPoolExecutor, tasks: Sequence[tuple[Task, Any]], result: Collection, deadline: float
+        self, pool: _DaemonPool, tasks: Sequence[tuple[Task, Any]], result: Collection, deadline: float
     ) -> dict[str, list[Body]]:
-        """Run tasks in the pool; failures and overruns become gaps. Returns each finished task's bodies by label."""
-        pending = {pool.submit(task.run): (task, bar) for task, bar in tasks}
+        """Run tasks in the pool; failures and overruns become gaps. Returns each finished task's screened bodies."""
         done: dict[str, list[Body]] = {}
+        if deadline - self.clock() <= 0:  # nothing is started that could only overrun
+            result.gaps.extend(self._overrun(task) for task, _bar in tasks)
+            return done
+        pending = {pool.submit(task.run): (task, bar) for task, bar in tasks}
         while pending:
             remaining = deadline - self.clock()
             finished, _ = futures.wait(pending, timeout=max(remaining, 0), return_when=futures.FIRST_COMPLETED)
             if not finished:
                 for future, (task, _bar) in pending.items():
                     future.cancel()
-                    result.gaps.append(
-                        Gap(
-                            task.types,
-                            task.scope,
-                            f"not finished within the {self.settings.deadline:g} s deadline",
-                            task.located,
-                        )
-                    )
+                    result.gaps.append(self._overrun(task))
                 break
             for future in finished:
                 task, bar = pending.pop(future)
                 try:
-                    done[task.label] = future.result()
+                    bodies = future.result()
                 except CollectionError as exc:
                     result.gaps.append(Gap(task.types, task.scope, str(exc), task.located))
+                else:
+                    done[task.label] = _screened(task, bodies, result)
                 if bar is not None:
                     self.progress.update(bar, advance=1)
         return done
+
+    def _overrun(self, task: Task) -> Gap:
+        return Gap(
+            task.types, task.scope, f"not finished within the {self.settings.deadline:g} s deadline", task.located
+        )
+
+
+class _DaemonPool:
+    """``concurrency`` daemon worker threads: the process may exit while one still waits on a socket.
+
+    ``concurrent.futures.ThreadPoolExecutor`` joins its workers when the
+    interpreter exits, so one request stuck on a silent server would hold the
+    process for its full timeouts and retries, long past ``--deadline``.
+    """
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[tuple[futures.Future[Any], Callable[[], Any]] | None] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True) for n in range(max(workers, 1))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, run: Callable[[], Any]) -> futures.Future[Any]:
+        future: futures.Future[Any] = futures.Future()
+        self._queue.put((future, run))
+        return future
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, run = item
+            if not future.set_running_or_notify_cancel():
+                continue  # cancelled at the deadline before it started
+            try:
+                value = run()
+            except BaseException as exc:  # handed to the waiting thread, which decides (as ThreadPoolExecutor does)
+                future.set_exception(exc)
+            else:
+                future.set_result(value)
+
+    def shutdown(self) -> None:
+        """Idle workers end; a busy one ends with its request, or with the process."""
+        for _ in self._threads:
+            self._queue.put(None)
+
+
+def _arm_problem(body: Any) -> str | None:
+    """Why an ARM body or Resource Graph row cannot be placed or judged; None if its envelope is well-formed."""
+    if not isinstance(body, dict):
+        return "an entry that is not an object"
+    for key in ("id", "type"):
+        if not isinstance(body.get(key), str) or not body[key].strip():
+            return f"an entry whose '{key}' is {'missing' if body.get(key) is None else 'not a non-empty string'}"
+    for key, kinds in _ARM_FIELDS.items():
+        if body.get(key) is not None and not isinstance(body[key], kinds):
+            return f"an entry whose '{key}' is a {type(body[key]).__name__}"
+    return None
+
+
+def _graph_problem(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "an object that is not an object"
+    if not isinstance(body.get("id"), str) or not body["id"].strip():
+        return "an object without a string 'id'"
+    return None
+
+
+def _screened(task: Task, bodies: Sequence[Any], result: Collection) -> list[Body]:
+    """The well-formed bodies of a finished task; each malformed one is a gap (Graph: duplicates too)."""
+    kept: list[Body] = []
+    for body in bodies:
+        problem = (_graph_problem if task.api == "graph" else _arm_problem)(body)
+        if problem is None:
+            kept.append(body)
+            continue
+        raw_id = body.get("id") if isinstance(body, dict) else None
+        raw_type = body.get("type") if isinstance(body, dict) else None
+        types = task.types
+        if types == ("*",):  # a row of the bulk query: narrow the gap to its type when the row names one
+            named = type_of_id(raw_id) if isinstance(raw_id, str) else ""
+            named = named or (raw_type if isinstance(raw_type, str) and raw_type.strip() else "")
+            types = (named,) if named else types
+        scope = raw_id if isinstance(raw_id, str) and raw_id.strip() else task.scope
+        result.gaps.append(Gap(types, redact(scope), f"malformed answer: {problem} ({task.label})", task.located))
+    if task.api != "graph":
+        return kept
+    by_id: dict[str, list[Body]] = {}
+    for body in kept:
+        by_id.setdefault(str(body["id"]).lower(), []).append(body)
+    unique: list[Body] = []
+    for key, copies in by_id.items():
+        if all(copy == copies[0] for copy in copies[1:]):
+            unique.append(copies[0])
+        else:
+            result.gaps.append(Gap(task.types, f"{task.scope}/{key}", CONFLICTING, task.located))
+    return unique
+
+
+def _unique(bodies: Sequence[Body], result: Collection) -> list[Body]:
+    """One body per ARM ID (any case): identical copies are one; copies that differ are dropped and a gap.
+
+    Which copy is true cannot be known, and keeping either would make the
+    verdict depend on page order. The gap covers the resource's type (every
+    type its copies claim) at its ID; it is ``located`` if a copy has a
+    location, so checks over all resources cannot conclude either.
+    """
+    by_id: dict[str, list[Body]] = {}
+    for body in bodies:
+        by_id.setdefault(str(body["id"]).lower(), []).append(body)
+    unique: list[Body] = []
+    for copies in by_id.values():
+        if all(copy == copies[0] for copy in copies[1:]):
+            unique.append(copies[0])
+            continue
+        types = tuple(sorted({str(copy["type"]) for copy in copies}, key=str.lower))
+        located = any(copy.get("location") for copy in copies)
+        result.gaps.append(Gap(types, str(copies[0]["id"]), CONFLICTING, located))
+    return unique
 
 
 def _one(read: Callable[[RestClient, str], Body], rest: RestClient, key: str) -> list[Body]:

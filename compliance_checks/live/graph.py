@@ -54,6 +54,9 @@ def named_locations(rest: RestClient) -> list[Body]:
 def group_with_members(rest: RestClient, group_id: str) -> Body:
     group = rest.get(f"/v1.0/{GROUPS}/{group_id}", {"$select": GROUP_FIELDS})
     members = _all(rest, f"{GROUPS}/{group_id}/members", {"$select": "id"})
+    if not all(isinstance(m.get("id"), str) and m["id"] for m in members):
+        # A member that cannot be named cannot be judged: the group's membership is unknown, not smaller.
+        raise CollectionError("GET", rest.url(f"/v1.0/{GROUPS}/{group_id}/members"), "a member without a string id")
     group["members"] = [{"@odata.type": m.get("@odata.type"), "id": m.get("id")} for m in members]
     return group
 
@@ -91,7 +94,16 @@ def app_role_assigned_to(rest: RestClient, principal_id: str) -> list[Body]:
     path = f"{SERVICE_PRINCIPALS}/{principal_id}/{APP_ROLE_ASSIGNED_TO}"
     if not _GUID.match(principal_id):
         raise CollectionError("GET", rest.url(f"/v1.0/{path}"), f"service principal id {principal_id!r} is not a GUID")
-    return [_only(item, ASSIGNMENT_FIELDS) for item in _all(rest, path, {"$select": ",".join(ASSIGNMENT_FIELDS)})]
+    url = rest.url(f"/v1.0/{path}")
+    found: dict[str, Body] = {}
+    for item in _all(rest, path, {"$select": ",".join(ASSIGNMENT_FIELDS)}):
+        if not isinstance(item.get("id"), str) or not item["id"]:
+            raise CollectionError("GET", url, "an assignment without a string id")
+        kept = _only(item, ASSIGNMENT_FIELDS)
+        earlier = found.setdefault(item["id"].lower(), kept)
+        if earlier != kept:  # which copy is true cannot be known; page order must not decide
+            raise CollectionError("GET", url, f"assignment {item['id']} returned twice with different values")
+    return list(found.values())
 
 
 def referenced_groups(policies: Iterable[Body], role_assignments: Iterable[Body]) -> list[str]:

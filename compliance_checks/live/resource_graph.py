@@ -4,6 +4,19 @@
 with ``$top`` / ``$skipToken`` paging. Throttling is per user: when
 ``x-ms-user-quota-remaining`` reaches 0 the next query waits for
 ``x-ms-user-quota-resets-after`` (``hh:mm:ss``), capped like ``Retry-After``.
+
+The answer is checked against its own bookkeeping. ``QueryResponse`` in
+azure-rest-api-specs ``specification/resourcegraph/resource-manager/
+Microsoft.ResourceGraph/stable/2022-10-01/resourcegraph.json`` (read at commit
+4d1674741abf4fb22ed0cd7dcb967332153f3d8a) requires ``totalRecords`` ("Number of
+total records matching the query"), ``count`` ("Number of records returned in
+the current response. In the case of paging, this is the number of records in
+the current page"), ``resultTruncated`` (``"true"``/``"false"``, a string) and
+``data``; ``$skipToken`` is optional. ``examples/ResourcesNextPageQuery.json``
+shows a page: ``totalRecords`` 386, ``count`` 3, three rows, a ``$skipToken``.
+So every page's ``count`` must equal its rows, every page must report the same
+``totalRecords``, and the rows received over all pages must add up to it;
+anything else is an incomplete answer (a gap), never a smaller estate.
 """
 
 from __future__ import annotations
@@ -54,6 +67,10 @@ def quota_wait(headers: Mapping[str, str], cap: float) -> float:
     return min(resets, cap)
 
 
+def _integer(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
 def query(
     rest: RestClient,
     subscriptions: Sequence[str],
@@ -69,6 +86,9 @@ def query(
         batch = list(subscriptions[start : start + MAX_SUBSCRIPTIONS_PER_QUERY])
         token: str | None = None
         seen: set[str] = set()
+        total: int | None = None
+        received = 0
+        url = rest.url(PATH)
         for _ in range(settings.max_pages):
             options: dict[str, Any] = {"$top": settings.page_size, "resultFormat": "objectArray"}
             if token:
@@ -80,23 +100,40 @@ def query(
                 body={"subscriptions": batch, "query": text, "options": options},
             )
             rows = reply.body.get("data")
-            if not isinstance(rows, list) or not all(isinstance(row, dict) and "id" in row for row in rows):
-                raise CollectionError("POST", rest.url(PATH), "Resource Graph answer has no 'data' rows with an id")
+            if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+                raise CollectionError("POST", url, "Resource Graph answer has no 'data' array of objects")
+            count, page_total = _integer(reply.body.get("count")), _integer(reply.body.get("totalRecords"))
+            if count is None or page_total is None:
+                raise CollectionError("POST", url, "Resource Graph answer lacks a numeric 'count' or 'totalRecords'")
+            if count != len(rows):
+                raise CollectionError("POST", url, f"Resource Graph page says count {count} but holds {len(rows)} rows")
+            if total is not None and page_total != total:
+                raise CollectionError(
+                    "POST", url, f"Resource Graph totalRecords changed between pages ({total}, then {page_total})"
+                )
+            total = page_total
+            received += len(rows)
+            # Rows go to the caller as they come, but the caller keeps none of them unless the query ends well.
             yield from rows
             on_page(len(rows))
-            token = reply.body.get("$skipToken") or None
+            raw_token = reply.body.get("$skipToken")
+            if raw_token is not None and not isinstance(raw_token, str):
+                raise CollectionError("POST", url, "Resource Graph $skipToken is not a string")
+            token = raw_token or None
             if token is None and str(reply.body.get("resultTruncated", "false")).lower() == "true":
-                raise CollectionError(
-                    "POST", rest.url(PATH), "Resource Graph truncated the result without a $skipToken"
-                )
+                raise CollectionError("POST", url, "Resource Graph truncated the result without a $skipToken")
             if token is None:
+                if received != total:
+                    raise CollectionError(
+                        "POST", url, f"Resource Graph reported totalRecords {total} but {received} rows arrived"
+                    )
                 break
             if token in seen:
-                raise CollectionError("POST", rest.url(PATH), "$skipToken repeats an earlier page (a paging loop)")
+                raise CollectionError("POST", url, "$skipToken repeats an earlier page (a paging loop)")
             seen.add(token)
             wait = quota_wait(reply.headers, settings.max_retry_after)
             if wait:
                 stats.waited(wait)
                 sleep(wait)
         else:
-            raise CollectionError("POST", rest.url(PATH), f"more than {settings.max_pages} pages")
+            raise CollectionError("POST", url, f"more than {settings.max_pages} pages")

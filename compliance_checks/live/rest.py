@@ -10,7 +10,14 @@ Retry tuning over azure-core's defaults:
   setting names), so they are retried like GETs; azure-core would not retry
   a 429 on POST that carries no ``Retry-After``;
 * a server's ``Retry-After`` is honoured but capped (``max_retry_after``), and
-  every operation, retries included, ends within ``operation_timeout``.
+  every operation, retries included, ends within ``operation_timeout``, and
+  never after the collection's deadline (:attr:`RestClient.deadline`): the
+  socket timeouts of each request are cut to the time that remains.
+
+What comes back is not trusted: only a 2xx body is data (a redirect is neither
+followed nor read), a next link must stay on the endpoint's origin, and no
+text a server sends reaches a message before the bearer token and anything
+token-like is cut out of it (:func:`redact`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,8 +34,8 @@ from urllib.parse import urlsplit
 
 import requests
 from azure.core import PipelineClient
-from azure.core.credentials import TokenCredential
-from azure.core.exceptions import AzureError
+from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import (
     BearerTokenCredentialPolicy,
@@ -50,15 +58,72 @@ READ_ONLY_POSTS: Final = (
     re.compile(r"/providers/Microsoft\.Web/sites/[^/]+/config/appsettings/list$", re.IGNORECASE),
 )
 _RETRIED_METHODS: Final = frozenset({"GET", "HEAD", "POST"})
+_DEFAULT_PORTS: Final = {"https": 443, "http": 80}
+
+# What a server may echo back of a request: an Authorization header value, or a bare JWT
+# (three base64url parts, the first a JSON header, hence "eyJ").
+_BEARER: Final = re.compile(r"Bearer\s+[^\s\"',;]+", re.IGNORECASE)
+_JWT: Final = re.compile(r"eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}")
+# Every access token this process obtained; no message may carry one (a token shorter than this is not
+# cut out verbatim, it would match ordinary words).
+_TOKENS: set[str] = set()
+_TOKENS_LOCK: Final = threading.Lock()
+_MIN_TOKEN_LENGTH: Final = 8
+
+
+def remember_token(token: str) -> None:
+    if len(token) >= _MIN_TOKEN_LENGTH:
+        with _TOKENS_LOCK:
+            _TOKENS.add(token)
+
+
+def redact(text: str) -> str:
+    """``text`` without any token this process obtained, ``Bearer ...`` value or JWT-looking string."""
+    with _TOKENS_LOCK:
+        known = sorted(_TOKENS, key=len, reverse=True)
+    for token in known:
+        text = text.replace(token, "[redacted]")
+    return _JWT.sub("[redacted]", _BEARER.sub("Bearer [redacted]", text))
 
 
 class CollectionError(Exception):
-    """A request that did not yield a usable answer; the message is one line and names the request."""
+    """A request that did not yield a usable answer; the message is one line, names the request, carries no token."""
 
     def __init__(self, method: str, url: str, problem: str, *, status: int | None = None, code: str | None = None):
-        self.method, self.path, self.status, self.code = method, urlsplit(url).path, status, code
-        self.problem = problem
-        super().__init__(f"{problem} ({method} {self.path})")
+        self.method, self.path, self.status, self.code = method, redact(urlsplit(url).path), status, code
+        self.problem = redact(" ".join(problem.split()))
+        super().__init__(f"{self.problem} ({method} {self.path})")
+
+
+class GuardedCredential:
+    """The credential as the pipelines see it: remembers each token (for :func:`redact`) and fails as azure-core expects.
+
+    A credential is third-party code that may raise anything (a ``ValueError``
+    from a malformed environment, an ``OSError`` from a token cache). Any
+    exception that is not an ``AzureError`` becomes a ``ClientAuthenticationError``
+    with a one-line, redacted message, which azure-core does not retry and the
+    collector turns into a gap; it never escapes as a traceback.
+    """
+
+    def __init__(self, credential: TokenCredential) -> None:
+        self.credential = credential
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        try:
+            token = self.credential.get_token(*scopes, **kwargs)
+        except AzureError as exc:
+            raise ClientAuthenticationError(message=_one_line(exc)) from None
+        except Exception as exc:  # the documented boundary above: whatever the credential raises
+            raise ClientAuthenticationError(
+                message=f"credential failed: {type(exc).__name__}: {_one_line(exc)}"
+            ) from None
+        remember_token(str(token.token))
+        return token
+
+
+def _one_line(exc: BaseException) -> str:
+    message = exc.message if isinstance(exc, AzureError) and exc.message else str(exc)
+    return _short(str(message), 300)
 
 
 def _read_only(method: str, path: str) -> bool:
@@ -149,6 +214,8 @@ class RestClient:
         stats: Stats,
     ) -> None:
         self.api, self.base_url, self.settings = api, base_url.rstrip("/"), settings
+        # time.monotonic() after which no request is sent and none waits longer (None: only the per-request limits)
+        self.deadline: float | None = None
         session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=settings.concurrency + 4)
         session.mount("https://", adapter)
@@ -175,7 +242,9 @@ class RestClient:
                 timeout=settings.operation_timeout,
                 max_retry_after=settings.max_retry_after,
             ),
-            BearerTokenCredentialPolicy(credential, scope),
+            BearerTokenCredentialPolicy(
+                credential if isinstance(credential, GuardedCredential) else GuardedCredential(credential), scope
+            ),
             CountingPolicy(api, stats),
         ]
         self._client: PipelineClient[Any, Any] = PipelineClient(self.base_url, policies=policies, transport=transport)
@@ -191,14 +260,18 @@ class RestClient:
         url = self.url(path)
         request = HttpRequest(method, url, params=dict(params or {}), json=body)
         try:
-            response = self._client.send_request(request)
+            response = self._client.send_request(request, **self._limits(method, url))
+            status = response.status_code
+            text = response.text()
         except CollectionError:
             raise
         except AzureError as exc:
             raise CollectionError(method, url, _describe(exc)) from None
-        status = response.status_code
-        text = response.text()
-        if status >= 400:
+        if 300 <= status < 400:
+            # Never followed (it would carry the token wherever it points) and never data: a redirect's body is
+            # whatever the server chose to put there.
+            raise CollectionError(method, url, f"HTTP {status}: a redirect is not followed", status=status)
+        if not 200 <= status < 300:
             code, message = _error_of(text)
             raise CollectionError(
                 method, url, f"HTTP {status} {code}: {message}".rstrip(": "), status=status, code=code
@@ -210,6 +283,20 @@ class RestClient:
         if not isinstance(document, dict):
             raise CollectionError(method, url, f"HTTP {status} without a JSON object", status=status)
         return Reply(document, dict(response.headers))
+
+    def _limits(self, method: str, url: str) -> dict[str, Any]:
+        """Per-call timeouts: the configured ones, cut to what remains before the deadline."""
+        if self.deadline is None:
+            return {}
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise CollectionError(method, url, "not sent: the collection deadline has passed")
+        settings = self.settings
+        return {
+            "timeout": min(settings.operation_timeout, remaining),  # RetryPolicy: the whole operation
+            "connection_timeout": min(settings.connect_timeout, remaining),
+            "read_timeout": min(settings.read_timeout, remaining),
+        }
 
     def get(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         return self.send("GET", path, params=params).body
@@ -247,25 +334,43 @@ class RestClient:
         raise CollectionError("GET", self.url(path), f"more than {limit} pages")
 
 
+def _origin(url: str) -> tuple[str, str | None, int | None] | None:
+    """(scheme, host, port) with the scheme's default port made explicit; None if the port is not a number."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return scheme, parts.hostname, port if port is not None else _DEFAULT_PORTS.get(scheme)
+
+
 def _same_origin(link: str, base: str) -> bool:
-    a, b = urlsplit(link), urlsplit(base)
-    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+    """``https://host/`` and ``https://host:443/`` are one origin; another scheme, host or port is not."""
+    a, b = _origin(link), _origin(base)
+    return a is not None and a == b and a[1] is not None
 
 
 def _error_of(text: str) -> tuple[str, str]:
-    """ARM and Graph both answer ``{"error": {"code", "message"}}``; anything else is shown shortened."""
+    """ARM and Graph both answer ``{"error": {"code", "message"}}``; anything else is shown shortened.
+
+    Redacted before it is shortened: a token cut in half would no longer be recognised.
+    """
     try:
         document = json.loads(text)
     except ValueError:
-        return "", " ".join(text.split())[:160]
+        return "", _short(text, 160)
     error = document.get("error") if isinstance(document, dict) else None
     if isinstance(error, dict):
-        return str(error.get("code") or ""), " ".join(str(error.get("message") or "").split())[:240]
-    return "", " ".join(text.split())[:160]
+        return _short(str(error.get("code") or ""), 80), _short(str(error.get("message") or ""), 240)
+    return "", _short(text, 160)
+
+
+def _short(text: str, limit: int) -> str:
+    return redact(" ".join(text.split()))[:limit]
 
 
 def _describe(exc: AzureError) -> str:
     kind = type(exc).__name__
-    message = " ".join(str(exc.message if hasattr(exc, "message") else exc).split())
     # Exception texts of the transport can be long; the first clause says enough.
-    return f"{kind}: {message[:200]}"
+    return f"{kind}: {_short(str(exc.message if hasattr(exc, 'message') else exc), 200)}"

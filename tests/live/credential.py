@@ -9,9 +9,10 @@ from azure.core.credentials import AccessToken
 
 
 class StaticToken:
-    def __init__(self) -> None:
+    def __init__(self, token: str = "test-token") -> None:
+        self.token = token
         self.scopes: list[tuple[str, ...]] = []
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         self.scopes.append(scopes)
-        return AccessToken("test-token", int(time.time()) + 3600)
+        return AccessToken(self.token, int(time.time()) + 3600)

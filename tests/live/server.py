@@ -53,6 +53,13 @@ FaultKind = Literal[
     "malformed",  # a complete 200 whose body is not JSON
     "loop",  # the next link points back at the first page
     "forbidden",  # 403 AuthorizationFailed
+    # Hostile answers: the collector must not trust them.
+    "redirect",  # 302 to the same path, with the real answer as its body
+    "echo-token",  # 400 whose error message repeats the Authorization header and the bare token
+    "total-mismatch",  # Resource Graph: totalRecords one more than the rows it delivers
+    "count-mismatch",  # Resource Graph: a page's count one more than its rows
+    "hang",  # accepts the request, never answers (for `delay` seconds)
+    "trickle",  # headers promising the whole answer, then one byte every 0.2 s for `delay` seconds
 ]
 
 
@@ -98,6 +105,11 @@ class FakeAzure:
     # Graph documents that query parameters may fail silently: True answers servicePrincipals as if $filter and
     # $select were not there.
     ignore_graph_query: bool = False
+    # Hostile content: rows Resource Graph appends to the `resources` table after the estate's (a second,
+    # different copy of a resource; a row with a non-string id ...), and a cap on its page size (it may return
+    # fewer rows than $top), so an appended copy lands on a later page than the original.
+    extra_rows: list[dict[str, Any]] = field(default_factory=list)
+    rg_page_cap: int | None = None
     requests: list[Seen] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -123,7 +135,7 @@ class FakeAzure:
         self.rows = sorted(
             (_graph_row(r) for r in arm.values() if _top_level(r) and not _authorization(r)),
             key=lambda row: str(row["id"]).lower(),
-        )
+        ) + list(self.extra_rows)
         self.group_rows = [
             {**_graph_row(r), "type": "microsoft.resources/subscriptions/resourcegroups"}
             for r in sorted(arm.values(), key=lambda r: str(r["id"]).lower())
@@ -218,6 +230,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if fault is not None and fault.kind == "trickle":
+            ends = time.monotonic() + fault.delay
+            for byte in data:
+                if time.monotonic() > ends:
+                    break
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
+            self.close_connection = True
+            return
         self.wfile.write(data)
 
     def _reset(self) -> None:
@@ -263,6 +285,20 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault.kind == "slow":
                 time.sleep(fault.delay)
+            elif fault.kind == "hang":
+                time.sleep(fault.delay)
+                self.close_connection = True
+                return
+            elif fault.kind == "redirect":
+                seen.status = 302
+                self._reply(302, answer, {"Location": f"{self.azure.url}{self.path}"})
+                return
+            elif fault.kind == "echo-token":
+                seen.status = 400
+                sent = self.headers.get("Authorization", "")
+                message = f"Invalid authentication header '{sent}'; token {sent.removeprefix('Bearer ')} rejected."
+                self._reply(400, _error("InvalidAuthenticationToken", message))
+                return
             elif fault.kind == "malformed" and status == 200:
                 self._reply(200, b'{"value": [ {"id": ')
                 return
@@ -388,6 +424,7 @@ class _Handler(BaseHTTPRequestHandler):
         top = int(options.get("$top", 100))
         if not 1 <= top <= 1000:
             return 400, _error("InvalidQuery", "$top must be between 1 and 1000."), {}
+        top = min(top, self.azure.rg_page_cap or top)
         subscriptions = {str(s).lower() for s in body.get("subscriptions") or []}
         if body["query"] == RESOURCES_QUERY:
             table = self.azure.rows
@@ -402,15 +439,23 @@ class _Handler(BaseHTTPRequestHandler):
                 ),
                 {},
             )
-        rows = [row for row in table if _subscription(row["id"]) in subscriptions]
+        # A hostile row without a readable id is served to every query of the table.
+        rows = [
+            row
+            for row in table
+            if not isinstance(row.get("id"), str)
+            or row["id"].count("/") < 3
+            or _subscription(row["id"]) in subscriptions
+        ]
         token = options.get("$skipToken")
         offset = _decode_token(token) if token else 0
         if offset is None:
             return 400, _error("InvalidSkipToken", "The skip token is invalid."), {}
         page = rows[offset : offset + top]
+        mismatch = fault is not None and fault.kind == "total-mismatch"
         answer: dict[str, Any] = {
-            "totalRecords": len(rows),
-            "count": len(page),
+            "totalRecords": len(rows) + (1 if mismatch else 0),
+            "count": len(page) + (1 if fault is not None and fault.kind == "count-mismatch" else 0),
             "resultTruncated": "false",
             "facets": [],
             "data": page,
