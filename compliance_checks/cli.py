@@ -2,15 +2,22 @@
 
 Exit codes: 0 all verifiable promises kept, 1 a promise is broken, 2 something
 could not be verified (error, unknown value, bad input), 64 wrong usage.
+
+Every error ends in one line on standard error (``error: FILE: PLACE: problem``
+or ``usage error: ...``) with control characters escaped; :func:`main` is the
+boundary that turns anything unexpected into such a line too. Text taken from
+input files is printed literally, never as console markup.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -20,14 +27,19 @@ from typing import Any
 
 from compliance_checks import __version__
 from compliance_checks.engine import EXIT_ERROR, EXIT_OK, EXIT_USAGE, EXIT_VIOLATION, AuditResult, evaluate
-from compliance_checks.errors import ComplianceError, UsageError
+from compliance_checks.errors import ComplianceError, InputError, UsageError
 from compliance_checks.findings import Severity
 from compliance_checks.inventory import Inventory
 from compliance_checks.live.settings import CLOUDS
 from compliance_checks.progress import progress_bars, step_bar
+from compliance_checks.sources import OFFLINE_SOURCES as _OFFLINE
+from compliance_checks.sources import SOURCES as _REGISTRY
+from compliance_checks.sources import SourceRequest
+from infra.render import valid_stack_name
 
-OFFLINE_SOURCES = ("synth", "pulumi-state", "pulumi-preview", "arm")
-SOURCES = (*OFFLINE_SOURCES, "live")
+# The choices follow the one table of sources (compliance_checks/sources/__init__.py).
+SOURCES = tuple(_REGISTRY)
+OFFLINE_SOURCES = _OFFLINE
 FORMATS = ("json", "html", "md", "sarif", "junit")
 FILE_NAMES = {
     "json": "results.json",
@@ -37,6 +49,22 @@ FILE_NAMES = {
     "junit": "junit.xml",
 }
 VERDICT_STYLE = {"PASS": "green", "FAIL": "bold red", "ERROR": "yellow", "MANUAL": "blue", "NOT_APPLICABLE": "dim"}
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character, line break and unpaired surrogate escaped: one line, no escapes."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text
+    )
+
+
+def _literal(text: object) -> str:
+    """Text from an input for a rich console: terminal-safe and with markup escaped, so it shows as written."""
+    from rich.markup import escape
+
+    return escape(terminal_safe(str(text)))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,8 +80,15 @@ def _console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False, soft_wrap=True, color_system=None if plain else "auto")
 
 
+_QUIET = {"on": False}  # --quiet: no progress messages either (set per command by main and cmd_audit)
+
+
 def _progress(message: str) -> AbstractContextManager[Any]:
+    """Show ``message`` (plain text, never markup) while the block runs."""
     console = _console(stderr=True)
+    message = _literal(message)
+    if _QUIET["on"]:
+        return nullcontext()
     if not console.is_terminal:
         console.print(message, style="dim")
         return nullcontext()
@@ -61,47 +96,82 @@ def _progress(message: str) -> AbstractContextManager[Any]:
     return status
 
 
-def load_source(args: argparse.Namespace) -> tuple[Inventory, list[dict[str, str]], str | None]:
-    """The inventory, the inputs (path + SHA-256) and the stack it came from."""
+def _input_file(option: str, value: str | None) -> Path | None:
+    """The file an option names, checked before any reader opens it: one-line errors, no traceback.
+
+    A symbolic link loop, a directory, a pipe or device, a missing or
+    unreadable file is an InputError naming it (the readers, through
+    compliance_checks/input_files.py, check again when they open it).
+    """
+    if value is None:
+        return None
+    if not value:
+        raise UsageError(f"{option}: expected a file name, got an empty string")
+    path = Path(value)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError(value, "", "file not found") from None
+    except PermissionError:
+        raise InputError(value, "", "permission denied") from None
+    except OSError as exc:  # a symbolic link loop, a name too long, an I/O error
+        raise InputError(value, "", f"cannot read the file ({exc.strerror or exc})") from None
+    except ValueError:  # a NUL byte in the name
+        raise InputError(value, "", "not a usable file name") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(value, "", "is a directory, not a file")
+    if not stat.S_ISREG(mode):
+        raise InputError(value, "", "is not a regular file (a pipe, socket or device)")
+    if not os.access(path, os.R_OK):
+        raise InputError(value, "", "permission denied")
+    return path
+
+
+def _source_request_usage(args: argparse.Namespace) -> None:
+    """The source's options against the table of sources: usage errors (exit 64), before any file is read."""
+    source = _REGISTRY[args.source]
+    if source.needs_input and not args.input:
+        raise UsageError(f"--source {source.name} needs --input FILE")
+    if args.input and not source.accepts_input:
+        raise UsageError(f"--source {source.name} reads no --input file")
+    if getattr(args, "parameters", None) and not source.accepts_parameters:
+        raise UsageError(f"--parameters is for --source arm, not --source {source.name}")
+    if not valid_stack_name(args.stack):
+        raise UsageError(f"--stack: {args.stack!r} is not a stack name (letters, digits, '-', '_', '.')")
+
+
+def _source_request(args: argparse.Namespace, progress: Any = None) -> SourceRequest:
+    """The request for the chosen source: its options checked, then its files (InputError, exit 2)."""
+    _source_request_usage(args)
+    return SourceRequest(
+        stack=args.stack,
+        input=_input_file("--input", args.input),
+        parameters=_input_file("--parameters", getattr(args, "parameters", None)),
+        options=args,
+        progress=progress,
+    )
+
+
+def load_source(
+    args: argparse.Namespace, progress: Any = None
+) -> tuple[Inventory, list[dict[str, str]], str | None, dict[str, Any] | None]:
+    """The inventory, the inputs (path + SHA-256), the stack it came from and (live) the collection section."""
     from compliance_checks.report.results import sha256_file
 
-    def described(path: Path) -> dict[str, str]:
-        return {"path": str(path), "sha256": sha256_file(path)}
-
-    if args.source == "synth":
-        from compliance_checks.sources.synth import load_synth
-        from infra.synth import REPO_ROOT, stack_path
-
-        stack_file = Path(args.input) if args.input else stack_path(args.stack)
-        with _progress(f"Running the infra program for stack {args.stack} under Pulumi's mock runtime…"):
-            inventory, _ = load_synth(args.stack, stack_file=stack_file if args.input else None)
-        shown = (
-            stack_file.resolve().relative_to(REPO_ROOT)
-            if stack_file.resolve().is_relative_to(REPO_ROOT)
-            else stack_file
-        )
-        return inventory, [{"path": str(shown), "sha256": sha256_file(stack_file)}], args.stack
-    if not args.input:
-        raise UsageError(f"--source {args.source} needs --input FILE")
-    path = Path(args.input)
-    inputs = [described(path)] if path.is_file() else []
-    with _progress(f"Reading {path}…"):
-        if args.source == "pulumi-state":
-            from compliance_checks.sources.pulumi_state import load_pulumi_state
-
-            inventory = load_pulumi_state(path)
-        elif args.source == "pulumi-preview":
-            from compliance_checks.sources.pulumi_preview import load_pulumi_preview
-
-            inventory = load_pulumi_preview(path)
-        else:
-            from compliance_checks.sources.arm_template import load_arm_template
-
-            parameters = Path(args.parameters) if args.parameters else None
-            inventory = load_arm_template(path, parameters=parameters)
-            if parameters is not None and parameters.is_file():
-                inputs.append(described(parameters))
-    return inventory, inputs, None
+    request = _source_request(args, progress)
+    source = _REGISTRY[args.source]
+    with (
+        _progress(source.activity.format(input=request.input, stack=request.stack)) if source.offline else nullcontext()
+    ):
+        loaded = source.load(request)
+    inputs = []
+    for shown, path in loaded.inputs:
+        try:
+            inputs.append({"path": shown, "sha256": sha256_file(path)})
+        except OSError as exc:  # removed or made unreadable since it was read
+            raise InputError(shown, "", f"cannot read the file ({exc.strerror or exc})") from None
+    collection = dict(loaded.collection) if loaded.collection is not None else None
+    return loaded.inventory, inputs, loaded.stack, collection
 
 
 def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, dict[str, Any]]:
@@ -114,26 +184,19 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
 
     catalog = load_catalog()
     checks = load_checks()
-    waivers = load_waivers(Path(args.waivers), checks) if args.waivers else []
+    waivers_file = _input_file("--waivers", args.waivers)
+    waivers = load_waivers(waivers_file, checks) if waivers_file else []
+    attestations_file = _input_file("--attestations", args.attestations)
     attestations = (
-        load_attestations(Path(args.attestations), [c.id for c in catalog.claims], today) if args.attestations else {}
+        load_attestations(attestations_file, [c.id for c in catalog.claims], today) if attestations_file else {}
     )
-    collection: dict[str, Any] | None = None
     drift: dict[str, Any] | None = None
-    inputs: list[dict[str, str]] = []
-    stack: str | None = None
-    if args.drift_from and args.source != "live":
-        raise UsageError("--drift-from compares with the live estate: it needs --source live")
-    if args.source != "live":
-        inventory, inputs, stack = load_source(args)
-    if args.source == "live" or args.probe:
+    if _REGISTRY[args.source].offline:
+        inventory, inputs, stack, collection = load_source(args)
+    if not _REGISTRY[args.source].offline or args.probe:
         with progress_bars(_console(stderr=True)) as progress:  # a bar per collector and per probe
-            if args.source == "live":
-                from compliance_checks.live.audit import collect_live, collection_section, settings_from_args
-
-                settings = settings_from_args(args)
-                inventory, collected = collect_live(settings, progress)
-                collection = collection_section(settings, collected)
+            if not _REGISTRY[args.source].offline:
+                inventory, inputs, stack, collection = load_source(args, progress)
                 if args.drift_from:
                     drift = _drift(args, inventory, checks.values())
             if args.probe:
@@ -175,7 +238,9 @@ def _drift(args: argparse.Namespace, live: Inventory, checks: Iterable[Any]) -> 
     else:
         from compliance_checks.sources.pulumi_state import load_pulumi_state
 
-        desired, name = load_pulumi_state(Path(args.drift_from)), str(args.drift_from)
+        drift_file = _input_file("--drift-from", args.drift_from)
+        assert drift_file is not None  # args.drift_from is set here
+        desired, name = load_pulumi_state(drift_file), str(args.drift_from)
     return drift_section(name, compare(desired, live, checks))
 
 
@@ -219,8 +284,11 @@ def write_reports(results: dict[str, Any], formats: Sequence[str], out: Path) ->
         from compliance_checks.report.junit import render_junit
 
         renderers["junit"] = render_junit
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    except OSError as exc:
+        raise InputError(str(out), "", f"cannot create the report directory ({exc.strerror or exc})") from None
     try:
         written = []
         for fmt in ("json", *[f for f in FORMATS if f in formats and f != "json"]):
@@ -228,17 +296,59 @@ def write_reports(results: dict[str, Any], formats: Sequence[str], out: Path) ->
             path.write_text(renderers[fmt](results), encoding="utf-8")
             written.append(path)
         write_manifest(staging, written, results=results)
-        if out.exists():
+        if out.is_dir() and not out.is_symlink():
             shutil.rmtree(out)
         staging.rename(out)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(str(out), "", f"cannot write the report ({exc.strerror or exc})") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return [out / p.name for p in written] + [out / "manifest.json"]
 
 
+def _check_out(out: Path) -> None:
+    """Refuse an output directory an audit must not replace: only a former report (or nothing) is replaced.
+
+    The new report replaces ``out`` as a whole, so ``--out`` naming a file, a
+    symbolic link or a directory with anything but a report in it (``--out .``)
+    is an InputError before anything is read.
+    """
+    from compliance_checks.report.manifest import CHECKSUM_NAME, INVALID_NAME, MANIFEST_NAME, REPORT_FILES
+
+    source = str(out)
+    try:
+        if out.is_symlink():
+            raise InputError(source, "", "--out is a symbolic link; give the report directory itself")
+        if not out.exists():
+            return
+        if not out.is_dir():
+            raise InputError(source, "", "--out names a file, not a report directory")
+        names = {entry.name for entry in out.iterdir()}
+    except OSError as exc:
+        raise InputError(source, "", f"cannot use as the report directory ({exc.strerror or exc})") from None
+    if names and not names & {MANIFEST_NAME, INVALID_NAME}:
+        raise InputError(source, "", "--out is a directory that holds no report; not replacing it (choose another)")
+    unexpected = names - {MANIFEST_NAME, CHECKSUM_NAME, INVALID_NAME, *REPORT_FILES}
+    if unexpected:
+        first = sorted(unexpected)[0]
+        raise InputError(source, "", f"holds {first!r}, which no audit writes; not replacing it (remove it first)")
+
+
+def _invalidate(out: Path, reason: str) -> None:
+    """Mark the report directory as holding no valid report (manifest.invalidate), or fail with a one-line error."""
+    from compliance_checks.report.manifest import invalidate
+
+    try:
+        invalidate(out, reason)
+    except OSError as exc:
+        raise InputError(str(out), "", f"cannot remove the previous report ({exc.strerror or exc})") from None
+
+
 def print_summary(results: dict[str, Any], paths: Sequence[Path]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     console = _console()
     table = Table(title="Privacy-policy claims", show_lines=False)
@@ -246,59 +356,97 @@ def print_summary(results: dict[str, Any], paths: Sequence[Path]) -> None:
     table.add_column("Verdict", no_wrap=True)
     table.add_column("Title")
     for claim in results["claims"]:
-        table.add_row(claim["id"], f"[{VERDICT_STYLE[claim['verdict']]}]{claim['verdict']}[/]", claim["title"])
+        verdict = claim["verdict"]
+        table.add_row(
+            Text(terminal_safe(claim["id"])),
+            Text(terminal_safe(verdict), style=VERDICT_STYLE.get(verdict, "")),
+            Text(terminal_safe(claim["title"])),
+        )
     console.print(table)
+    # Resource IDs and messages carry text from the input files: shown literally, never as markup.
     problems = [f for f in results["findings"] if f["verdict"] in ("FAIL", "ERROR") and not f["waiver"]]
     for finding in problems[:15]:
         console.print(
-            f"  [{VERDICT_STYLE[finding['verdict']]}]{finding['verdict']}[/] {finding['checkId']}: "
-            f"{finding['resourceId'].rsplit('/', 1)[-1]}: {finding['message']}"
+            f"  [{VERDICT_STYLE[finding['verdict']]}]{finding['verdict']}[/] {_literal(finding['checkId'])}: "
+            f"{_literal(finding['resourceId'].rsplit('/', 1)[-1])}: {_literal(finding['message'])}"
         )
     if len(problems) > 15:
         console.print(f"  … {len(problems) - 15} more in the report")
     for item in results["document"]:
         message = item["message"].removeprefix(f"{item['claimId']}: ")
-        console.print(f"  [bold red]POLICY TEXT[/] {item['claimId']}: {message}")
+        console.print(f"  [bold red]POLICY TEXT[/] {_literal(item['claimId'])}: {_literal(message)}")
     summary = results["summary"]
     counts = ", ".join(f"{n} {v}" for v, n in summary["claims"].items() if n)
     meaning = {0: "all verifiable promises kept", 1: "promises broken", 2: "not everything could be verified"}
     console.print(f"\nClaims: {counts}. Exit {summary['exitCode']}: {meaning[summary['exitCode']]}.")
     for path in paths:
-        console.print(f"  wrote {path}")
+        console.print(f"  wrote {_literal(path)}")
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
+def _check_audit_usage(args: argparse.Namespace) -> tuple[list[str], dt.date]:
+    """Everything about the command line that can be wrong (exit 64) before any file is touched."""
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     if formats == ["all"]:
         formats = list(FORMATS)
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise UsageError(f"--format: unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)} or all)")
-    today = dt.date.fromisoformat(args.today) if args.today else dt.datetime.now(dt.UTC).date()
-    result, results = run_audit(args, today)
+    if not formats:
+        raise UsageError(f"--format: no format given (choose from {', '.join(FORMATS)} or all)")
+    if args.drift_from and _REGISTRY[args.source].offline:
+        raise UsageError("--drift-from compares with the live estate: it needs --source live")
+    if args.out is not None and not args.out:
+        raise UsageError("--out: expected a directory name, got an empty string")
+    try:
+        today = dt.date.fromisoformat(args.today) if args.today else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise UsageError(f"--today: {args.today!r} is not a date like 2027-01-31") from None
+    _source_request_usage(args)
+    return formats, today
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    _QUIET["on"] = bool(args.quiet)
+    formats, today = _check_audit_usage(args)
     out = (
         Path(args.out)
         if args.out
         else Path("reports") / (f"{args.source}-{args.stack}" if args.source == "synth" else args.source)
     )
-    with _progress(f"Writing {', '.join(formats)} to {out}…"):
-        paths = write_reports(results, formats, out)
+    _check_out(out)
+    # From here on the previous report is gone: an audit that fails (bad input, interrupted, a crash)
+    # leaves INVALID with the reason, never a report that looks finished (docs/compliance-checks.md).
+    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _invalidate(out, f"An audit started at {started} has not finished; this directory holds no valid report.")
+    try:
+        result, results = run_audit(args, today)
+        with _progress(f"Writing {', '.join(formats)} to {out}…"):
+            paths = write_reports(results, formats, out)
+    except BaseException as exc:
+        reason = terminal_safe(str(exc)) if isinstance(exc, ComplianceError) else type(exc).__name__
+        with contextlib.suppress(ComplianceError):  # the audit's own error is the one to report
+            _invalidate(out, f"The audit started at {started} failed ({reason}); this directory holds no valid report.")
+        raise
     if not args.quiet:
         print_summary(results, paths)
     return result.exit_code
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
     from compliance_checks.catalog import load_catalog
 
     catalog = load_catalog()
     verdicts: dict[str, str] = {}
-    if args.results:
-        document = json.loads(Path(args.results).read_text(encoding="utf-8"))
-        verdicts = {c["id"]: c["verdict"] for c in document.get("claims", [])}
-    console = _console()
-    from rich.table import Table
+    results_file = _input_file("--results", args.results)
+    if results_file is not None:
+        from compliance_checks.report.results import read_results
 
+        document = read_results(results_file)  # schema-valid: each claim has a string id and a known verdict
+        verdicts = {c["id"]: c["verdict"] for c in document["claims"]}
+    console = _console()
     table = Table(title="Claims of the privacy policy")
     table.add_column("Claim", no_wrap=True)
     table.add_column("Kind", no_wrap=True)
@@ -310,7 +458,10 @@ def cmd_claims(args: argparse.Namespace) -> int:
         style = VERDICT_STYLE.get(status, "dim")
         evidence = ", ".join(claim.checks) + (" + attestation" if claim.attestation_required else "")
         kind = "tech" if claim.kind == "technical" else "org"
-        table.add_row(claim.id, kind, f"[{style}]{status}[/]", evidence.strip(" +"), " ".join(claim.text_en))
+        # Text objects are printed as written: a status from the file can carry no markup or escape sequence.
+        table.add_row(
+            claim.id, kind, Text(terminal_safe(status), style=style), evidence.strip(" +"), " ".join(claim.text_en)
+        )
     console.print(table)
     return EXIT_OK
 
@@ -354,27 +505,45 @@ def cmd_list_checks() -> int:
 def cmd_export_arm(args: argparse.Namespace) -> int:
     from compliance_checks.export_arm import export_template
 
-    inventory, _, _ = load_source(args)
+    if args.out is not None and not args.out:
+        raise UsageError("--out: expected a file name or -, got an empty string")
+    inventory, _, _, _ = load_source(args)
     text = json.dumps(export_template(inventory), indent=2) + "\n"
     if args.out in (None, "-"):
         sys.stdout.write(text)
-    else:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text, encoding="utf-8")
-        _console(stderr=True).print(f"wrote {args.out}")
+        return EXIT_OK
+    out = Path(args.out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Written beside the target and moved into place: a failure never leaves half a template.
+        handle, temporary = tempfile.mkstemp(prefix=f".{out.name}-", dir=out.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, out)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise InputError(args.out, "", f"cannot write the template ({exc.strerror or exc})") from None
+    _console(stderr=True).print(f"wrote {_literal(args.out)}")
     return EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from compliance_checks.report.manifest import verify_manifest
+    from compliance_checks.report.manifest import check_report_directory, verify_manifest
 
-    problems = verify_manifest(Path(args.directory))
+    directory = Path(args.directory)
+    if not args.directory:
+        raise UsageError("verify-report: expected a report directory, got an empty string")
+    check_report_directory(directory)  # not a report directory at all: an input error (exit 2), not tampering
+    problems = verify_manifest(directory)
     console = _console()
     if problems:
         for problem in problems:
-            console.print(f"[bold red]TAMPERED[/] {problem}")
+            console.print(f"[bold red]TAMPERED[/] {_literal(problem)}")
         return EXIT_VIOLATION
-    console.print(f"[green]OK[/] every file listed in {Path(args.directory) / 'manifest.json'} is intact.")
+    console.print(f"[green]OK[/] every file listed in {_literal(directory / 'manifest.json')} is intact.")
     return EXIT_OK
 
 
@@ -506,7 +675,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error_line(prefix: str, message: str) -> None:
+    """One line on standard error, whatever the message holds (file names with line breaks, escape sequences)."""
+    line = terminal_safe(" ".join(message.splitlines()) if message else "no detail")
+    with contextlib.suppress(OSError, ValueError):  # standard error itself is gone: the exit code still says it
+        print(f"{prefix}{line}", file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the boundary where every failure becomes an exit code and at most one line on stderr."""
+    _QUIET["on"] = False
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -515,17 +693,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         return code
     except UsageError as exc:
-        print(f"usage error: {exc}", file=sys.stderr)
+        _error_line("usage error: ", str(exc))
         return EXIT_USAGE
     except ComplianceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error_line("error: ", str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        _error_line("error: ", "interrupted; no report was written")
         return EXIT_ERROR
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except RecursionError:
+        _error_line("error: ", "an input is nested too deeply to process; no report was written")
+        return EXIT_ERROR
+    except Exception as exc:  # the documented boundary: no traceback, exit 2 ("could not verify")
+        detail = " ".join(str(exc).split())[:300]
+        _error_line(
+            "error: ", f"unexpected {type(exc).__name__}: {detail} (a bug in compliance-checks; please report it)"
+        )
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import stat
 import sys
 import time
 from collections import defaultdict
@@ -26,6 +28,48 @@ from infra.synth import STACKS_DIR, RecordedResource, Secret, Synthesis, synthes
 EXIT_OK = 0
 EXIT_ERROR = 2
 EXIT_USAGE = 64
+
+# "Stack names may only contain alphanumeric characters, hyphens, underscores, or periods."
+# (Pulumi docs, Concepts > Stacks: https://www.pulumi.com/docs/iac/concepts/stacks/). Anything else, a
+# "/" above all, would name a file outside infra/stacks/.
+_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def valid_stack_name(name: str) -> bool:
+    """Whether ``name`` is a Pulumi stack name (and so names a file inside infra/stacks/)."""
+    return bool(_STACK_NAME.fullmatch(name)) and name not in (".", "..")
+
+
+def _one_line(text: str) -> str:
+    """For messages: control characters, line breaks and unpaired surrogates escaped, so the error is one safe line."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text
+    )
+
+
+def _error(prefix: str, message: str) -> None:
+    print(f"{prefix}{_one_line(' '.join(message.splitlines()) or 'no detail')}", file=sys.stderr)
+
+
+def _config_problem(path: Path) -> str | None:
+    """Why ``--config FILE`` cannot be read, checked before synthesis (a loop or a directory is no config)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "file not found"
+    except PermissionError:
+        return "permission denied"
+    except OSError as exc:
+        return f"cannot read the file ({exc.strerror or exc})"
+    except ValueError:
+        return "not a usable file name"
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a file"
+    if not os.access(path, os.R_OK):
+        return "permission denied"
+    return None
 
 
 def _short_token(token: str) -> str:
@@ -141,6 +185,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
+    if not valid_stack_name(args.stack):
+        _error("usage error: ", f"--stack: {args.stack!r} is not a stack name (letters, digits, '-', '_', '.')")
+        return EXIT_USAGE
+    if args.config is not None:
+        problem = _config_problem(args.config)
+        if problem is not None:
+            _error("error: ", f"{args.config}: {problem}")
+            return EXIT_ERROR
 
     started = time.perf_counter()
     if not args.json:
@@ -148,7 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         synthesis = synthesize(args.stack, stack_file=args.config)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error("error: ", str(exc))
+        return EXIT_ERROR
+    except RecursionError:
+        _error("error: ", f"{args.config or args.stack}: the configuration is nested too deeply")
+        return EXIT_ERROR
+    except Exception as exc:  # the command's boundary: one line and exit 2, never a traceback
+        detail = " ".join(str(exc).split())[:300]
+        _error("error: ", f"{args.config or args.stack}: unexpected {type(exc).__name__}: {detail}")
         return EXIT_ERROR
     try:
         if args.json:

@@ -12,6 +12,13 @@ artefact that is missing, has a different size or has different content, any
 file the manifest does not list, and a manifest that is missing, malformed or
 edited since it was written.
 
+An audit that fails after it has started (bad input, an interruption, a
+crash) leaves no report that looks finished: :func:`invalidate` removes the
+report files of the previous run from the output directory and leaves an
+``INVALID`` file saying why, and :func:`check_report_directory` (which
+``verify-report`` runs first) refuses such a directory, a missing one, a file
+and an unreadable manifest as input errors (exit 2), not as tampering.
+
 The manifest shows changes; it does not prove who wrote it. Anyone who can
 rewrite the directory can also rewrite the manifest and its hash. Authenticity
 needs a signature over ``manifest.sha256``, or a copy of that one line kept
@@ -29,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from compliance_checks.errors import InputError
+
 MANIFEST_NAME = "manifest.json"
 CHECKSUM_NAME = "manifest.sha256"
 MANIFEST_VERSION = "1.0"
@@ -37,6 +46,10 @@ HASH_ALGORITHM = "sha256"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _CHECKSUM_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *]manifest\.json$")
 _OWN_FILES = frozenset({MANIFEST_NAME, CHECKSUM_NAME})
+INVALID_NAME = "INVALID"
+"""Left in an output directory by an audit that failed: why, in one line; never beside a valid report."""
+REPORT_FILES = frozenset({"results.json", "report.html", "report.md", "results.sarif", "junit.xml"})
+"""The artefacts an audit writes (compliance_checks/cli.py FILE_NAMES); :func:`invalidate` removes only these."""
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -132,7 +145,7 @@ def verify_manifest(out_dir: Path, *, inputs_root: Path | None = None) -> list[s
     if not manifest_path.is_file():
         return [f"{MANIFEST_NAME}: missing, nothing can be verified"]
 
-    data = manifest_path.read_bytes()
+    data = _read_bytes(manifest_path)
     problems = _verify_checksum(out_dir, data)
     try:
         manifest = json.loads(data.decode("utf-8"))
@@ -151,7 +164,7 @@ def verify_manifest(out_dir: Path, *, inputs_root: Path | None = None) -> list[s
         size = path.stat().st_size
         if size != entry.size:
             problems.append(f"{entry.path}: size changed ({entry.size} bytes in the manifest, {size} on disk)")
-        elif sha256_file(path) != entry.sha256:
+        elif _sha256_readable(path) != entry.sha256:
             problems.append(f"{entry.path}: content changed (SHA-256 differs from the manifest)")
 
     listed = {entry.path for entry in entries} | _OWN_FILES
@@ -166,7 +179,7 @@ def _verify_checksum(out_dir: Path, data: bytes) -> list[str]:
     path = out_dir / CHECKSUM_NAME
     if not path.is_file():
         return [f"{CHECKSUM_NAME}: missing, so edits to {MANIFEST_NAME} cannot be detected"]
-    match = _CHECKSUM_LINE.match(path.read_text(encoding="utf-8", errors="replace").strip())
+    match = _CHECKSUM_LINE.match(_read_bytes(path).decode("utf-8", errors="replace").strip())
     if match is None:
         return [f"{CHECKSUM_NAME}: malformed, expected one line '<sha256>  {MANIFEST_NAME}'"]
     if match.group(1).lower() != sha256_bytes(data):
@@ -215,7 +228,12 @@ def _safe_relative(path: str) -> bool:
 def _files(root: Path) -> Iterator[str]:
     """Every file below ``root`` (symbolic links included, not followed), as sorted relative POSIX paths."""
     found: list[str] = []
-    for directory, dirnames, filenames in os.walk(root):
+
+    def unreadable(error: OSError) -> None:
+        # A directory that cannot be listed could hide an unlisted file: the check cannot be done.
+        raise InputError(str(error.filename or root), "", f"cannot list the directory ({error.strerror or error})")
+
+    for directory, dirnames, filenames in os.walk(root, onerror=unreadable):
         here = Path(directory)
         linked_dirs = [name for name in dirnames if (here / name).is_symlink()]
         for name in (*filenames, *linked_dirs):
@@ -243,6 +261,62 @@ def _verify_inputs(manifest: Mapping[str, Any], inputs_root: Path) -> list[str]:
         elif sha256_file(path) != item["sha256"]:
             problems.append(f"input {item['path']}: changed since the audit (SHA-256 differs from the manifest)")
     return problems
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InputError(str(path), "", f"cannot read the file ({error.strerror or error})") from None
+
+
+def _sha256_readable(path: Path) -> str:
+    try:
+        return sha256_file(path)
+    except OSError as error:
+        raise InputError(str(path), "", f"cannot read the file ({error.strerror or error})") from None
+
+
+def check_report_directory(out_dir: Path) -> None:
+    """Raise InputError unless ``out_dir`` is a directory holding a report whose manifest can be read.
+
+    These are not signs of tampering but of the wrong argument, or of an audit
+    that failed (its ``INVALID`` file says why): there is nothing to verify.
+    """
+    source = str(out_dir)
+    try:
+        if out_dir.is_symlink() and not out_dir.exists():
+            raise InputError(source, "", "a symbolic link to nothing (or a loop), not a report directory")
+        if not out_dir.exists():
+            raise InputError(source, "", "no such directory")
+        if not out_dir.is_dir():
+            raise InputError(source, "", "not a directory; give the report directory")
+        invalid = out_dir / INVALID_NAME
+        if invalid.exists() or invalid.is_symlink():
+            reason = _read_bytes(invalid).decode("utf-8", errors="replace") if invalid.is_file() else ""
+            first = " ".join(reason.split())[:300] or "no reason recorded"
+            raise InputError(source, INVALID_NAME, f"holds no valid report: {first}")
+        manifest = out_dir / MANIFEST_NAME
+        if manifest.exists() and not manifest.is_file():
+            raise InputError(str(manifest), "", "not a regular file")
+        if manifest.is_file():
+            _read_bytes(manifest)
+    except OSError as error:
+        raise InputError(source, "", f"cannot read ({error.strerror or error})") from None
+
+
+def invalidate(out_dir: Path, reason: str) -> None:
+    """Remove the report files of a previous audit from ``out_dir`` and leave ``INVALID`` saying why.
+
+    Only files an audit writes are removed (:data:`REPORT_FILES`, the
+    manifest and its checksum); a directory that does not exist stays absent.
+    """
+    if not out_dir.is_dir() or out_dir.is_symlink():
+        return
+    line = " ".join(reason.split())
+    _write_atomically(out_dir / INVALID_NAME, f"{line}\n".encode())
+    for name in (MANIFEST_NAME, CHECKSUM_NAME, *sorted(REPORT_FILES)):
+        (out_dir / name).unlink(missing_ok=True)
 
 
 def _one_line(error: Exception) -> str:

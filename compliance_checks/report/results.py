@@ -2,6 +2,10 @@
 
 Deterministic: claims, checks and findings are sorted by ID; the same audit
 of the same inputs gives the same document except for the timestamps.
+
+:func:`read_results` reads one back (``compliance-checks claims --results``):
+anything but a document that validates against the results schema is an
+InputError naming the file and the place.
 """
 
 from __future__ import annotations
@@ -16,13 +20,40 @@ from typing import Any
 
 from compliance_checks import __version__
 from compliance_checks.engine import AuditResult
+from compliance_checks.errors import InputError
 from compliance_checks.findings import Finding, Verdict
 from compliance_checks.inventory import Inventory, Resource
+from compliance_checks.redaction import scrub_document
 from compliance_checks.render_values import jsonable
 
 SCHEMA_VERSION = "1.0"
 VERDICTS = [v.value for v in Verdict]
+_MAX_RESULTS_BYTES = 64 * 1024 * 1024
 _COMPONENT = re.compile(r"smartportal:[a-z]+:([A-Za-z]+)")
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    """A results.json written by an audit, validated against the results schema, or InputError (file, place)."""
+    from jsonschema import ValidationError
+
+    from compliance_checks.report.validation import validate_results
+    from compliance_checks.sources.loading import read_json
+
+    # A results document of the largest estate is a few MiB; far more is not one.
+    document = read_json(path, max_bytes=_MAX_RESULTS_BYTES, expected="the results.json of an audit")
+    if not isinstance(document, dict):
+        raise InputError(str(path), "", "expected the results.json of an audit (a JSON object)")
+    try:
+        validate_results(document)
+    except ValidationError as error:
+        problem = " ".join(error.message.split())
+        cut = problem if len(problem) <= 160 else problem[:157] + "..."
+        raise InputError(
+            str(path), error.json_path, f"not a results document of schema {SCHEMA_VERSION}: {cut}"
+        ) from None
+    except RecursionError:
+        raise InputError(str(path), "", "values nested too deeply") from None
+    return document
 
 
 def sha256_file(path: Path) -> str:
@@ -131,7 +162,8 @@ def build_results(
         counters[finding.check_id] = counters.get(finding.check_id, 0) + 1
         findings.append(_finding(finding, counters[finding.check_id], result, claims_of, inputs))
     params = result.params
-    return {
+    # Every report renders only this document: a string that was ever secret goes nowhere (redaction.py).
+    document: dict[str, Any] = {
         "schemaVersion": SCHEMA_VERSION,
         "tool": {"name": "compliance-checks", "version": __version__},
         "run": {
@@ -224,6 +256,7 @@ def build_results(
         "inventory": inventory_section(result.inventory),
         "drift": None if drift is None else dict(drift),
     }
+    return dict(scrub_document(document))
 
 
 def _control(result: AuditResult, control_id: str) -> Any:
