@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from compliance_checks.errors import InputError
+from compliance_checks.input_files import FILE_NOT_FOUND
+from compliance_checks.yaml_input import parse_yaml, read_yaml_text
 from infra.azure_types import ArmIdentity, arm_identity, is_azure_native
 from infra.config import PROJECT, ConfigError, StackConfig, parse_config
 
@@ -125,27 +126,26 @@ def stack_path(stack: str) -> Path:
 def _display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(REPO_ROOT))
-    except ValueError:
+    except (ValueError, OSError, RuntimeError):  # outside the repository, or a symlink loop (RuntimeError on 3.11)
         return str(path)
 
 
 def load_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
     """Return the stack file's config (namespaced keys, as written) and its secure keys."""
     where = _display(path)
+    # The shared YAML reader: regular files only, bounded size, depth and aliases (no alias bomb), no duplicate keys.
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in STACKS_DIR.glob("Pulumi.*.yaml"))
-        raise ConfigError(f"{where}: stack file not found (stacks: {', '.join(known) or 'none'})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{where}: cannot read stack file ({exc})") from None
+        text = read_yaml_text(path, source=where)
+    except InputError as exc:
+        if exc.problem == FILE_NOT_FOUND:
+            known = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in STACKS_DIR.glob("Pulumi.*.yaml"))
+            raise ConfigError(f"{where}: stack file not found (stacks: {', '.join(known) or 'none'})") from None
+        place = f"{exc.place}: " if exc.place else ""
+        raise ConfigError(f"{where}: {place}cannot read stack file ({exc.problem})") from None
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{where}: {place}{problem}") from None
+        document = parse_yaml(text, where)
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     if document is None:
         raise ConfigError(f"{where}: the file is empty; expected a 'config:' mapping")
     if not isinstance(document, dict):

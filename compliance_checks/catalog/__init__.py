@@ -30,9 +30,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
-from compliance_checks.errors import CatalogError
+from compliance_checks.errors import CatalogError, InputError
+from compliance_checks.yaml_input import parse_yaml
 
 CATALOG_DIR = Path(__file__).resolve().parent
 CLAIMS_FILE = "claims.yaml"
@@ -174,14 +173,9 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:
         raise CatalogError(f"{name}: cannot read: {exc.strerror or exc}") from None
     try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "YAML"
-        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
-        raise CatalogError(f"{name}: {where}: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise CatalogError(f"{name}: YAML: {' '.join(str(exc).split())}") from None
+        return parse_yaml(text, name)  # the shared reader: bounded depth and aliases, no duplicate keys
+    except InputError as exc:
+        raise CatalogError(str(exc)) from None
 
 
 class _Reader:
