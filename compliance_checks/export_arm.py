@@ -39,7 +39,10 @@ inventory; "home"):
   "To have a literal string start with a left bracket [ and end with a right
   bracket ], but not have it interpreted as an expression, add an extra
   bracket to start the string with [[").
-* **Secrets** become a reference to one ``securestring`` parameter, never a value.
+* **Secrets** become a reference to one ``securestring`` parameter, never a value:
+  every body passes through :func:`compliance_checks.redaction.redact_body`
+  (app-setting values, passwords, RADIUS secrets, ...) and the template
+  through :func:`~compliance_checks.redaction.scrub_document`.
 * **Values unknown before deployment** (preview unknowns) are left out; their
   paths are listed in the resource's ``metadata.unknownBeforeDeployment``
   (learn.microsoft.com/azure/azure-resource-manager/templates/syntax#metadata:
@@ -66,6 +69,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
+from compliance_checks.redaction import redact_body, scrub_document
 from compliance_checks.sources.arm_template import NOT_EXPORTED, UNKNOWN_PATHS
 from infra.azure_types import api_version_of_type
 
@@ -313,7 +317,8 @@ def export_template(inventory: Inventory) -> dict[str, Any]:
                 )
             continue
         unknown: list[tuple[str | int, ...]] = []
-        body = writer.value(resource.body, (), unknown)
+        # The inventory holds no secret (Resource.create); redacting again keeps the export safe by itself.
+        body = writer.value(redact_body(resource.type, resource.name, resource.body), (), unknown)
         item: dict[str, Any] = {
             "type": arm.type,
             "apiVersion": api_version_of_type(resource.type),
@@ -336,4 +341,5 @@ def export_template(inventory: Inventory) -> dict[str, Any]:
     if writer.secrets:
         template["parameters"] = {SECRET_PARAMETER: {"type": "securestring"}}
     template["resources"] = resources
-    return template
+    scrubbed: dict[str, Any] = scrub_document(template)
+    return scrubbed

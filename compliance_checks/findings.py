@@ -56,6 +56,13 @@ class Evidence:
     observed: Any
     expected: str
 
+    def __post_init__(self) -> None:
+        # The report boundary: no evidence carries a secret, whoever built it (compliance_checks/redaction.py).
+        from compliance_checks.redaction import redact_evidence, scrub_text
+
+        object.__setattr__(self, "observed", redact_evidence(self.path, self.observed))
+        object.__setattr__(self, "expected", scrub_text(self.expected))
+
     def observed_text(self) -> str:
         from compliance_checks.render_values import show
 
@@ -82,6 +89,12 @@ class Finding:
     source: str = ""
     observed_at: str = ""
     waiver: Waiver | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        # Checks interpolate observed values into messages: no message carries a secret either.
+        from compliance_checks.redaction import scrub_text
+
+        object.__setattr__(self, "message", scrub_text(self.message))
 
     @property
     def waived(self) -> bool:

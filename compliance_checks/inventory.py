@@ -193,6 +193,10 @@ class Resource:
         origin: str = "",
         observed_at: str = "",
     ) -> Resource:
+        # Secrets never enter the inventory: no check, drift, report or export can show them.
+        from compliance_checks.redaction import redact_body  # imported here: redaction imports this module
+
+        body = redact_body(type, name, body)
         return Resource(
             id, type, name, body, location, source, origin, fold(body), id.lower(), type.lower(), observed_at
         )

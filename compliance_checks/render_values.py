@@ -6,9 +6,15 @@ import json
 from typing import Any
 
 from compliance_checks.inventory import MISSING, UNKNOWN, SecretValue
+from compliance_checks.redaction import redact_value, scrub_text
 
 
 def show(value: Any) -> str:
+    """A value as text for people; whatever is secret in it shows as ``[secret]``."""
+    return scrub_text(_show(redact_value(value)))
+
+
+def _show(value: Any) -> str:
     if value is MISSING:
         return "(not set)"
     if value is UNKNOWN:

@@ -1,0 +1,310 @@
+"""The one redaction: secrets never reach a check, a report, a log or an export.
+
+Where secrets are comes from ``compliance_checks/data/secret_paths.json``
+(the REST specs' ``x-ms-secret`` flags and secret descriptions, with their
+source), not from a list kept in code:
+
+* ``paths``: (ARM type, property path) pairs, e.g. the PostgreSQL
+  ``properties.administratorLoginPassword``, the VPN gateway's RADIUS secrets;
+* ``names``: property names that hold a credential wherever they appear (in
+  nested deployments, types not listed, evidence built outside the inventory);
+* ``containers``: app settings and connection strings, secret wholesale with
+  their names kept, as a list of ``{name, value}`` or as an object.
+
+Besides, whatever a source marks as secret is secret: Pulumi's secret
+signature object (``4dabf18193072939515e22adb298388d``), ``@Microsoft.KeyVault(...)``
+references. ARM ``securestring``/``secureObject`` parameters, parameter-file
+Key Vault references and ``reference()``/``list*()`` results are already
+SECRET or UNKNOWN when the ARM source evaluates them.
+
+Applied by construction: :meth:`Resource.create` passes every body through
+:func:`redact_body`, so no check, drift comparison or export ever holds a
+secret value. As a second line, every string redacted is remembered (only
+strings of at least :data:`MIN_SCRUB_LENGTH` characters) and
+:func:`scrub_text` / :func:`scrub_document` replace it wherever it would
+still be written: finding messages and evidence (``findings.py``), the
+canonical results document every report renders, ``export-arm``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from compliance_checks.inventory import MISSING, SECRET, UNKNOWN, SecretValue
+
+DATA_FILE: Final = Path(__file__).parent / "data" / "secret_paths.json"
+PLACEHOLDER: Final = "[secret]"
+# Pulumi's secret signature (sdk/go/common/resource/sig): {"4dabf...": "1b47...", "ciphertext"|"plaintext": ...}.
+PULUMI_SECRET_KEY: Final = "4dabf18193072939515e22adb298388d"
+PULUMI_SECRET_SIG: Final = "1b47061264138c4ac30d75fd1eb44270"
+# An App Service Key Vault reference (learn.microsoft.com/azure/app-service/app-service-key-vault-references:
+# "@Microsoft.KeyVault(SecretUri=...)" or "@Microsoft.KeyVault(VaultName=...;SecretName=...)").
+KEY_VAULT_REFERENCE: Final = "@microsoft.keyvault("
+# Shorter strings are too likely to occur by chance in a message (e.g. "true"); Azure's own
+# minimum for the passwords here is 8 (PostgreSQL administratorLoginPassword).
+MIN_SCRUB_LENGTH: Final = 8
+
+_LIST: Final = "[*]"
+_ANY: Final = "*"
+_TOKEN: Final = re.compile(r"^[A-Za-z0-9_$@-]+$")
+
+
+class SecretPathsError(ValueError):
+    """The data file is malformed (a bug of the project, not of the user's input)."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The parsed data file. Keys are lower case (ARM names are case-insensitive)."""
+
+    by_type: Mapping[str, tuple[tuple[str, ...], ...]]
+    by_type_name: Mapping[tuple[str, str], tuple[tuple[str, ...], ...]]
+    names: frozenset[str]
+    containers: Mapping[str, frozenset[str]]
+
+
+def parse_path(text: str) -> tuple[str, ...]:
+    """``properties.radiusServers[*].radiusServerSecret`` -> ('properties', 'radiusservers', '[*]', 'radiusserversecret')."""
+    steps: list[str] = []
+    for part in text.split("."):
+        listed = part.endswith(_LIST)
+        name = part.removesuffix(_LIST)
+        if name != _ANY and not _TOKEN.match(name):
+            raise SecretPathsError(f"{DATA_FILE.name}: bad path {text!r}")
+        steps.append(name.lower())
+        if listed:
+            steps.append(_LIST)
+    return tuple(steps)
+
+
+def _load(document: Any) -> Rules:
+    if not isinstance(document, dict):
+        raise SecretPathsError(f"{DATA_FILE.name}: expected an object")
+    sources = document.get("sources")
+    if not isinstance(sources, dict):
+        raise SecretPathsError(f"{DATA_FILE.name}: /sources missing")
+    by_type: dict[str, list[tuple[str, ...]]] = {}
+    by_type_name: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+    for number, entry in enumerate(document.get("paths", [])):
+        if not isinstance(entry, dict) or entry.get("source") not in sources:
+            raise SecretPathsError(f"{DATA_FILE.name}: /paths/{number}: needs type, path and a known source")
+        kind, path, name = entry.get("type"), entry.get("path"), entry.get("name")
+        if not isinstance(kind, str) or not isinstance(path, str):
+            raise SecretPathsError(f"{DATA_FILE.name}: /paths/{number}: type and path must be strings")
+        steps = parse_path(path)
+        if isinstance(name, str):
+            by_type_name.setdefault((kind.lower(), name.lower()), []).append(steps)
+        else:
+            by_type.setdefault(kind.lower(), []).append(steps)
+    names: set[str] = set()
+    for number, entry in enumerate(document.get("names", [])):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or entry.get("source") not in sources:
+            raise SecretPathsError(f"{DATA_FILE.name}: /names/{number}: needs name and a known source")
+        names.add(entry["name"].lower())
+    containers: dict[str, frozenset[str]] = {}
+    for number, entry in enumerate(document.get("containers", [])):
+        keep = entry.get("keep") if isinstance(entry, dict) else None
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("name"), str)
+            or not isinstance(keep, list)
+            or entry.get("source") not in sources
+        ):
+            raise SecretPathsError(f"{DATA_FILE.name}: /containers/{number}: needs name, keep and a known source")
+        containers[entry["name"].lower()] = frozenset(str(k).lower() for k in keep)
+    return Rules(
+        by_type={k: tuple(v) for k, v in by_type.items()},
+        by_type_name={k: tuple(v) for k, v in by_type_name.items()},
+        names=frozenset(names),
+        containers=containers,
+    )
+
+
+@functools.cache
+def rules() -> Rules:
+    return _load(json.loads(DATA_FILE.read_text(encoding="utf-8")))
+
+
+# --- what was redacted, for the second line -------------------------------------------------
+
+
+class _Seen:
+    """Strings that were secret (process-wide), and the pattern that finds them."""
+
+    def __init__(self) -> None:
+        self.strings: set[str] = set()
+        self.pattern: re.Pattern[str] | None = None
+        self.lock = threading.Lock()
+
+    def add(self, value: Any) -> None:
+        found: list[str] = []
+        _strings(value, found)
+        fresh = [s for s in found if len(s) >= MIN_SCRUB_LENGTH and s not in self.strings]
+        if fresh:
+            with self.lock:
+                self.strings.update(fresh)
+                self.pattern = None
+
+    def compiled(self) -> re.Pattern[str] | None:
+        if not self.strings:
+            return None
+        with self.lock:
+            if self.pattern is None:
+                # Longest first: a secret containing another is replaced whole.
+                ordered = sorted(self.strings, key=len, reverse=True)
+                self.pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            return self.pattern
+
+
+_SEEN: Final = _Seen()
+
+
+def _remember(value: Any) -> None:
+    """Keep strings that were secret, so that a copy of one elsewhere can still be scrubbed."""
+    _SEEN.add(value)
+
+
+def _strings(value: Any, into: list[str]) -> None:
+    if isinstance(value, str):
+        into.append(value)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _strings(item, into)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _strings(item, into)
+
+
+def _compiled() -> re.Pattern[str] | None:
+    return _SEEN.compiled()
+
+
+def scrub_text(text: str) -> str:
+    """``text`` with every string ever redacted replaced by ``[secret]``."""
+    pattern = _compiled()
+    if pattern is None or not text:
+        return text
+    return pattern.sub(PLACEHOLDER, text)
+
+
+def scrub_document(value: Any) -> Any:
+    """Every string of a JSON-like document (keys too) passed through :func:`scrub_text`."""
+    if _compiled() is None:
+        return value
+    return _scrub(value)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, Mapping):
+        return {(scrub_text(k) if isinstance(k, str) else k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_scrub(v) for v in value)
+    return value
+
+
+# --- the redaction ------------------------------------------------------------------------
+
+
+def _hidden(value: Any) -> Any:
+    """SECRET for a value that is set; the sentinels, None and "" stay (whether it is set is not secret)."""
+    if value is None or value is UNKNOWN or value is MISSING or isinstance(value, SecretValue) or value == "":
+        return value
+    _remember(value)
+    return SECRET
+
+
+def _container(value: Any, keep: frozenset[str]) -> Any:
+    """App settings or connection strings: names stay, every value is secret."""
+    if isinstance(value, list):
+        return [
+            {k: (v if str(k).lower() in keep else _hidden(v)) for k, v in item.items()}
+            if isinstance(item, Mapping)
+            else _hidden(item)
+            for item in value
+        ]
+    if isinstance(value, Mapping):
+        return {k: _hidden(v) for k, v in value.items()}
+    return _hidden(value)
+
+
+def redact_value(value: Any) -> Any:
+    """Hide what is secret anywhere, whatever the type: secret names, containers, source markers."""
+    current = rules()
+    return _walk(value, current.names, current.containers)
+
+
+def _walk(value: Any, names: frozenset[str], containers: Mapping[str, frozenset[str]]) -> Any:
+    if isinstance(value, str):
+        if value[: len(KEY_VAULT_REFERENCE)].lower() == KEY_VAULT_REFERENCE:
+            return SECRET  # a reference is not the secret, but it names where one is: never shown
+        return value
+    if isinstance(value, Mapping):
+        if value.get(PULUMI_SECRET_KEY) == PULUMI_SECRET_SIG:
+            _remember(value.get("plaintext"))
+            return SECRET
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            lowered = key.lower() if isinstance(key, str) else key
+            if lowered in names:
+                out[key] = _hidden(item)
+            elif lowered in containers:
+                out[key] = _container(item, containers[lowered])
+            else:
+                out[key] = _walk(item, names, containers)
+        return out
+    if isinstance(value, list):
+        return [_walk(item, names, containers) for item in value]
+    if isinstance(value, tuple):
+        return tuple(_walk(item, names, containers) for item in value)
+    return value
+
+
+def _apply(value: Any, steps: tuple[str, ...]) -> Any:
+    """Hide the value(s) at ``steps`` (case-insensitive names, ``[*]`` list elements, ``*`` object values)."""
+    if not steps:
+        return _hidden(value)
+    step, rest = steps[0], steps[1:]
+    if step == _LIST:
+        return [_apply(item, rest) for item in value] if isinstance(value, list) else value
+    if not isinstance(value, Mapping):
+        return value
+    if step == _ANY:
+        return {key: _apply(item, rest) for key, item in value.items()}
+    return {
+        key: (_apply(item, rest) if isinstance(key, str) and key.lower() == step else item)
+        for key, item in value.items()
+    }
+
+
+def redact_body(kind: str, name: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A resource body with every secret of its type (and every secret anywhere) replaced by SECRET."""
+    current = rules()
+    out: Any = _walk(body, current.names, current.containers)
+    for steps in current.by_type.get(kind.lower(), ()):
+        out = _apply(out, steps)
+    for steps in current.by_type_name.get((kind.lower(), name.lower()), ()):
+        out = _apply(out, steps)
+    return dict(out) if isinstance(out, Mapping) else {"$value": out}
+
+
+def redact_evidence(path: str, observed: Any) -> Any:
+    """An observed value as evidence may show it: secret if its path ends in a secret name, else redacted within."""
+    current = rules()
+    leaf = path.rsplit(".", 1)[-1].split("[", 1)[0].strip().lower()
+    if leaf in current.names:
+        return _hidden(observed)
+    if leaf in current.containers:
+        return _container(observed, current.containers[leaf])
+    redacted = _walk(observed, current.names, current.containers)
+    return scrub_document(redacted)
