@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: help setup run audit render test lint typecheck unit lock browser checkov-env benchmark clean
+.PHONY: help setup run audit render test lint typecheck unit lock browser checkov-env benchmark docs clean
 
 help:
 	@echo "make run       - set up, then audit the $(STACK) stack offline and write reports/ (no Azure account needed)"
@@ -14,6 +14,7 @@ help:
 	@echo "make browser   - install Debian's Chromium for the report screenshot test (root)"
 	@echo "make checkov-env - checkov in its own virtualenv (.venv-checkov), pinned by policies/checkov/requirements.lock"
 	@echo "make benchmark - time the checks on 1k-100k resources and the live collection of 10k resources"
+	@echo "make docs      - regenerate the tables in docs/ from the catalogue, the checks and the policy pack"
 	@echo "make lock      - re-resolve requirements.lock from pyproject.toml"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -65,6 +66,10 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/evaluate.py
 	$(BIN)/python benchmarks/live_collect.py
+
+# The claims, checks, reads and policies tables between <!-- generated: ... --> markers.
+docs: $(STAMP)
+	$(BIN)/python -m compliance_checks.docs_gen
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv

@@ -364,10 +364,12 @@ def _unknown_values(args: StackValidationArgs, report: ReportViolation) -> None:
                 )
 
 
-def build_policies() -> list[Policy]:
-    checks = load_checks()
+def build_policies(checks: Mapping[str, Check] | None = None) -> list[Policy]:
+    """The pack's policies over the registered checks (or over ``checks``, to see what a new check would add)."""
+    specs = SPECS if checks is None else policy_specs(checks)
+    checks = load_checks() if checks is None else checks
     policies: list[Policy] = []
-    for spec in SPECS:
+    for spec in specs:
         mine = [checks[c] for c in spec.checks]
         description = f"{spec.description} (claim {spec.claim}; checks: {', '.join(spec.checks)})"
         if spec.scope == "resource":

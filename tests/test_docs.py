@@ -23,7 +23,7 @@ def test_every_source_is_in_the_guide() -> None:
 
 def test_readme_commands_exist_in_the_makefile() -> None:
     assert "make run " in README and "make test " in README
-    for target in ("run:", "test:", "browser:", "render:", "benchmark:"):
+    for target in ("run:", "test:", "browser:", "render:", "benchmark:", "docs:"):
         assert f"\n{target}" in MAKEFILE, target
     ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci
