@@ -9,34 +9,84 @@ reason. Nothing here raises any other exception type for bad input.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
 from compliance_checks.errors import InputError
+from compliance_checks.input_files import read_input_bytes
 from compliance_checks.inventory import UNKNOWN, Resource, SecretValue
 
-DEFAULT_MAX_BYTES: Final = 256 * 1024 * 1024
-"""Files larger than this are refused before they are read (every loader takes ``max_bytes``)."""
+DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
+"""Files larger than this are refused before they are read (every loader takes ``max_bytes``).
+
+A state or template of :data:`MAX_RESOURCES` resources with full outputs is
+a few tens of MiB; past this, parsing alone would take seconds and gigabytes.
+"""
 
 MAX_DEPTH: Final = 128
 """Deeper nesting than this is refused: no real template, state or preview comes close."""
 
-_MAX_INT_DIGITS: Final = 400
+MAX_VALUES: Final = 4_000_000
+"""JSON values a document may hold, estimated before parsing (commas plus opening brackets: never fewer than
+the real count, since each value but the first in a container follows a comma), so that a small file of
+``[[],[],...]`` cannot cost gigabytes of Python objects. A state of MAX_RESOURCES resources holds far fewer."""
+
+MAX_RESOURCES: Final = 10_000
+"""Resources one source may yield (synth, pulumi-state, pulumi-preview, arm and the live collector alike),
+checked as soon as the count is known, before any resource is converted. ARM itself deploys at most 800
+resources per template (copies included); the Smart Portal estate has about fifty."""
+
+_MAX_NUMBER_LENGTH: Final = 400
 
 
-class _NotJson(ValueError):
-    """A token Python's decoder accepts but JSON does not (NaN, Infinity) or a number too long."""
+class _Refused:
+    """Stands in for a value the decoder accepted but JSON (or this reader) does not; reported with its place."""
+
+    __slots__ = ("problem",)
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
 
 
 def _reject_constant(name: str) -> Any:
-    raise _NotJson(f"{name} is not a JSON value")
+    return _Refused(f"{name} is not a JSON value")
 
 
-def _parse_int(text: str) -> int:
-    if len(text) > _MAX_INT_DIGITS:
-        raise _NotJson(f"a number with {len(text)} digits is too long")
+def _parse_int(text: str) -> Any:
+    if len(text) > _MAX_NUMBER_LENGTH:
+        return _Refused(f"a number with {len(text)} digits is too long")
     return int(text)
+
+
+def _parse_float(text: str) -> Any:
+    if len(text) > _MAX_NUMBER_LENGTH:
+        return _Refused(f"a number of {len(text)} characters is too long")
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 overflows to inf: it would be written back as Infinity, not JSON
+        return _Refused(f"the number {text[:40]} is out of range (not a finite double)")
+    return value
+
+
+class _Duplicated(dict[str, Any]):
+    """An object that repeated a key: the walk after parsing reports it with its place."""
+
+    duplicate: str = ""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) == len(pairs):
+        return result
+    marked = _Duplicated(pairs)
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            marked.duplicate = key
+            break
+        seen.add(key)
+    return marked
 
 
 def one_line(text: str) -> str:
@@ -83,13 +133,20 @@ def show(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _too_deep(document: Any) -> str | None:
-    """The pointer of the first place nested deeper than MAX_DEPTH, or None (iterative: no recursion)."""
+def _check_document(document: Any) -> tuple[str, str] | None:
+    """The first place nested deeper than MAX_DEPTH or repeating a key, and why; None if there is none.
+
+    Iterative, so depth cannot exhaust the stack.
+    """
     stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(document, 0, ())]
     while stack:
         value, depth, path = stack.pop()
         if depth > MAX_DEPTH:
-            return pointer(*path[:MAX_DEPTH])
+            return pointer(*path[:MAX_DEPTH]), f"nested deeper than {MAX_DEPTH} levels"
+        if isinstance(value, _Refused):
+            return pointer(*path), f"invalid JSON: {value.problem}"
+        if isinstance(value, _Duplicated):
+            return pointer(*path, value.duplicate), "duplicate key: an object names it more than once"
         if isinstance(value, dict):
             stack.extend((item, depth + 1, (*path, key)) for key, item in value.items())
         elif isinstance(value, list):
@@ -98,48 +155,49 @@ def _too_deep(document: Any) -> str | None:
 
 
 def read_json(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, expected: str = "a JSON document") -> Any:
-    """Read and decode one JSON file, or raise InputError naming the file, the place and the reason."""
+    """Read and decode one JSON file, or raise InputError naming the file, the place and the reason.
+
+    Strict where Python's decoder is lenient: ``NaN``, ``Infinity`` and numbers that overflow a double are
+    refused, as are repeated keys (which the decoder would resolve silently, last one wins).
+    """
     source = str(path)
-    try:
-        size = Path(path).stat().st_size
-        if size > max_bytes:
-            raise InputError(source, "", f"file is {size} bytes, over the limit of {max_bytes} bytes")
-        with open(path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise InputError(source, "", "file not found") from None
-    except IsADirectoryError:
-        raise InputError(source, "", "is a directory, not a file") from None
-    except PermissionError:
-        raise InputError(source, "", "permission denied") from None
-    except OSError as exc:
-        raise InputError(source, "", f"cannot read the file ({show(exc.strerror or str(exc))})") from None
-    except ValueError:  # e.g. a NUL byte in the name
-        raise InputError(source, "", "not a usable file name") from None
-    if len(data) > max_bytes:
-        raise InputError(source, "", f"file is over the limit of {max_bytes} bytes")
+    data = read_input_bytes(path, max_bytes, source=source)
+    values = data.count(b",") + data.count(b"[") + data.count(b"{")
+    if values > MAX_VALUES:
+        raise InputError(source, "", f"holds about {values} JSON values, over the limit of {MAX_VALUES}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(source, f"byte {exc.start}", "not UTF-8 text") from None
+    del data
     if not text.strip():
         raise InputError(source, "", f"file is empty; expected {expected}")
     try:
-        document = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+        document = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            object_pairs_hook=_object,
+        )
     except json.JSONDecodeError as exc:
         truncated = exc.pos >= len(text.rstrip())
         problem = "invalid JSON: the document ends early (truncated?)" if truncated else f"invalid JSON: {exc.msg}"
         raise InputError(source, f"line {exc.lineno}, column {exc.colno}", problem) from None
-    except _NotJson as exc:
-        raise InputError(source, "", f"invalid JSON: {exc}") from None
     except RecursionError:
         raise InputError(source, "", f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # e.g. an integer beyond Python's conversion limit
         raise InputError(source, "", f"invalid JSON: {show(str(exc))}") from None
-    deep = _too_deep(document)
-    if deep is not None:
-        raise InputError(source, deep, f"nested deeper than {MAX_DEPTH} levels")
+    found = _check_document(document)
+    if found is not None:
+        raise InputError(source, *found)
     return document
+
+
+def check_count(source: str, place: str, count: int, what: str = "resources", *, limit: int = MAX_RESOURCES) -> None:
+    """Refuse more than ``limit`` (by default MAX_RESOURCES) resources, before any is converted."""
+    if count > limit:
+        raise InputError(source, place, f"{count} {what}, over the limit of {limit}")
 
 
 def expect_object(source: str, place: str, value: Any, what: str = "an object") -> dict[str, Any]:
@@ -225,6 +283,9 @@ def is_opaque(value: Any) -> bool:
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "MAX_DEPTH",
+    "MAX_RESOURCES",
+    "MAX_VALUES",
+    "check_count",
     "expect_list",
     "expect_object",
     "fold_nested_deployments",

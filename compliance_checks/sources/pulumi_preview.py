@@ -25,7 +25,16 @@ from typing import Any, Final
 
 from compliance_checks.errors import InputError
 from compliance_checks.inventory import Inventory, Resource
-from compliance_checks.sources.loading import DEFAULT_MAX_BYTES, expect_list, expect_object, join, kind, read_json
+from compliance_checks.sources.loading import (
+    DEFAULT_MAX_BYTES,
+    MAX_RESOURCES,
+    check_count,
+    expect_list,
+    expect_object,
+    join,
+    kind,
+    read_json,
+)
 from compliance_checks.sources.pulumi_state import build_inventory, convert, infer_subscription
 
 SOURCE: Final = "pulumi-preview"
@@ -54,6 +63,8 @@ def load_pulumi_preview(
     if "steps" not in top:
         raise InputError(source, "/steps", "missing; expected the JSON of `pulumi preview --json`")
     steps = [] if top["steps"] is None else expect_list(source, "/steps", top["steps"])
+    # A replacement writes up to four steps for one resource (create-replacement, replace, delete-replaced, ...).
+    check_count(source, "/steps", len(steps), "steps", limit=4 * MAX_RESOURCES)
     latest: dict[str, tuple[str, dict[str, Any]]] = {}
     for index, raw in enumerate(steps):
         place = join("/steps", index)
@@ -77,6 +88,7 @@ def load_pulumi_preview(
         key = state.get("urn") if isinstance(state.get("urn"), str) else urn
         latest.pop(str(key), None)  # re-insert: the last step for a URN decides, in step order
         latest[str(key)] = (join(place, "newState"), state)
+    check_count(source, "/steps", len(latest), "resources after the update")
     subscription = subscription_id or infer_subscription(state for _, state in latest.values())
     resources: list[Resource] = []
     try:

@@ -30,6 +30,7 @@ from compliance_checks.sources.arm_expressions import ZERO_SUBSCRIPTION
 from compliance_checks.sources.azure_native import UNKNOWN_SENTINEL, clean, to_resource
 from compliance_checks.sources.loading import (
     DEFAULT_MAX_BYTES,
+    check_count,
     expect_list,
     expect_object,
     fold_nested_deployments,
@@ -39,6 +40,7 @@ from compliance_checks.sources.loading import (
     read_json,
     show,
 )
+from compliance_checks.sources.webapp import normalise_webapps, order_unknown
 from infra.azure_types import UnmappedTypeError, arm_identity
 
 SOURCE: Final = "pulumi-state"
@@ -196,7 +198,7 @@ def _detach_unknown_ranges(token: str, values: dict[str, Any]) -> Any:
 
 
 def build_inventory(resources: Iterable[Resource], source_name: str) -> Inventory:
-    return Inventory(fold_nested_deployments(resources), sources=[source_name])
+    return Inventory(normalise_webapps(fold_nested_deployments(resources), order=order_unknown), sources=[source_name])
 
 
 def load_pulumi_state(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Inventory:
@@ -212,6 +214,7 @@ def load_pulumi_state(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Inve
     deployment = expect_object(source, "/deployment", top.get("deployment"), "the deployment object")
     raw = deployment.get("resources")
     entries = [] if raw is None else expect_list(source, "/deployment/resources", raw)
+    check_count(source, "/deployment/resources", len(entries))
     checked: list[tuple[str, dict[str, Any]]] = []
     for index, entry in enumerate(entries):
         place = join("/deployment/resources", index)
