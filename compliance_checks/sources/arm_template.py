@@ -44,8 +44,8 @@ passwords and shared keys are replaced by SECRET.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -64,7 +64,6 @@ from compliance_checks.sources.loading import (
     DEFAULT_MAX_BYTES,
     expect_list,
     expect_object,
-    fold_nested_deployments,
     is_opaque,
     join,
     kind,
@@ -72,6 +71,7 @@ from compliance_checks.sources.loading import (
     read_json,
     show,
 )
+from compliance_checks.sources.webapp import normalise_webapps
 
 SOURCE: Final = "arm"
 UNKNOWN_PATHS: Final = "unknownBeforeDeployment"  # resource metadata: paths of values unknown before deployment
@@ -79,6 +79,7 @@ NOT_EXPORTED: Final = "notExported"  # template metadata: resources an export le
 ENTRA_TYPES: Final = "Microsoft.Graph/*"
 ENTRA_REASON: Final = "an ARM template carries no Microsoft Entra objects (Conditional Access, groups, applications)"
 MAX_RESOURCES: Final = 10_000
+MAX_NESTING: Final = 16  # nested inline deployments inside each other, at most
 _MAX_LOOKUP_DEPTH: Final = 64
 
 # Keys of a template resource that are instructions to ARM, not part of the resource body.
@@ -126,6 +127,9 @@ class _Record:
     body: dict[str, Any]
     origin: str
     known: bool
+    depends: frozenset[str] = frozenset()  # evaluated dependsOn entries, lower-cased
+    symbol: str = ""  # the symbolic name (languageVersion 2.0)
+    via: str = ""  # the nested deployment that writes it
 
 
 @dataclass(frozen=True)
@@ -178,11 +182,15 @@ class _Template:
         subscription_id: str,
         resource_group: str,
         location: str | None,
+        depth: int = 0,
     ) -> None:
         self.source = source
         self.template = template
         self.base = base
         self.values = values
+        self.depth = depth
+        self.gaps: list[Gap] = []
+        self.nested: list[Callable[[], None]] = []  # nested deployments, walked after this template
         self.env = Environment(
             subscription_id=subscription_id,
             resource_group=resource_group,
@@ -279,6 +287,23 @@ class _Template:
     # --- resources ---------------------------------------------------------------
 
     def load(self) -> list[Resource]:
+        records = _merge_rules(_merge_duplicates(_split_subnets(self.walk())))
+        resources = [
+            Resource.create(
+                id=r.id,
+                type=r.type,
+                name=r.name,
+                body=r.body,
+                location=normalise_location(r.body.get("location")),
+                source=SOURCE,
+                origin=r.origin,
+            )
+            for r in records
+        ]
+        return normalise_webapps(resources, order=_dependency_order(records))
+
+    def walk(self) -> list[_Record]:
+        """Every resource this template deploys, those of its inline nested deployments last."""
         # Evaluate every parameter and variable once, so that a syntax error anywhere is reported.
         for name, _ in self.parameters.values():
             self.parameter(name)
@@ -294,20 +319,9 @@ class _Template:
             raise InputError(self.source, place, 'missing; expected an ARM template with a "resources" array')
         else:
             raise InputError(self.source, place, f"expected an array (or an object of symbolic names), got {kind(raw)}")
-        records = _merge_rules(_merge_duplicates(_split_subnets(self.records)))
-        resources = [
-            Resource.create(
-                id=r.id,
-                type=r.type,
-                name=r.name,
-                body=r.body,
-                location=normalise_location(r.body.get("location")),
-                source=SOURCE,
-                origin=r.origin,
-            )
-            for r in records
-        ]
-        return fold_nested_deployments(resources)
+        while self.nested:
+            self.nested.pop(0)()
+        return self.records
 
     def _walk(self, entries: list[tuple[str | int, Any]], place: str, parent: _Parent | None, env: Environment) -> None:
         for key, item in entries:
@@ -332,6 +346,7 @@ class _Template:
                     env=env,
                     index=None,
                     trace=trace,
+                    symbol=key if isinstance(key, str) else "",
                 )
                 continue
             spec = expect_object(self.source, join(here, "copy"), copy, "a copy object")
@@ -354,6 +369,7 @@ class _Template:
                     env=local,
                     index=index,
                     trace=trace,
+                    symbol=key if isinstance(key, str) else "",
                 )
 
     def _full_type(self, declared: str, parent: _Parent | None, place: str) -> str:
@@ -377,6 +393,7 @@ class _Template:
         env: Environment,
         index: Any,
         trace: str,
+        symbol: str = "",
     ) -> None:
         trace += "" if index is None else "[*]" if index is UNKNOWN else f"[{index}]"
         origin = f"{self.source}#{trace}"
@@ -426,12 +443,177 @@ class _Template:
         else:
             rid, rtype = identity
             record = _Record(rid, rtype, rid.rsplit("/", 1)[1], body, origin, True)
+        record.depends = self._depends(resource, extras.get("dependson"), env)
+        record.symbol = symbol
         self.records.append(record)
+        if full_type.lower() == _DEPLOYMENTS:
+            label = name if isinstance(name, str) else show(raw_name)
+            target = (subscription, group, resource.get(extras["location"]) if "location" in extras else None)
+            self.nested.append(lambda: self._nested(resource, here, env, markers=markers, label=label, target=target))
 
         children = resource.get("resources")
         if children is not None:
             items = expect_list(self.source, join(here, "resources"), children, "an array of child resources")
             self._walk(list(enumerate(items)), join(here, "resources"), _Parent(full_type, names, trace), env)
+
+    def _depends(self, resource: dict[str, Any], key: str | None, env: Environment) -> frozenset[str]:
+        """The resources ``dependsOn`` names, evaluated where possible (what cannot be is no dependency)."""
+        entries = resource.get(key) if key is not None else None
+        found: set[str] = set()
+        for entry in entries if isinstance(entries, list) else []:
+            try:
+                value = evaluate_value(entry, env)
+            except TemplateError:
+                continue  # an unusable entry orders nothing: conflicts it would settle stay UNKNOWN
+            if isinstance(value, str) and value:
+                found.add(value.strip("/").lower())
+        return frozenset(found)
+
+    # --- nested deployments ------------------------------------------------------
+
+    def _gap(self, label: str, place: str, problem: str) -> None:
+        """What a nested deployment deploys cannot be known: every ARM type is in doubt."""
+        reason = f"the nested deployment {label} at {place} {problem}, so what it deploys cannot be known"
+        self.gaps.append(Gap(("*",), self.source, reason, located=True, absent=True))
+
+    def _nested(
+        self,
+        resource: dict[str, Any],
+        here: str,
+        env: Environment,
+        *,
+        markers: dict[str, Any],
+        label: str,
+        target: tuple[Any, Any, Any],
+    ) -> None:
+        """Walk an inline nested deployment's template; a linked or unreadable one becomes a gap.
+
+        Scope, as ARM evaluates it (https://learn.microsoft.com/azure/azure-resource-manager/templates/linked-templates#expression-evaluation-scope-in-nested-templates):
+        ``outer`` (the default) evaluates the nested template's expressions with the
+        parent's parameters and variables (its own are not used); ``inner`` with its
+        own, whose values are the deployment's ``parameters``, evaluated in the parent.
+        ``resourceGroup``/``subscriptionId`` of the deployment are where its resources go.
+        """
+        subscription, group, location = target
+        props_key = next((k for k in resource if k.lower() == "properties"), "properties")
+        place = join(here, props_key)
+        properties = resource.get(props_key)
+        if not isinstance(properties, dict):
+            self._gap(label, place, "has no readable properties")
+            return
+        keys = {k.lower(): k for k in properties}
+        if "templatelink" in keys:
+            link = properties[keys["templatelink"]]
+            shown = (
+                next((link[k] for k in ("uri", "id", "relativePath") if k in link), link)
+                if isinstance(link, dict)
+                else link
+            )
+            self._gap(label, join(place, keys["templatelink"]), f"links a template ({show(shown)}) that is not read")
+            return
+        if "template" not in keys:
+            self._gap(label, place, "has no inline template")
+            return
+        template_place = join(place, keys["template"])
+        raw = properties[keys["template"]]
+        if isinstance(raw, str):
+            raw = self._evaluate(raw, env, template_place)  # "[variables('template')]"
+        if not isinstance(raw, dict):
+            self._gap(label, template_place, f"has a template that cannot be read ({kind(raw)})")
+            return
+        if location is not None and group is None:
+            self._gap(label, here, "deploys at subscription scope, which this source does not evaluate")
+            return
+        if is_opaque(subscription) or is_opaque(group):
+            self._gap(label, here, "deploys to a subscription or resource group that cannot be evaluated")
+            return
+        if self.depth + 1 > MAX_NESTING:
+            self._gap(label, here, f"is nested more than {MAX_NESTING} deployments deep")
+            return
+        sub = subscription or self.env.subscription_id
+        rg = group or self.env.resource_group
+        same_group = sub.lower() == self.env.subscription_id.lower() and rg.lower() == self.env.resource_group.lower()
+        located = self.env.location if same_group else None
+        options = properties.get(keys.get("expressionevaluationoptions", ""))
+        scope = (
+            options.get(next((k for k in options if k.lower() == "scope"), "scope"))
+            if isinstance(options, dict)
+            else None
+        )
+        inner = isinstance(scope, str) and scope.lower() == "inner"
+        if inner:
+            values = self._nested_parameters(properties, keys, place, env, raw=raw, label=label)
+            if values is None:
+                return
+            child = _Template(
+                self.source,
+                raw,
+                base=template_place,
+                values=values,
+                subscription_id=sub,
+                resource_group=rg,
+                location=located,
+                depth=self.depth + 1,
+            )
+        else:
+            # Outer scope: the nested template's own parameters and variables are not used.
+            own = {k: v for k, v in raw.items() if k.lower() not in ("parameters", "variables")}
+            child = _Template(
+                self.source,
+                own,
+                base=template_place,
+                values={},
+                subscription_id=sub,
+                resource_group=rg,
+                location=located,
+                depth=self.depth + 1,
+            )
+            # The parent's parameters, variables and copy loops, at the deployment's target.
+            child.env = replace(env, subscription_id=sub, resource_group=rg, location=located)
+        records = child.walk()
+        for record in records:
+            record.body.update(markers)  # a deployment that may not happen deploys nothing for sure
+            record.via = record.via or label
+        self.gaps.extend(child.gaps)
+        self.records.extend(records)
+        if len(self.records) > MAX_RESOURCES:
+            raise InputError(self.source, here, f"the template expands to more than {MAX_RESOURCES} resources")
+
+    def _nested_parameters(
+        self,
+        properties: dict[str, Any],
+        keys: dict[str, str],
+        place: str,
+        env: Environment,
+        *,
+        raw: dict[str, Any],
+        label: str,
+    ) -> dict[str, Any] | None:
+        """An inner-scope deployment's parameter values, evaluated in the parent (None: a gap was recorded)."""
+        if "parameterslink" in keys:
+            self._gap(label, join(place, keys["parameterslink"]), "links a parameters file that is not read")
+            return None
+        if "parameters" not in keys:
+            return {}
+        where = join(place, keys["parameters"])
+        given = self._evaluate(properties[keys["parameters"]], env, where)
+        if is_opaque(given):
+            declared = raw.get("parameters")
+            return {str(name).lower(): UNKNOWN for name in (declared if isinstance(declared, dict) else {})}
+        entries = expect_object(self.source, where, given, "an object of parameter values")
+        values: dict[str, Any] = {}
+        for name, entry in entries.items():
+            if is_opaque(entry):
+                values[name.lower()] = entry
+                continue
+            spec = expect_object(self.source, join(where, name), entry, 'an object with "value" or "reference"')
+            if "reference" in spec:
+                values[name.lower()] = SECRET  # a Key Vault reference
+            elif "value" in spec:
+                values[name.lower()] = spec["value"]
+            else:
+                raise InputError(self.source, join(where, name), 'expected "value" or "reference"')
+        return values
 
     def _unknown_paths(self, resource: dict[str, Any], key: str | None, here: str) -> list[list[str | int]]:
         """The paths a resource's ``metadata.unknownBeforeDeployment`` lists (other metadata is ignored, as ARM does)."""
@@ -704,7 +886,30 @@ def _merge_duplicates(records: Iterable[_Record]) -> list[_Record]:
             by_id[key] = record
         else:
             first.body = merge(first.body, record.body)
+            first.depends |= record.depends
+            if record.via:
+                first.origin += f" (updated by {record.via})"
     return list(by_id.values())
+
+
+def _dependency_order(records: Iterable[_Record]) -> Callable[[Resource, Resource], bool | None]:
+    """Whether a config child is deployed after its site: only when its ``dependsOn`` names the site.
+
+    ``dependsOn`` entries are resource IDs, ``Namespace/type/name`` paths, plain
+    names or (languageVersion 2.0) symbolic names
+    (https://learn.microsoft.com/azure/azure-resource-manager/templates/resource-dependency#dependson).
+    """
+    depends = {r.id.lower(): r.depends for r in records}
+    symbols = {r.id.lower(): r.symbol.lower() for r in records if r.symbol}
+
+    def order(child: Resource, owner: Resource) -> bool | None:
+        wanted = depends.get(child.id_key, frozenset())
+        path = owner.id_key.split("/providers/", 1)[-1]
+        names = "/".join(path.split("/")[2::2])
+        owner_names = {owner.id_key.strip("/"), path, names, symbols.get(owner.id_key, "")} - {""}
+        return True if wanted & owner_names else None
+
+    return order
 
 
 def _merge_rules(records: list[_Record]) -> list[_Record]:
@@ -790,5 +995,5 @@ def load_arm_template(
         resources = loader.load()
     except RecursionError:
         raise InputError(source, "", "expressions or values nested too deeply to evaluate") from None
-    gaps = [entra_gap(source), *left_out_gaps(source, base, template)]
+    gaps = [entra_gap(source), *left_out_gaps(source, base, template), *loader.gaps]
     return Inventory(resources, sources=[SOURCE], gaps=gaps)

@@ -7,7 +7,9 @@ resources; a site's ``config/web`` replaces the sparse ``siteConfig`` that
 ``GET site`` returns, and its app setting names become
 ``siteConfig.appSettings`` (values are never kept). A site whose
 configuration could not be read gets ``siteConfig`` UNKNOWN, never the
-sparse one. A VPN audience's service principal carries the assignments read
+sparse one; so does every deployment slot, whose ``config/web`` the collector
+does not read. The site and slot model is then the one of
+:mod:`compliance_checks.sources.webapp` (app settings sorted by name). A VPN audience's service principal carries the assignments read
 with it (``appRoleAssignedTo``); they become ``Microsoft.Graph/appRoleAssignments``
 of their own, the shape the synth source gives them. Gaps of the collection
 travel with the inventory.
@@ -31,6 +33,7 @@ from compliance_checks.live.graph import (
 )
 from compliance_checks.sources.arm_template import flatten, hide_secrets, normalise_location
 from compliance_checks.sources.azure_native import TOP_LEVEL_KEYS, graph_id
+from compliance_checks.sources.webapp import CONFIG_TYPES, SLOTS, WEB_APP_TYPES, child_applied_last, normalise_webapps
 from infra.azure_types import ARM_ID_TEMPLATES, arm_type
 
 SOURCE: Final = "live"
@@ -45,6 +48,8 @@ _EXTRA_TYPES: Final = (
     "Microsoft.Resources/resourceGroups",
     "Microsoft.Insights/components",
     "Microsoft.Web/sites/config",
+    SLOTS,
+    "Microsoft.Web/sites/slots/config",
     "Microsoft.Network/connections",
 )
 _TOP: Final = {key.lower(): key for key in TOP_LEVEL_KEYS}
@@ -124,10 +129,10 @@ def load_live(collection: Collection) -> Inventory:
     resources: list[Resource] = []
     for key, body in by_id.items():
         kind = canonical_type(str(body.get("type") or ""), body["id"], casing)
-        if kind == "Microsoft.Web/sites/config" and key.rsplit("/", 1)[-1] in ("web", "appsettings"):
-            continue  # merged into the site below
+        if kind in CONFIG_TYPES and key.rsplit("/", 1)[-1] in ("web", "appsettings"):
+            continue  # merged into the site (or slot) below
         resource = _resource(body, casing, stamp)
-        if kind == "Microsoft.Web/sites":
+        if kind in WEB_APP_TYPES:  # a slot's configuration is read like its site's, or is UNKNOWN
             config = by_id.get(f"{key}/config/web")
             names = by_id.get(f"{key}/config/appsettings")
             resource = _with_site_config(resource, config, None if names is None else list(names["properties"]))
@@ -136,7 +141,7 @@ def load_live(collection: Collection) -> Inventory:
             resources.extend(s for s in _subnets(body, casing, stamp) if s.id_key not in by_id)
     for path, item in collection.graph:
         resources.extend(_graph_resources(path, item, stamp))
-    return Inventory(resources, sources=[SOURCE], gaps=collection.gaps)
+    return Inventory(normalise_webapps(resources, order=child_applied_last), sources=[SOURCE], gaps=collection.gaps)
 
 
 def _selected(item: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:

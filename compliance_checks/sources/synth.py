@@ -10,6 +10,7 @@ from compliance_checks.errors import InputError
 from compliance_checks.inventory import Inventory, Resource
 from compliance_checks.sources.azure_native import to_resource
 from compliance_checks.sources.loading import fold_nested_deployments
+from compliance_checks.sources.webapp import normalise_webapps, order_unknown
 from infra.config import ConfigError
 from infra.synth import MOCK_SUBSCRIPTION_ID, Secret, Synthesis, synthesize
 
@@ -41,7 +42,7 @@ def inventory_from_synthesis(synthesis: Synthesis) -> Inventory:
         )
         if resource is not None:
             resources.append(resource)
-    return Inventory(fold_nested_deployments(resources), sources=[SOURCE])
+    return Inventory(normalise_webapps(fold_nested_deployments(resources), order=order_unknown), sources=[SOURCE])
 
 
 def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
