@@ -172,7 +172,11 @@ def _check_values(source: str, loader: _BoundedLoader, root: Node) -> None:
 
 def parse_yaml(text: str, source: str) -> Any:
     """One YAML document from ``text``, within the bounds above; InputError(source, place, reason) otherwise."""
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)  # the reader refuses control characters (a NUL) already here
+    except yaml.reader.ReaderError as exc:
+        problem = f"invalid YAML: character #x{exc.character:04x} is not allowed"
+        raise InputError(source, f"character {exc.position + 1}", problem) from None
     try:
         root = loader.get_single_node()
         if root is None:
