@@ -43,9 +43,23 @@ from compliance_checks.inventory import SECRET, UNKNOWN, SecretValue
 ZERO_SUBSCRIPTION: Final = "00000000-0000-0000-0000-000000000000"
 MAX_EXPRESSION_LENGTH: Final = 100_000
 MAX_NESTING: Final = 64
-MAX_COPY: Final = 800  # ARM's own limit for copy loops
+MAX_COPY: Final = 800  # ARM's own limit for one copy loop
+# Bounds on what evaluation may build, so that a small template cannot amplify into minutes and gigabytes
+# (createArray/concat/union of large arrays, replace() repeating a string, nested copy loops). A template
+# that would exceed one is refused (LimitError, which the loader reports with the place), never cut short.
 MAX_STRING: Final = 1_000_000
+"""Characters of one expression result, all its strings (and object keys) together."""
 MAX_ITEMS: Final = 100_000
+"""Array elements and object members of one expression result, nested ones included, each alias counted."""
+MAX_RESULT_DEPTH: Final = 128
+"""Nesting of one expression result (the same bound as for the JSON inputs)."""
+MAX_TEMPLATE_ITEMS: Final = 2_000_000
+"""Elements built or handed over by all expressions and values of one template together."""
+MAX_TEMPLATE_STRING: Final = 50_000_000
+"""Characters of all expression results of one template together."""
+MAX_COPY_TOTAL: Final = 20_000
+"""Iterations of all copy loops of one template together: resource, property and variable loops, nested ones
+once per iteration of the loop around them."""
 
 
 class TemplateError(Exception):
@@ -63,6 +77,32 @@ class TemplateError(Exception):
 
 class ExpressionError(TemplateError):
     """An expression that is not valid syntax."""
+
+
+class LimitError(TemplateError):
+    """Evaluating the template would go past one of the documented bounds (MAX_ITEMS, MAX_COPY_TOTAL, ...)."""
+
+
+@dataclass
+class Budget:
+    """What one template's evaluation has used so far; every Environment derived from one shares it."""
+
+    items: int = 0
+    characters: int = 0
+    copies: int = 0
+
+    def charge(self, items: int, characters: int = 0) -> None:
+        self.items += items
+        self.characters += characters
+        if self.items > MAX_TEMPLATE_ITEMS:
+            raise LimitError(f"evaluating the template builds more than {MAX_TEMPLATE_ITEMS} values")
+        if self.characters > MAX_TEMPLATE_STRING:
+            raise LimitError(f"evaluating the template builds more than {MAX_TEMPLATE_STRING} characters")
+
+    def copy(self, count: int) -> None:
+        self.copies += count
+        if self.copies > MAX_COPY_TOTAL:
+            raise LimitError(f"copy loops together repeat more than {MAX_COPY_TOTAL} times")
 
 
 class _EvalError(Exception):
@@ -280,6 +320,7 @@ class Environment:
     parameter: Callable[[str], Any] = _unknown_lookup
     variable: Callable[[str], Any] = _unknown_lookup
     loops: Mapping[str, Any] = field(default_factory=dict)
+    budget: Budget = field(default_factory=Budget, compare=False, repr=False)
 
     def with_loop(self, name: str, index: Any) -> Environment:
         return replace(self, loops={**self.loops, name.lower(): index})
@@ -378,11 +419,43 @@ def _text(value: Any) -> str:
     raise _EvalError("cannot write this value as text")
 
 
-def _limit(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_STRING:
-        return UNKNOWN
-    if isinstance(value, (list, dict)) and len(value) > MAX_ITEMS:
-        return UNKNOWN
+def _within(items: int, characters: int = 0) -> None:
+    """Refuse a result before it is built when its size is already known to be too large."""
+    if items > MAX_ITEMS:
+        raise LimitError(f"an expression result would have more than {MAX_ITEMS} elements")
+    if characters > MAX_STRING:
+        raise LimitError(f"an expression result would have more than {MAX_STRING} characters")
+
+
+def measure(value: Any) -> tuple[int, int]:
+    """Elements and characters of a value, shared parts counted each time they appear; LimitError past the bounds.
+
+    Stops as soon as a bound is passed, so its cost is at most MAX_ITEMS steps whatever the value.
+    """
+    items = characters = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            characters += len(item)
+        elif isinstance(item, (Mapping, list)):
+            if depth >= MAX_RESULT_DEPTH:
+                raise LimitError(f"an expression result is nested deeper than {MAX_RESULT_DEPTH} levels")
+            items += len(item)
+            _within(items, characters)
+            if isinstance(item, Mapping):
+                characters += sum(len(key) for key in item if isinstance(key, str))
+                stack.extend((child, depth + 1) for child in item.values())
+            else:
+                stack.extend((child, depth + 1) for child in item)
+        _within(items, characters)
+    return items, characters
+
+
+def _checked(value: Any, env: Environment) -> Any:
+    """A function's result, measured and charged to the template's budget (one more for the call itself)."""
+    items, characters = measure(value)
+    env.budget.charge(items + 1, characters)
     return value
 
 
@@ -406,10 +479,13 @@ def _concat(env: Environment, args: list[Any]) -> Any:
     if opaque is not None:
         return opaque
     if all(isinstance(a, list) for a in args):
+        _within(sum(len(a) for a in args))
         return [item for a in args for item in a]
     if any(isinstance(a, list) for a in args):
         raise _EvalError("concat mixes arrays and strings")
-    return "".join(_text(a) for a in args)
+    texts = [_text(a) for a in args]
+    _within(0, sum(len(t) for t in texts))
+    return "".join(texts)
 
 
 _FORMAT_ITEM = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
@@ -425,8 +501,9 @@ def _format(env: Environment, args: list[Any]) -> Any:
         raise _EvalError("format string must be a string")
     values = args[1:]
     out: list[str] = []
-    position = 0
+    position = written = 0
     for match in _FORMAT_ITEM.finditer(template):
+        written += match.start() - position
         out.append(template[position : match.start()])
         position = match.end()
         token = match.group(0)
@@ -440,6 +517,8 @@ def _format(env: Environment, args: list[Any]) -> Any:
                 raise _EvalError("format index out of range")
             value = values[index]
             out.append("" if value is None else _text(value))
+            written += len(out[-1])
+            _within(0, written)  # format('{0}{0}{0}...', big) repeats a value: refuse before joining
         else:  # alignment or format specifiers, or a stray brace
             raise _EvalError("unsupported format item")
     out.append(template[position:])
@@ -467,6 +546,7 @@ def _replace(env: Environment, args: list[Any]) -> Any:
     text, old, new = args
     if not (isinstance(text, str) and isinstance(old, str) and isinstance(new, str)) or not old:
         raise _EvalError("replace needs three strings and a non-empty old value")
+    _within(0, len(text) + text.count(old) * (len(new) - len(old)))  # the result's length, before building it
     return text.replace(old, new)
 
 
@@ -516,7 +596,9 @@ def _join(env: Environment, args: list[Any]) -> Any:
     opaque = _opaque(items)
     if opaque is not None:
         return opaque
-    return delimiter.join(_text(item) for item in items)
+    texts = [_text(item) for item in items]
+    _within(0, sum(len(t) for t in texts) + len(delimiter) * max(len(texts) - 1, 0))
+    return delimiter.join(texts)
 
 
 def _affix(check: Callable[[str, str], bool]) -> Function:
@@ -784,6 +866,7 @@ def _union(env: Environment, args: list[Any]) -> Any:
         items: list[Any] = []
         for arg in args:
             for item in arg:
+                env.budget.charge(len(items))  # the comparisons below: quadratic in the arrays' lengths
                 if _deep_opaque(item) is not None:
                     return UNKNOWN
                 if not any(_equal(item, seen) for seen in items):
@@ -1016,11 +1099,11 @@ def evaluate(node: Node, env: Environment) -> Any:
     try:
         lazy = LAZY_FUNCTIONS.get(node.name)
         if lazy is not None:
-            return _limit(lazy(env, node.args))
+            return _checked(lazy(env, node.args), env)
         function = FUNCTIONS.get(node.name)
         if function is None:
             return UNKNOWN  # reference(), listKeys(), uniqueString(), guid(), utcNow(), ...
-        return _limit(function(env, [evaluate(arg, env) for arg in node.args]))
+        return _checked(function(env, [evaluate(arg, env) for arg in node.args]), env)
     except (_EvalError, TypeError, ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError):
         return UNKNOWN
 
@@ -1045,13 +1128,32 @@ def _is_property_copy(value: Any) -> bool:
     )
 
 
-def copy_count(value: Any, path: tuple[str | int, ...]) -> Any:
-    """A copy loop's evaluated count: an int in 0..MAX_COPY, or UNKNOWN; TemplateError otherwise."""
+def copy_count(value: Any, path: tuple[str | int, ...], env: Environment | None = None) -> Any:
+    """A copy loop's evaluated count: an int in 0..MAX_COPY, or UNKNOWN; TemplateError otherwise.
+
+    With ``env`` the count is also charged to the template's MAX_COPY_TOTAL (LimitError past it).
+    """
     if _opaque([value]) is not None:
         return UNKNOWN
     if not _is_int(value) or not 0 <= value <= MAX_COPY:
         raise TemplateError(f"copy count must be an integer from 0 to {MAX_COPY}, got {_quote(str(value))}", path)
+    if env is not None:
+        _copies(env, value, path)
     return value
+
+
+def _charge(env: Environment, items: int, path: tuple[str | int, ...]) -> None:
+    try:
+        env.budget.charge(items)
+    except LimitError as exc:
+        raise LimitError(exc.problem, path) from None
+
+
+def _copies(env: Environment, count: int, path: tuple[str | int, ...]) -> None:
+    try:
+        env.budget.copy(count)
+    except LimitError as exc:
+        raise LimitError(exc.problem, path) from None
 
 
 def evaluate_value(value: Any, env: Environment, path: tuple[str | int, ...] = ()) -> Any:
@@ -1066,15 +1168,18 @@ def evaluate_value(value: Any, env: Environment, path: tuple[str | int, ...] = (
         except TemplateError as exc:
             raise type(exc)(exc.problem, path) from None
     if isinstance(value, list):
+        _charge(env, len(value), path)
         return [evaluate_value(item, env, (*path, index)) for index, item in enumerate(value)]
     if isinstance(value, Mapping):
+        _charge(env, len(value), path)
         result: dict[str, Any] = {}
         for key, item in value.items():
             if key == "copy" and _is_property_copy(item):
                 for number, loop in enumerate(item):
                     where = (*path, "copy", number)
                     name = loop["name"]
-                    count = copy_count(evaluate_value(loop.get("count"), env, (*where, "count")), (*where, "count"))
+                    counted = evaluate_value(loop.get("count"), env, (*where, "count"))
+                    count = copy_count(counted, (*where, "count"), env)
                     if count is UNKNOWN:
                         result[name] = UNKNOWN
                     else:

@@ -353,7 +353,7 @@ class _Template:
             loop = spec.get("name")
             count_place = join(here, "copy", "count")
             try:
-                count = copy_count(self._evaluate(spec.get("count"), env, count_place), ())
+                count = copy_count(self._evaluate(spec.get("count"), env, count_place), (), env)
             except TemplateError as exc:
                 raise InputError(self.source, count_place, exc.problem) from None
             for index in [UNKNOWN] if count is UNKNOWN else range(count):
@@ -751,7 +751,7 @@ class _VariableLoop:
         name = self.spec["name"]
         count_place = join(self.place, "count")
         try:
-            count = copy_count(template._evaluate(self.spec.get("count"), template.env, count_place), ())
+            count = copy_count(template._evaluate(self.spec.get("count"), template.env, count_place), (), template.env)
         except TemplateError as exc:
             raise InputError(template.source, count_place, exc.problem) from None
         if count is UNKNOWN:
