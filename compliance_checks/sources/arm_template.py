@@ -62,6 +62,8 @@ from compliance_checks.sources.arm_expressions import (
 from compliance_checks.sources.azure_native import TOP_LEVEL_KEYS
 from compliance_checks.sources.loading import (
     DEFAULT_MAX_BYTES,
+    MAX_RESOURCES,
+    check_count,
     expect_list,
     expect_object,
     is_opaque,
@@ -78,7 +80,6 @@ UNKNOWN_PATHS: Final = "unknownBeforeDeployment"  # resource metadata: paths of 
 NOT_EXPORTED: Final = "notExported"  # template metadata: resources an export left out
 ENTRA_TYPES: Final = "Microsoft.Graph/*"
 ENTRA_REASON: Final = "an ARM template carries no Microsoft Entra objects (Conditional Access, groups, applications)"
-MAX_RESOURCES: Final = 10_000
 MAX_NESTING: Final = 16  # nested inline deployments inside each other, at most
 _MAX_LOOKUP_DEPTH: Final = 64
 
@@ -324,6 +325,11 @@ class _Template:
         return self.records
 
     def _walk(self, entries: list[tuple[str | int, Any]], place: str, parent: _Parent | None, env: Environment) -> None:
+        check_count(self.source, place, len(entries))  # a huge array is refused before any resource is evaluated
+        try:
+            env.budget.charge(len(entries))  # walking counts too: children are walked once per parent copy
+        except TemplateError as exc:
+            raise InputError(self.source, place, exc.problem) from None
         for key, item in entries:
             here = join(place, key)
             trace = here if parent is None else join(parent.trace, "resources", key)
