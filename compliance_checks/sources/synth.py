@@ -9,10 +9,10 @@ from typing import Any
 from compliance_checks.errors import InputError
 from compliance_checks.inventory import Inventory, Resource
 from compliance_checks.sources.azure_native import to_resource
-from compliance_checks.sources.loading import fold_nested_deployments
+from compliance_checks.sources.loading import check_count, fold_nested_deployments
 from compliance_checks.sources.webapp import normalise_webapps, order_unknown
 from infra.config import ConfigError
-from infra.synth import MOCK_SUBSCRIPTION_ID, Secret, Synthesis, synthesize
+from infra.synth import MOCK_SUBSCRIPTION_ID, Secret, Synthesis, stack_path, synthesize
 
 SOURCE = "synth"
 
@@ -61,4 +61,6 @@ def load_synth(
     except ConfigError as exc:
         source, _, problem = str(exc).partition(": ")
         raise InputError(source, "", problem) from None
+    where = str(stack_file or stack_path(stack))  # the config decides how many resources the program declares
+    check_count(where, "", len(synthesis.resources), "resources declared by the program")
     return inventory_from_synthesis(synthesis), synthesis
