@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from compliance_checks.checks.base import Check, CheckMeta, Equals, Params, Rule, judge
+from compliance_checks.checks.base import Check, CheckMeta, Equals, Params, Read, Rule, judge
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict, worst
 from compliance_checks.inventory import MISSING, Inventory
 
@@ -24,9 +24,14 @@ class BasicAuthDisabled(Check):
     )
 
     subject = "Microsoft.Web/sites"
+    # Each deployment slot has its own policies and is judged like its site.
+    READS = (
+        Read("Microsoft.Web/sites/basicPublishingCredentialsPolicies", "properties.allow"),
+        Read("Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies", "properties.allow"),
+    )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        for site in self.subjects(inventory):
+        for site in inventory.of_type("Microsoft.Web/sites", "Microsoft.Web/sites/slots"):
             results = []
             for kind in ("ftp", "scm"):
                 policy = inventory.get(f"{site.id}/basicPublishingCredentialsPolicies/{kind}")

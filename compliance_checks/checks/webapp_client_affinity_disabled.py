@@ -16,5 +16,6 @@ CHECK = PropertyCheck(
         references=("https://learn.microsoft.com/azure/app-service/configure-common#configure-general-settings",),
     ),
     resource_type="Microsoft.Web/sites",
+    also_types=("Microsoft.Web/sites/slots",),  # every deployment slot is judged like its site
     rules=(Rule("properties.clientAffinityEnabled", Equals(False)),),
 )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks.base import Check, CheckMeta, Params, Read
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import UNKNOWN, Inventory
+from compliance_checks.inventory import UNKNOWN, Inventory, SecretValue
 
 BINDING = "Microsoft.Web/sites/hostNameBindings"
+SLOT_BINDING = "Microsoft.Web/sites/slots/hostNameBindings"
 TLS_STATES = {"snienabled", "ipbasedenabled"}
 
 
@@ -24,10 +25,24 @@ class CustomDomainSni(Check):
     )
 
     subject = "Microsoft.Web/sites"
+    # Custom-domain bindings only: the *.azurewebsites.net ones carry the platform's certificate.
+    READS = (
+        Read(BINDING, "properties.sslState"),
+        Read(BINDING, "properties.thumbprint"),
+        Read(SLOT_BINDING, "properties.sslState"),
+        Read(SLOT_BINDING, "properties.thumbprint"),
+    )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        for site in self.subjects(inventory):
-            custom = [b for b in inventory.children(site, BINDING) if not b.name.lower().endswith(".azurewebsites.net")]
+        for site in inventory.of_type("Microsoft.Web/sites", "Microsoft.Web/sites/slots"):
+            slot = site.type_key == "microsoft.web/sites/slots"
+            kind = SLOT_BINDING if slot else BINDING
+            custom = [b for b in inventory.children(site, kind) if not b.name.lower().endswith(".azurewebsites.net")]
+            if not custom and slot:
+                # Users reach the portal at the site's custom domain; a slot without one is reached
+                # only at its own azurewebsites.net name, with the platform's certificate.
+                yield self.finding(site, Verdict.NOT_APPLICABLE, "The slot has no custom domain to bind.")
+                continue
             if not custom:
                 yield self.finding(
                     site,
@@ -42,7 +57,7 @@ class CustomDomainSni(Check):
                     Evidence("properties.sslState", state, "SniEnabled"),
                     Evidence("properties.thumbprint", thumbprint, "set"),
                 )
-                if UNKNOWN in (state, thumbprint):
+                if any(v is UNKNOWN or isinstance(v, SecretValue) for v in (state, thumbprint)):
                     yield self.finding(
                         binding, Verdict.ERROR, f"Cannot verify the TLS binding of {binding.name}.", *evidence
                     )

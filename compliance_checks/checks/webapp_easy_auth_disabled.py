@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from compliance_checks.checks.base import Check, CheckMeta, Equals, Params, Rule, judge
+from compliance_checks.checks.base import Check, CheckMeta, Equals, Params, Read, Rule, judge
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import MISSING, Inventory
 
@@ -24,9 +24,14 @@ class EasyAuthDisabled(Check):
     )
 
     subject = "Microsoft.Web/sites"
+    # A slot has its own config/authsettingsV2 and is judged like its site.
+    READS = (
+        Read("Microsoft.Web/sites/config", "properties.platform.enabled"),
+        Read("Microsoft.Web/sites/slots/config", "properties.platform.enabled"),
+    )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        for site in self.subjects(inventory):
+        for site in inventory.of_type("Microsoft.Web/sites", "Microsoft.Web/sites/slots"):
             settings = inventory.get(f"{site.id}/config/authsettingsV2")
             if settings is None:
                 yield self.finding(

@@ -14,5 +14,6 @@ CHECK = PropertyCheck(
         references=("https://learn.microsoft.com/azure/app-service/deploy-ftp#enforce-ftps",),
     ),
     resource_type="Microsoft.Web/sites",
+    also_types=("Microsoft.Web/sites/slots",),  # every deployment slot is judged like its site
     rules=(Rule("properties.siteConfig.ftpsState", Equals("Disabled")),),
 )

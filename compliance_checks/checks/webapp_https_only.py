@@ -16,5 +16,6 @@ CHECK = PropertyCheck(
         references=("https://learn.microsoft.com/azure/app-service/configure-ssl-bindings#enforce-https",),
     ),
     resource_type="Microsoft.Web/sites",
+    also_types=("Microsoft.Web/sites/slots",),  # every deployment slot is judged like its site
     rules=(Rule("properties.httpsOnly", Equals(True)),),
 )

@@ -16,6 +16,7 @@ CHECK = PropertyCheck(
         references=("https://learn.microsoft.com/azure/app-service/overview-tls",),
     ),
     resource_type="Microsoft.Web/sites",
+    also_types=("Microsoft.Web/sites/slots",),  # every deployment slot is judged like its site
     rules=(
         Rule("properties.siteConfig.minTlsVersion", lambda p: VersionAtLeast(p.min_tls_version)),
         Rule("properties.siteConfig.scmMinTlsVersion", lambda p: VersionAtLeast(p.min_tls_version)),
