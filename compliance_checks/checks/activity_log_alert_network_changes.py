@@ -18,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks.base import Boolean, Check, CheckMeta, ListOf, Object, Params, Read, Text
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
 from infra.components.monitoring import WATCHED_OPERATIONS
 
+ALERT = "Microsoft.Insights/activityLogAlerts"
 REQUIRED_OPERATIONS = tuple(op.lower() for op in WATCHED_OPERATIONS)
 CATEGORY = "administrative"
 # Resource types whose changes the alert must see: its scope must hold them.
@@ -118,6 +119,21 @@ class NetworkChangeAlert(Check):
         ),
     )
 
+    # Shapes from the REST spec (monitor ActivityLogAlerts: AlertRuleAllOfCondition, AlertRuleAnyOfOrLeafCondition,
+    # ActionList); an item of allOf is a leaf (field + equals/containsAny) or an anyOf of leaves.
+    READS = (
+        Read(ALERT, "properties.enabled", domain=Boolean()),
+        Read(ALERT, "properties.scopes", domain=ListOf(Text()), required=True),
+        Read(ALERT, "properties.condition.allOf", domain=ListOf(Object()), required=True),
+        Read(ALERT, "properties.condition.allOf[*].field", absent_ok=True, domain=Text()),
+        Read(ALERT, "properties.condition.allOf[*].equals", absent_ok=True, domain=Text()),
+        Read(ALERT, "properties.condition.allOf[*].containsAny", absent_ok=True, domain=ListOf(Text())),
+        Read(ALERT, "properties.condition.allOf[*].anyOf", absent_ok=True, domain=ListOf(Object())),
+        Read(ALERT, "properties.condition.allOf[*].anyOf[*].field", domain=Text(), required=True),
+        Read(ALERT, "properties.condition.allOf[*].anyOf[*].equals", absent_ok=True, domain=Text()),
+        Read(ALERT, "properties.actions.actionGroups", domain=ListOf(Object(("actionGroupId",)))),
+    )
+
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
         alerts = inventory.of_type("Microsoft.Insights/activityLogAlerts")
         subscriptions = _estate_scopes(inventory)
@@ -135,7 +151,10 @@ class NetworkChangeAlert(Check):
                     raise Unknown("enabled is unknown")
                 if enabled is not True:
                     continue
-                if not _covers_estate(alert.get("properties.scopes"), subscriptions):
+                groups = alert.get("properties.actions.actionGroups")
+                if not isinstance(groups, list) or not groups:
+                    missing = ["an action group (nobody would be notified)"]
+                elif not _covers_estate(alert.get("properties.scopes"), subscriptions):
                     missing = [f"scope {alert.get('properties.scopes')} does not hold the estate"]
                 else:
                     condition = alert.get("properties.condition")

@@ -13,12 +13,22 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict, worst
-from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue, compile_path
+from compliance_checks.inventory import (
+    MISSING,
+    UNKNOWN,
+    Inventory,
+    Resource,
+    SecretValue,
+    compile_path,
+    is_arm_id,
+    lookup,
+    type_of_id,
+)
 from infra.config import EU_REGION_PAIRS
 
 # The EU regions whose backup pair is in the EU too: one table, shared with the infra config.
@@ -35,21 +45,204 @@ class Params:
     database_port: int = 5432
 
 
+class Domain:
+    """The values a declared read may take in a valid Azure configuration.
+
+    The base accepts any known, non-secret value; subclasses narrow it. A value
+    outside its domain -- unknown, secret, of the wrong type, an enumeration
+    member Azure does not define -- is not something a check can reason about:
+    the generic guard of ``Check.evaluate`` turns it into an ERROR finding.
+    """
+
+    def accepts(self, value: Any) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return "a known value"
+
+
+@dataclass(frozen=True)
+class Text(Domain):
+    """A non-empty string. ``free``: every text is a meaningful value the check judges (an app setting's
+    name), so an unrecognised text is no out-of-range value (the mutation test does not treat it as one)."""
+
+    free: bool = False
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value.strip() != ""
+
+    def describe(self) -> str:
+        return "a text"
+
+
+@dataclass(frozen=True)
+class Enum(Domain):
+    """One of the values an API defines (compared case-insensitively, as ARM does)."""
+
+    values: tuple[str, ...]
+    source: str = ""  # where the enumeration is defined
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value.lower() in {v.lower() for v in self.values}
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(self.values)
+
+
+@dataclass(frozen=True)
+class Integer(Domain):
+    low: int
+    high: int
+
+    def accepts(self, value: Any) -> bool:
+        if isinstance(value, float) and value.is_integer():  # Pulumi's wire format has only doubles: 90.0
+            value = int(value)
+        return isinstance(value, int) and not isinstance(value, bool) and self.low <= value <= self.high
+
+    def describe(self) -> str:
+        return f"an integer from {self.low} to {self.high}"
+
+
+@dataclass(frozen=True)
+class Boolean(Domain):
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+    def describe(self) -> str:
+        return "true or false"
+
+
+@dataclass(frozen=True)
+class ListOf(Domain):
+    """A list whose every element is in ``item``."""
+
+    item: Domain = field(default_factory=Domain)
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, list) and all(_known(v) and self.item.accepts(v) for v in value)
+
+    def describe(self) -> str:
+        return f"a list of {self.item.describe()}"
+
+
+@dataclass(frozen=True)
+class ArmId(Domain):
+    """An ARM resource ID (of ``kind`` when given)."""
+
+    kind: str = ""
+
+    def accepts(self, value: Any) -> bool:
+        if not is_arm_id(value):
+            return False
+        return not self.kind or type_of_id(value).lower() == self.kind.lower()
+
+    def describe(self) -> str:
+        return f"the ID of a {self.kind}" if self.kind else "an ARM resource ID"
+
+
+@dataclass(frozen=True)
+class Object(Domain):
+    """A JSON object (with these keys set, when given)."""
+
+    keys: tuple[str, ...] = ()
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, Mapping) and all(
+            _known(value.get(k.lower())) and value.get(k.lower()) for k in self.keys
+        )
+
+    def describe(self) -> str:
+        return "an object" + (f" with {', '.join(self.keys)}" if self.keys else "")
+
+
+@dataclass(frozen=True)
+class Matches(Domain):
+    """A text matching a predicate (an address prefix, a port range, a GUID)."""
+
+    test: Callable[[str], bool]
+    what: str
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and self.test(value)
+
+    def describe(self) -> str:
+        return self.what
+
+
+def _known(value: Any) -> bool:
+    return value is not UNKNOWN and not isinstance(value, SecretValue)
+
+
 @dataclass(frozen=True)
 class Read:
     """One property a check decides on: ``path`` of every resource of ``type``.
 
     The declaration is data, not documentation: drift watches these paths, the
-    policy pack reports them when unknown at preview, and the generic mutation
-    test (tests/test_fail_closed.py) sets each to missing, null, unknown,
-    secret, a wrong type and an out-of-range value and asserts the check never
-    answers PASS for it. ``[*]`` stands for every element of a list.
-    ``absent_ok``: missing or null is a good state (no analytics key set).
+    policy pack reports them when unknown at preview, ``Check.evaluate`` gives
+    ERROR for a value outside ``domain`` (unknown and secret always are), and the
+    generic mutation test (tests/test_fail_closed.py) sets each to missing,
+    null, unknown, secret, a wrong type and an out-of-range value and asserts
+    the check never answers PASS for it. ``[*]`` stands for every element of a
+    list. ``absent_ok``: missing or null is a valid, meaningful state (nothing
+    excluded, no analytics key); otherwise the check itself must not PASS on it.
+    ``required``: the API always returns the value (a Graph policy's ``state``,
+    an NSG rule's ``access``), so missing or null is malformed input: ERROR.
+    ``name``: only the resource of that name (one server parameter among many).
+    ``type`` ``*``: every resource that has the path (``location``).
     """
 
     type: str
     path: str
     absent_ok: bool = False
+    name: str = ""
+    domain: Domain = field(default_factory=Domain)
+    required: bool = False
+
+    def subjects(self, inventory: Inventory) -> list[Resource]:
+        if self.type == "*":
+            return [r for r in inventory.all() if r.get(self.path) is not MISSING]
+        found = inventory.of_type(self.type)
+        if self.name:
+            found = [r for r in found if r.id_key.rsplit("/", 1)[-1] == self.name.lower()]
+        return found
+
+    def values(self, resource: Resource) -> list[tuple[str, Any]]:
+        """Every (concrete path, value) the read covers on one resource (``[*]`` expanded)."""
+        out: list[tuple[str, Any]] = []
+
+        def walk(value: Any, rest: tuple[str | int, ...], shown: str) -> None:
+            if not rest or value is UNKNOWN or isinstance(value, SecretValue):
+                out.append((shown, value))
+                return
+            head, tail = rest[0], rest[1:]
+            if head == -1:
+                if isinstance(value, list):
+                    for index, item in enumerate(value):
+                        walk(item, tail, f"{shown}[{index}]")
+                elif value is not MISSING and value is not None:
+                    out.append((shown, value))  # not a list: outside any domain
+                return
+            if isinstance(head, int):
+                walk(lookup(value, (head,)), tail, f"{shown}[{head}]")
+                return
+            if value is MISSING or value is None:
+                out.append((shown, MISSING))
+                return
+            if not isinstance(value, Mapping):
+                out.append((shown, value))  # a scalar where an object belongs
+                return
+            walk(value.get(head, MISSING), tail, f"{shown}.{head}" if shown else head)
+
+        walk(resource.folded, compile_path(self.path), "")
+        return out
+
+    def invalid(self, value: Any) -> bool:
+        """Whether a value found at the path cannot be reasoned about."""
+        if value is MISSING or value is None:
+            return self.required  # otherwise absence is the check's business (absent_ok, or FAIL)
+        if not _known(value):
+            return True
+        return not self.domain.accepts(value)
 
 
 @dataclass(frozen=True)
@@ -92,7 +285,26 @@ class Check(ABC):
             # A check that produced nothing verified nothing.
             what = f"no {self.subject} in the inventory" if self.subject else "no finding was produced"
             findings = [self.error_nothing_found(what)]
+        findings.extend(self.guard(inventory))
         return [_unless_maybe(finding, inventory) for finding in findings]
+
+    def guard(self, inventory: Inventory) -> list[Finding]:
+        """ERROR for every declared read whose value is unknown, secret or outside its domain.
+
+        This is what makes failing closed a property of the design: a check's
+        own logic never sees a value it could misread as good.
+        """
+        found: list[Finding] = []
+        for read in self.reads():
+            for resource in read.subjects(inventory):
+                bad = [(path, value) for path, value in read.values(resource) if read.invalid(value)]
+                if bad:
+                    evidence = tuple(Evidence(path, value, read.domain.describe()) for path, value in bad)
+                    shown = ", ".join(path for path, _ in bad)
+                    found.append(
+                        self.finding(resource, Verdict.ERROR, f"Cannot verify: {shown} not a valid value.", *evidence)
+                    )
+        return found
 
     def subjects(self, inventory: Inventory) -> list[Resource]:
         """The resources of ``subject`` (an empty list becomes the ERROR of ``evaluate``)."""
@@ -190,9 +402,17 @@ class OneOf(Expect):
         return "one of " + ", ".join(repr(o) for o in self.options)
 
 
+# The TLS versions there are, in the spellings Azure's APIs use: "1.2" (App Service), "TLS1_2" (Key Vault,
+# Storage), "TLSv1.2" (PostgreSQL), "TLSv1_2". Anything else -- "12", "1.2,1.0", "TLSv99" -- is no version.
+_TLS_VERSION = re.compile(r"^\s*(?:tls\s*v?)?1(?:[._]([0-3]))?\s*$", re.IGNORECASE)
+
+
 def version_tuple(text: str) -> tuple[int, ...] | None:
-    digits = re.findall(r"\d+", text)
-    return tuple(int(d) for d in digits) if digits else None
+    """(1, minor) of a TLS version, or None for text that is not one."""
+    found = _TLS_VERSION.match(text)
+    if found is None:
+        return None
+    return (1, int(found.group(1) or 0))
 
 
 @dataclass(frozen=True)
@@ -240,6 +460,7 @@ class EmptyOrMissing(Expect):
 class Rule:
     path: str
     expect: Expect | Callable[[Params], Expect]
+    domain: Domain = field(default_factory=Domain)  # the values Azure accepts there (ERROR outside)
 
     def expectation(self, params: Params) -> Expect:
         return self.expect if isinstance(self.expect, Expect) else self.expect(params)
@@ -283,7 +504,7 @@ class PropertyCheck(Check):
     def reads(self) -> tuple[Read, ...]:
         return (
             tuple(
-                Read(kind, rule.path, absent_ok=isinstance(rule.expect, EmptyOrMissing))
+                Read(kind, rule.path, absent_ok=isinstance(rule.expect, EmptyOrMissing), domain=rule.domain)
                 for kind in self.resource_types
                 for rule in self.rules
             )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks import domains
+from compliance_checks.checks.base import Boolean, Check, CheckMeta, Params, Read, Text
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import Inventory
+from compliance_checks.inventory import Inventory, is_arm_id
 
 TARGETS = (
     "Microsoft.Web/sites",
@@ -27,6 +28,16 @@ class DiagnosticSettingsEnabled(Check):
         references=("https://learn.microsoft.com/azure/azure-monitor/essentials/diagnostic-settings",),
     )
 
+    READS = (
+        Read("Microsoft.Insights/diagnosticSettings", "properties.workspaceId", domain=domains.WORKSPACE_ID),
+        Read("Microsoft.Insights/diagnosticSettings", "properties.logs[*].enabled", domain=Boolean(), required=True),
+        # A log entry names a category or a category group: either may be absent.
+        Read(
+            "Microsoft.Insights/diagnosticSettings", "properties.logs[*].categoryGroup", absent_ok=True, domain=Text()
+        ),
+        Read("Microsoft.Insights/diagnosticSettings", "properties.logs[*].category", absent_ok=True, domain=Text()),
+    )
+
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
         targets = inventory.of_type(*TARGETS)
         if not targets:
@@ -37,7 +48,7 @@ class DiagnosticSettingsEnabled(Check):
             good = [
                 s
                 for s in mine
-                if s.get("properties.workspaceId")
+                if is_arm_id(s.get("properties.workspaceId"))
                 and any(
                     isinstance(log, dict)
                     and log.get("enabled") is True

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks import domains
+from compliance_checks.checks.base import Check, CheckMeta, Params, Read
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import Inventory, Resource
 from infra import well_known
@@ -43,6 +44,58 @@ class MfaForDevelopers(Check):
         remediation="Enable a Conditional Access policy granting 'mfa' for the developers' group on both apps.",
         references=(
             "https://learn.microsoft.com/entra/identity/conditional-access/howto-conditional-access-policy-azure-management",
+        ),
+    )
+
+    READS = (
+        Read("Microsoft.Graph/conditionalAccessPolicies", "state", domain=domains.POLICY_STATE, required=True),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.users.includeGroups",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.users.excludeGroups",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.users.excludeUsers",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.applications.includeApplications",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.applications.excludeApplications",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "grantControls.operator",
+            absent_ok=True,
+            domain=domains.GRANT_OPERATOR,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "grantControls.builtInControls",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "grantControls.authenticationStrength",
+            absent_ok=True,
+            domain=domains.STRENGTH,
         ),
     )
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from compliance_checks.checks.base import Check, CheckMeta, Params
-from compliance_checks.checks.network_helpers import single_address
+from compliance_checks.checks import domains
+from compliance_checks.checks.base import Check, CheckMeta, Params, Read
+from compliance_checks.checks.network_helpers import entra_p2s, single_address
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import UNKNOWN, Inventory, Resource
+from compliance_checks.inventory import Inventory, Resource
 
 
 def _list(value: Any) -> list[str]:
@@ -43,19 +44,58 @@ class VpnAllowedIpOnly(Check):
         references=("https://learn.microsoft.com/entra/identity/conditional-access/concept-assignment-network",),
     )
 
+    READS = (
+        Read("Microsoft.Graph/namedLocations", "ipRanges[*].cidrAddress"),
+        Read("Microsoft.Graph/conditionalAccessPolicies", "state", domain=domains.POLICY_STATE, required=True),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.locations.includeLocations",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.locations.excludeLocations",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.applications.includeApplications",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "grantControls.builtInControls",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        # Either names Entra ID (network_helpers.entra_p2s); both may be absent on other gateways.
+        Read(
+            "Microsoft.Network/virtualNetworkGateways",
+            "properties.vpnClientConfiguration.vpnAuthenticationTypes",
+            absent_ok=True,
+            domain=domains.ListOf(domains.TEXT),
+        ),
+        Read("Microsoft.Network/virtualNetworkGateways", "properties.vpnClientConfiguration.aadAudience"),
+    )
+
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
         gateways = []
         for gateway in inventory.of_type("Microsoft.Network/virtualNetworkGateways"):
-            types = gateway.get("properties.vpnClientConfiguration.vpnAuthenticationTypes")
-            if types is UNKNOWN or gateway.get("properties.vpnClientConfiguration") is UNKNOWN:
+            entra = entra_p2s(gateway)
+            if entra is None:
                 # Whether this is an Entra point-to-site gateway is itself unknown: cannot be not-applicable.
                 yield self.finding(
                     gateway,
                     Verdict.ERROR,
                     "Cannot verify: the gateway's client configuration is unknown.",
-                    Evidence("properties.vpnClientConfiguration.vpnAuthenticationTypes", types, "known"),
+                    Evidence(
+                        "properties.vpnClientConfiguration", gateway.get("properties.vpnClientConfiguration"), "known"
+                    ),
                 )
-            elif "aad" in {str(t).lower() for t in types or []}:
+            elif entra:
                 gateways.append(gateway)
         if not gateways:
             yield self.finding(None, Verdict.NOT_APPLICABLE, "No Entra-authenticated point-to-site gateway.")

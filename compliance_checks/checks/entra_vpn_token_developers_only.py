@@ -25,8 +25,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks import domains
+from compliance_checks.checks.base import Check, CheckMeta, Params, Read
 from compliance_checks.checks.entra_ca_mfa_for_developers import covers_group
+from compliance_checks.checks.network_helpers import entra_p2s
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
 
@@ -253,19 +255,87 @@ class VpnTokenDevelopersOnly(Check):
         ),
     )
 
+    READS = (
+        # Either names Entra ID (network_helpers.entra_p2s); both may be absent on other gateways.
+        Read(
+            "Microsoft.Network/virtualNetworkGateways",
+            "properties.vpnClientConfiguration.vpnAuthenticationTypes",
+            absent_ok=True,
+            domain=domains.ListOf(domains.TEXT),
+        ),
+        Read("Microsoft.Network/virtualNetworkGateways", "properties.vpnClientConfiguration.aadAudience"),
+        Read("Microsoft.Graph/servicePrincipals", "appId"),
+        Read("Microsoft.Graph/servicePrincipals", "appRoleAssignmentRequired"),
+        Read("Microsoft.Graph/appRoleAssignments", "principalId", domain=domains.TEXT, required=True),
+        # Read-only in Graph: a desired state (Pulumi inputs) lacks it; the principal is then looked up.
+        Read(
+            "Microsoft.Graph/appRoleAssignments",
+            "principalType",
+            absent_ok=True,
+            domain=domains.APP_ROLE_PRINCIPAL_TYPE,
+        ),
+        Read("Microsoft.Graph/appRoleAssignments", "resourceId", domain=domains.GUID, required=True),
+        Read("Microsoft.Graph/conditionalAccessPolicies", "state", domain=domains.POLICY_STATE, required=True),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.users.includeGroups",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.users.excludeGroups",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.users.excludeUsers",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.applications.includeApplications",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "conditions.applications.excludeApplications",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "grantControls.operator",
+            absent_ok=True,
+            domain=domains.GRANT_OPERATOR,
+        ),
+        Read(
+            "Microsoft.Graph/conditionalAccessPolicies",
+            "grantControls.builtInControls",
+            absent_ok=True,
+            domain=domains.IDS,
+        ),
+        # Needed only when a policy exempts users (then a missing member list is ERROR in the check).
+        Read("Microsoft.Graph/groups", "members", absent_ok=True, domain=domains.ListOf(domains.OBJECT)),
+    )
+
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
         gateways = []
         for gateway in inventory.of_type("Microsoft.Network/virtualNetworkGateways"):
-            client = gateway.get("properties.vpnClientConfiguration")
-            types = gateway.get("properties.vpnClientConfiguration.vpnAuthenticationTypes")
-            if client is UNKNOWN or types is UNKNOWN:
+            entra = entra_p2s(gateway)
+            if entra is None:
                 yield self.finding(
                     gateway,
                     Verdict.ERROR,
                     "Cannot verify: the gateway's client configuration is unknown.",
-                    Evidence("properties.vpnClientConfiguration", client, "known"),
+                    Evidence(
+                        "properties.vpnClientConfiguration", gateway.get("properties.vpnClientConfiguration"), "known"
+                    ),
                 )
-            elif isinstance(types, list) and "aad" in {str(t).lower() for t in types}:
+            elif entra:
                 gateways.append(gateway)
         if not gateways:
             yield self.finding(None, Verdict.NOT_APPLICABLE, "No Entra-authenticated point-to-site gateway.")

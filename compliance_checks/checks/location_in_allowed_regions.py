@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks import domains
+from compliance_checks.checks.base import Check, CheckMeta, Params, Read
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import UNKNOWN, Inventory
+from compliance_checks.inventory import MISSING, Inventory
 
 # Types Azure only offers as global resources.
 GLOBAL_TYPES = frozenset(
@@ -36,19 +37,25 @@ class LocationInAllowedRegions(Check):
         references=("https://learn.microsoft.com/azure/reliability/cross-region-replication-azure",),
     )
 
+    # Every resource that states a location (a missing one inherits its resource group's, which is judged too).
+    READS = (Read("*", "location", required=True, domain=domains.LOCATION),)
+
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        located = [r for r in inventory.all() if r.location is not None or r.get("location") is UNKNOWN]
+        # The body's value, not a source's reading of it: null, a number or a secret must not drop out.
+        located = [r for r in inventory.all() if r.get("location") is not MISSING]
         if not located:
             yield self.error_nothing_found("no resource with a location")
             return
         allowed = {loc.lower() for loc in params.allowed_locations}
         for resource in located:
-            where = resource.location if resource.location is not None else UNKNOWN
+            raw = resource.get("location")
+            if not isinstance(raw, str) or not raw.strip():
+                continue  # unknown, secret, null or not a text: the guard of Check.evaluate reports it (ERROR)
+            # ARM accepts display names ("Germany West Central") as well as names ("germanywestcentral").
+            where = raw.replace(" ", "").lower()
             expected = "global" if resource.type_key in GLOBAL_TYPES else "one of " + ", ".join(sorted(allowed))
             evidence = Evidence("location", where, expected)
-            if where is UNKNOWN:
-                yield self.finding(resource, Verdict.ERROR, "Cannot verify: location unknown.", evidence)
-            elif resource.type_key in GLOBAL_TYPES:
+            if resource.type_key in GLOBAL_TYPES:
                 ok = where == "global"
                 yield self.finding(
                     resource,

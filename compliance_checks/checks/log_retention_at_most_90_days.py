@@ -1,5 +1,6 @@
 """Logs with visitors' IP addresses are kept no longer than the configured maximum (default 90 days)."""
 
+from compliance_checks.checks import domains
 from compliance_checks.checks.base import AtMost, CheckMeta, PropertyCheck, Rule
 from compliance_checks.findings import Severity
 
@@ -16,5 +17,11 @@ CHECK = PropertyCheck(
         references=("https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure",),
     ),
     resource_type="Microsoft.OperationalInsights/workspaces",
-    rules=(Rule("properties.retentionInDays", lambda p: AtMost(p.max_log_retention_days)),),
+    rules=(
+        Rule(
+            "properties.retentionInDays",
+            lambda p: AtMost(p.max_log_retention_days),
+            domain=domains.WORKSPACE_RETENTION_DAYS,
+        ),
+    ),
 )

@@ -6,7 +6,51 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
+from compliance_checks.checks import domains
+from compliance_checks.checks.base import Read
+from compliance_checks.inventory import MISSING, UNKNOWN, Resource, SecretValue
+
+NSG = "Microsoft.Network/networkSecurityGroups"
+_RULES = "properties.securityRules[*]"
+# What every rule-reading check decides on; protocol, access, priority and direction are required by the API.
+RULE_READS = (
+    Read(NSG, f"{_RULES}.access", domain=domains.RULE_ACCESS, required=True),
+    Read(NSG, f"{_RULES}.direction", domain=domains.RULE_DIRECTION, required=True),
+    Read(NSG, f"{_RULES}.protocol", domain=domains.RULE_PROTOCOL, required=True),
+    Read(NSG, f"{_RULES}.priority", domain=domains.RULE_PRIORITY, required=True),
+    Read(NSG, f"{_RULES}.sourceAddressPrefix", absent_ok=True, domain=domains.ADDRESS_PREFIX),
+    Read(NSG, f"{_RULES}.sourceAddressPrefixes", absent_ok=True, domain=domains.ADDRESS_PREFIXES),
+    Read(NSG, f"{_RULES}.destinationPortRange", absent_ok=True, domain=domains.PORT_RANGE),
+    Read(NSG, f"{_RULES}.destinationPortRanges", absent_ok=True, domain=domains.PORT_RANGES),
+)
+
 BROAD_SOURCES = frozenset({"*", "any", "internet", "0.0.0.0/0", "virtualnetwork", "azureloadbalancer", "::/0"})
+
+
+def entra_p2s(gateway: Resource) -> bool | None:
+    """Whether a gateway signs point-to-site clients in with Microsoft Entra ID; None when that is unknowable.
+
+    ``vpnAuthenticationTypes`` says so since API version 2019-x; before it, the gateway used Entra ID
+    whenever ``aadTenant``/``aadAudience``/``aadIssuer`` were set, and ARM still accepts that shape.
+    Either sign makes the gateway one to judge (fail closed: a gateway that might admit Entra
+    tokens is never "not applicable").
+    """
+    client = gateway.get("properties.vpnClientConfiguration")
+    if client is MISSING or client is None:
+        return False
+    if not isinstance(client, Mapping):
+        return None
+    types = client.get("vpnauthenticationtypes", MISSING)
+    if isinstance(types, list) and any(isinstance(t, str) and t.lower() == "aad" for t in types):
+        return True
+    aad = [client.get(key, MISSING) for key in ("aadtenant", "aadaudience", "aadissuer")]
+    if any(value is UNKNOWN or isinstance(value, SecretValue) for value in (*aad, types)):
+        return None
+    if any(isinstance(value, str) and value.strip() for value in aad):
+        return True
+    if types is MISSING or types is None or isinstance(types, list):
+        return False
+    return None  # not a list: malformed
 
 
 def rule_value(rule: Mapping[str, Any], key: str) -> Any:

@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from compliance_checks.checks.base import Check, CheckMeta, Params
-from compliance_checks.checks.network_helpers import is_inbound_allow, normalise_prefix, port_covered, sources
+from compliance_checks.checks import domains
+from compliance_checks.checks.base import Check, CheckMeta, Params, Read
+from compliance_checks.checks.network_helpers import (
+    RULE_READS,
+    is_inbound_allow,
+    normalise_prefix,
+    port_covered,
+    sources,
+)
 from compliance_checks.checks.nsg_deny_all_inbound import is_deny_all_inbound
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import UNKNOWN, Inventory, Resource
@@ -62,6 +69,28 @@ class DatabasePortTwoSources(Check):
             " the VPN source, then deny all other inbound traffic."
         ),
         references=("https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-private",),
+    )
+
+    READS = (
+        Read("Microsoft.DBforPostgreSQL/flexibleServers", "properties.network.delegatedSubnetResourceId"),
+        # Only the database subnet's NSG decides; a missing one there FAILs (others may have none).
+        Read(
+            "Microsoft.Network/virtualNetworks/subnets",
+            "properties.networkSecurityGroup.id",
+            absent_ok=True,
+            domain=domains.ArmId("Microsoft.Network/networkSecurityGroups"),
+        ),
+        # A subnet without a prefix adds no allowed source (a narrower allowance can only FAIL).
+        Read(
+            "Microsoft.Network/virtualNetworks/subnets", "properties.addressPrefix", absent_ok=True, domain=domains.CIDR
+        ),
+        *RULE_READS,
+        Read("Microsoft.Web/sites", "properties.virtualNetworkSubnetId"),
+        Read(
+            "Microsoft.Network/virtualNetworkGateways",
+            "properties.vpnClientConfiguration.vpnClientAddressPool.addressPrefixes",
+        ),
+        Read("Microsoft.Network/localNetworkGateways", "properties.localNetworkAddressSpace.addressPrefixes"),
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:

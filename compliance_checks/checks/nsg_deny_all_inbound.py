@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from compliance_checks.checks.base import Check, CheckMeta, Params, sentence
-from compliance_checks.checks.network_helpers import is_broad, is_inbound_allow, rule_value, sources
+from compliance_checks.checks.network_helpers import RULE_READS, is_broad, is_inbound_allow, rule_value, sources
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import UNKNOWN, Inventory
 
@@ -38,6 +38,8 @@ class NsgDenyAllInbound(Check):
     )
 
     subject = "Microsoft.Network/networkSecurityGroups"
+
+    READS = (*RULE_READS,)
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
         for group in self.subjects(inventory):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from compliance_checks.checks.base import Check, CheckMeta, Equals, Params, Rule, judge
+from compliance_checks.checks import domains
+from compliance_checks.checks.base import Check, CheckMeta, Equals, Params, Read, Rule, judge
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict, worst
 from compliance_checks.inventory import Inventory
 from infra.config import EU_REGION_PAIRS
@@ -23,12 +24,18 @@ class GeoBackupInEuPair(Check):
 
     subject = "Microsoft.DBforPostgreSQL/flexibleServers"
 
+    READS = (
+        Read("Microsoft.DBforPostgreSQL/flexibleServers", "properties.backup.geoRedundantBackup"),
+        Read("Microsoft.DBforPostgreSQL/flexibleServers", "location", domain=domains.LOCATION, required=True),
+    )
+
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
         servers = self.subjects(inventory)
         allowed = {loc.lower() for loc in params.allowed_locations}
         for server in servers:
             geo, geo_evidence = judge(server, Rule("properties.backup.geoRedundantBackup", Equals("Enabled")), params)
-            pair = EU_REGION_PAIRS.get(server.location or "")
+            where = server.get("location")
+            pair = EU_REGION_PAIRS.get(where.lower()) if isinstance(where, str) else None
             pair_ok = pair is not None and pair in allowed
             pair_evidence = Evidence("location (backup pair)", f"{server.location} -> {pair}", "an EU pair")
             verdict = worst([geo, Verdict.PASS if pair_ok else Verdict.FAIL])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from compliance_checks.checks import domains
 from compliance_checks.checks.base import CheckMeta, VersionAtLeast
 from compliance_checks.checks.postgres_parameter import ServerParameterCheck
 from compliance_checks.findings import Severity
@@ -18,4 +19,5 @@ CHECK = ServerParameterCheck(
     ),
     parameter="ssl_min_protocol_version",
     expect=lambda params: VersionAtLeast(params.min_tls_version),
+    domain=domains.PG_TLS_VERSION,
 )

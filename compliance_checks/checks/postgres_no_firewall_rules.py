@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks.base import Check, CheckMeta, Params, Read
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import Inventory
 
@@ -24,6 +24,11 @@ class NoFirewallRules(Check):
         ),
         remediation="Delete every firewall rule and keep public network access disabled.",
         references=("https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-firewall-rules",),
+    )
+
+    READS = (
+        Read("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules", "properties.startIpAddress"),
+        Read("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules", "properties.endIpAddress"),
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from compliance_checks.checks.base import Check, CheckMeta, Expect, Params, Rule, judge
+from compliance_checks.checks.base import Check, CheckMeta, Domain, Expect, Params, Read, Rule, judge
 from compliance_checks.findings import Evidence, Finding, Verdict
 from compliance_checks.inventory import MISSING, Inventory
 
 SERVER = "Microsoft.DBforPostgreSQL/flexibleServers"
+CONFIGURATION = f"{SERVER}/configurations"
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class ServerParameterCheck(Check):
     meta: CheckMeta
     parameter: str
     expect: Callable[[Params], Expect]
+    domain: Domain = field(default_factory=Domain)  # the values the parameter takes (ERROR outside)
+
+    def reads(self) -> tuple[Read, ...]:
+        return (Read(CONFIGURATION, "properties.value", name=self.parameter, domain=self.domain, required=True),)
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
         servers = inventory.of_type(SERVER)

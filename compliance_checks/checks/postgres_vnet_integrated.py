@@ -1,5 +1,6 @@
 """The database lives in a delegated subnet with a private DNS zone (private access)."""
 
+from compliance_checks.checks import domains
 from compliance_checks.checks.base import CheckMeta, IsSet, PropertyCheck, Rule
 from compliance_checks.findings import Severity
 
@@ -17,7 +18,15 @@ CHECK = PropertyCheck(
     ),
     resource_type="Microsoft.DBforPostgreSQL/flexibleServers",
     rules=(
-        Rule("properties.network.delegatedSubnetResourceId", IsSet()),
-        Rule("properties.network.privateDnsZoneArmResourceId", IsSet()),
+        Rule(
+            "properties.network.delegatedSubnetResourceId",
+            IsSet(),
+            domain=domains.ArmId("Microsoft.Network/virtualNetworks/subnets"),
+        ),
+        Rule(
+            "properties.network.privateDnsZoneArmResourceId",
+            IsSet(),
+            domain=domains.ArmId("Microsoft.Network/privateDnsZones"),
+        ),
     ),
 )

@@ -17,7 +17,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks import domains
+from compliance_checks.checks.base import Check, CheckMeta, Params, Read
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import UNKNOWN, Inventory, Resource, SecretValue
 from infra import well_known
@@ -129,6 +130,38 @@ class DevelopersLeastPrivilege(Check):
         references=(
             "https://learn.microsoft.com/azure/role-based-access-control/best-practices",
             "https://learn.microsoft.com/azure/role-based-access-control/role-definitions",
+        ),
+    )
+
+    READS = (
+        Read(
+            "Microsoft.Authorization/roleAssignments",
+            "properties.roleDefinitionId",
+            domain=domains.ROLE_DEFINITION_ID,
+            required=True,
+        ),
+        Read("Microsoft.Authorization/roleAssignments", "properties.principalId", domain=domains.GUID, required=True),
+        # Optional in a request body: without it the principal is looked up among the Entra groups.
+        Read(
+            "Microsoft.Authorization/roleAssignments",
+            "properties.principalType",
+            absent_ok=True,
+            domain=domains.ROLE_PRINCIPAL_TYPE,
+        ),
+        # Read-only in ARM: without it the scope is taken from the assignment's ID.
+        Read("Microsoft.Authorization/roleAssignments", "properties.scope", absent_ok=True, domain=domains.SCOPE),
+        # Both optional in the spec's Permission: no actions grants nothing, no notActions removes nothing.
+        Read(
+            "Microsoft.Authorization/roleDefinitions",
+            "properties.permissions[*].actions",
+            absent_ok=True,
+            domain=domains.ListOf(domains.TEXT),
+        ),
+        Read(
+            "Microsoft.Authorization/roleDefinitions",
+            "properties.permissions[*].notActions",
+            absent_ok=True,
+            domain=domains.ListOf(domains.TEXT),
         ),
     )
 

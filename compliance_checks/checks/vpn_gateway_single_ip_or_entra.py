@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks.base import Check, CheckMeta, Params, Read
 from compliance_checks.checks.network_helpers import normalise_prefix, single_address
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import UNKNOWN, Inventory, Resource
@@ -85,6 +85,17 @@ class VpnGatewayAuthentication(Check):
             "https://learn.microsoft.com/azure/vpn-gateway/openvpn-azure-ad-tenant",
             "https://learn.microsoft.com/azure/vpn-gateway/ipsec-ike-policy-howto",
         ),
+    )
+
+    READS = (
+        Read("Microsoft.Network/virtualNetworkGateways", "properties.vpnClientConfiguration.vpnClientProtocols"),
+        Read("Microsoft.Network/virtualNetworkGateways", "properties.vpnClientConfiguration.vpnAuthenticationTypes"),
+        Read("Microsoft.Network/connections", "properties.connectionType"),
+        Read("Microsoft.Network/connections", "properties.connectionProtocol"),
+        Read("Microsoft.Network/connections", "properties.localNetworkGateway2.id"),
+        Read("Microsoft.Network/connections", "properties.ipsecPolicies"),
+        Read("Microsoft.Network/localNetworkGateways", "properties.gatewayIpAddress"),
+        Read("Microsoft.Network/localNetworkGateways", "properties.localNetworkAddressSpace.addressPrefixes"),
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:

@@ -1,0 +1,125 @@
+"""The values Azure and Microsoft Graph define for the properties checks decide on (not a check itself).
+
+Each domain is data with its source beside it. A value outside its domain is
+not something a check may reason about: ``Check.evaluate`` makes it an ERROR
+(see ``Read`` in base.py).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from compliance_checks.checks.base import ArmId, Enum, Integer, ListOf, Matches, Object, Text
+
+__all__ = ["ArmId", "Enum", "Integer", "ListOf", "Matches", "Object", "Text"]
+from infra import well_known
+
+_NSG_SPEC = (
+    "Azure/azure-rest-api-specs specification/network/resource-manager/Microsoft.Network/stable/2024-05-01/"
+    "networkSecurityGroup.json (commit c93887028b4d26ea3c19a1c5be394b4f69e636c3), SecurityRulePropertiesFormat"
+)
+_GRAPH_POLICY = (
+    "microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/resources/conditionalaccesspolicy.md"
+    " (commit 073a3963b21637213e5f1e568a46929928f02ddf)"
+)
+_GRAPH_GRANT = (
+    "microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/resources/conditionalaccessgrantcontrols.md"
+    " (commit 0f601cdc001dcd8ed481f945c6919969f4b92293)"
+)
+
+# NSG security rules: protocol, access, priority and direction are required by the spec.
+RULE_PROTOCOL = Enum(("Tcp", "Udp", "Icmp", "Esp", "*", "Ah"), _NSG_SPEC)
+RULE_ACCESS = Enum(("Allow", "Deny"), _NSG_SPEC + " -> network.json SecurityRuleAccess")
+RULE_DIRECTION = Enum(("Inbound", "Outbound"), _NSG_SPEC + " -> network.json SecurityRuleDirection")
+RULE_PRIORITY = Integer(100, 4096)  # "The value can be between 100 and 4096." (same definition)
+
+
+def _address_prefix(text: str) -> bool:
+    """ "The CIDR or source IP range. Asterisk '*' ... Default tags such as 'VirtualNetwork'..." (same definition)."""
+    if text == "*":
+        return True
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        # A service tag, possibly regional ("Storage.WestEurope"): judged by its base name.
+        return text.split(".", 1)[0].lower() in {t.lower() for t in well_known.service_tags()}
+    return True
+
+
+def _port_range(text: str) -> bool:
+    """ "Integer or range between 0 and 65535. Asterisk '*' can also be used to match all ports." (same definition)."""
+    if text == "*":
+        return True
+    found = re.fullmatch(r"(\d{1,5})(?:-(\d{1,5}))?", text)
+    if found is None:
+        return False
+    low, high = int(found.group(1)), int(found.group(2) or found.group(1))
+    return 0 <= low <= high <= 65535
+
+
+ADDRESS_PREFIX = Matches(_address_prefix, "an IP address, CIDR range, '*' or service tag")
+ADDRESS_PREFIXES = ListOf(ADDRESS_PREFIX)
+PORT_RANGE = Matches(_port_range, "a port, a port range (0-65535) or '*'")
+PORT_RANGES = ListOf(PORT_RANGE)
+CIDR = Matches(lambda text: _address_prefix(text) and text != "*" and "/" in text, "a CIDR range")
+
+
+def _guid(text: str) -> bool:
+    return re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", text) is not None
+
+
+GUID = Matches(_guid, "a GUID")
+
+
+def _role_definition_id(text: str) -> bool:
+    """A role definition's ID at any scope: tenant (built-in), subscription, resource group or management group."""
+    head, _, last = text.rpartition("/")
+    return (
+        text.startswith("/")
+        and _guid(last)
+        and head.lower().endswith("/providers/microsoft.authorization/roledefinitions")
+    )
+
+
+def _scope(text: str) -> bool:
+    """An ARM scope: the root, a management group, a subscription, a resource group or a resource."""
+    parts = text.split("/")
+    return (
+        text.startswith("/")
+        and (text == "/" or parts[1].lower() in ("subscriptions", "providers"))
+        and "" not in parts[1:]
+    )
+
+
+SCOPE = Matches(_scope, "an ARM scope (/subscriptions/...)")
+ROLE_DEFINITION_ID = Matches(_role_definition_id, "the ID of a role definition")
+
+# Role assignments (azure-native 3.29.0 authorization.PrincipalType, generated from the Authorization specs).
+ROLE_PRINCIPAL_TYPE = Enum(
+    ("User", "Group", "ServicePrincipal", "ForeignGroup", "Device", "AgentUser", "AgentServicePrincipal"),
+    "pulumi_azure_native.authorization.PrincipalType",
+)
+# Graph appRoleAssignment.principalType: "This can either be User, Group, or ServicePrincipal."
+# (microsoftgraph/microsoft-graph-docs-contrib api-reference/v1.0/resources/approleassignment.md)
+APP_ROLE_PRINCIPAL_TYPE = Enum(("User", "Group", "ServicePrincipal"), "Graph v1.0 appRoleAssignment")
+
+# Conditional Access (Graph v1.0).
+POLICY_STATE = Enum(("enabled", "disabled", "enabledForReportingButNotEnforced"), _GRAPH_POLICY)
+GRANT_OPERATOR = Enum(("AND", "OR"), _GRAPH_GRANT)
+IDS = ListOf(Text())  # object IDs, app IDs and the keywords "All"/"None"/"AllTrusted"
+OBJECT = Object()
+# authenticationStrengthPolicy: a strength is named by its id (Graph v1.0 authenticationstrengthpolicy.md).
+STRENGTH = Object(("id",))
+# PostgreSQL's own values of ssl_min_protocol_version (postgresql.org/docs/current/runtime-config-connection.html).
+PG_TLS_VERSION = Enum(("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"), "PostgreSQL ssl_min_protocol_version")
+# App Service siteConfig.minTlsVersion (azure-native web.SupportedTlsVersions, generated from the Web specs).
+SITE_TLS_VERSION = Enum(("1.0", "1.1", "1.2", "1.3"), "pulumi_azure_native.web.SupportedTlsVersions")
+
+# Log Analytics: interactive retention "up to two years", and down to 4 days through the API
+# (https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure).
+WORKSPACE_RETENTION_DAYS = Integer(4, 730)
+
+WORKSPACE_ID = ArmId("Microsoft.OperationalInsights/workspaces")
+LOCATION = Text()
+TEXT = Text()
