@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from types import TracebackType
 
 
@@ -19,6 +20,7 @@ class SilentServer:
         self._held: list[socket.socket] = []
         self._stopped = threading.Event()
         self.accepted = 0
+        self.first_contact: float | None = None  # time.monotonic() of the first connection
 
     @property
     def url(self) -> str:
@@ -35,6 +37,8 @@ class SilentServer:
                 return
             self._held.append(connection)
             self.accepted += 1
+            if self.first_contact is None:
+                self.first_contact = time.monotonic()
 
     def __enter__(self) -> SilentServer:
         threading.Thread(target=self._accept, daemon=True).start()

@@ -90,6 +90,7 @@ class Seen:
     query: dict[str, list[str]]
     body: Any
     status: int = 0
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass
@@ -110,6 +111,9 @@ class FakeAzure:
     # fewer rows than $top), so an appended copy lands on a later page than the original.
     extra_rows: list[dict[str, Any]] = field(default_factory=list)
     rg_page_cap: int | None = None
+    port: int = 0  # 0: any free port
+    # Where next links point (None: this server). Another host, scheme or port must not be followed.
+    link_base: str | None = None
     requests: list[Seen] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -151,7 +155,7 @@ class FakeAzure:
         class Handler(_Handler):
             azure = fake
 
-        server = _Server(("127.0.0.1", 0), Handler)
+        server = _Server(("127.0.0.1", self.port), Handler)
         server.socket = context.wrap_socket(server.socket, server_side=True)
         self._server = server
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -374,7 +378,7 @@ class _Handler(BaseHTTPRequestHandler):
             params = {k: v[0] for k, v in query.items() if k != "$skiptoken"}
             following = 0 if fault is not None and fault.kind == "loop" else offset + size
             params["$skiptoken"] = str(following)
-            answer[link_key] = f"{self.azure.url}{path}?{urlencode(params)}"
+            answer[link_key] = f"{self.azure.link_base or self.azure.url}{path}?{urlencode(params)}"
         return 200, answer, {}
 
     def _arm(self, path: str, query: dict[str, list[str]], fault: Fault | None) -> tuple[int, Any, dict[str, str]]:
