@@ -315,8 +315,10 @@ CASES = [
             principals=[principal_requiring_assignment(retarget(developers_assigned(), principalType=None))],
             policies=[mfa_for_developers()],
         ),
-        Verdict.PASS,
-        "the principal is the developers' group (a group the tenant lists)",
+        # Graph returns principalType on every appRoleAssignment (read-only, approleassignment.md): an answer
+        # without it is malformed, and the live source makes a selected field it lacks UNKNOWN.
+        Verdict.ERROR,
+        "principaltype not a valid value",
     ),
     Case(
         "an assignment without principalId",
