@@ -39,7 +39,9 @@ Conflicts. Which value wins depends on the order the writes are applied in:
 * Live: the ``config/web`` and app settings read are what is deployed; they win.
 
 Where the order is unknown, a value the child sets that differs from the
-site's becomes UNKNOWN -- never the better of the two. Two children that set
+site's becomes UNKNOWN -- never the better of the two. A key the site does not
+state at all (``az group export`` writes a sparse inline ``siteConfig``) is no
+conflict: the child's value is taken. Two children that set
 the same key differently (no order between siblings is known) give UNKNOWN.
 A child that may not be deployed (an ARM ``condition`` that cannot be
 evaluated, a copy loop of unknown count: the ``"condition"``/``"copy"``
@@ -177,7 +179,8 @@ class _Site:
             current = self.config.get(existing_key, MISSING)
             if _same(current, new):
                 continue
-            if maybe or existing_key.lower() in self.set_by_child or order is not True:
+            settled = order is True or current is MISSING  # a key the owner does not state is no conflict
+            if maybe or existing_key.lower() in self.set_by_child or not settled:
                 self.config[existing_key] = UNKNOWN
             else:
                 self.config[existing_key] = new
