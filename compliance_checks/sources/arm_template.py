@@ -28,6 +28,19 @@ The template is evaluated offline, for one resource group:
   types. Both can only take knowledge away, never add it.
 * An ARM template carries no Microsoft Entra objects: the inventory always has
   a gap for ``Microsoft.Graph/*``, so checks that read them give ERROR.
+* Inline nested deployments (``Microsoft.Resources/deployments`` with a
+  ``template``) are walked after the template: ``outer`` scope (the default)
+  with the parent's parameters and variables, ``inner`` scope with the
+  template's own, valued from the deployment's ``parameters``; their
+  resources go to the deployment's ``resourceGroup``/``subscriptionId``, carry
+  the deployment's condition/copy markers and merge into what they update. A
+  ``templateLink``, ``parametersLink``, a template that cannot be read, a
+  target that cannot be evaluated or a subscription-scope deployment is a
+  :class:`~compliance_checks.inventory.Gap` of every ARM type naming the
+  deployment and its place: what it deploys cannot be known.
+* Web apps: ``config/web`` and ``config/appsettings`` children are folded into
+  their site or slot by :mod:`compliance_checks.sources.webapp`; a child wins
+  a conflict only when its ``dependsOn`` names its site.
 
 The result has the canonical shape every source shares: ``location``,
 ``tags``, ``sku``, ``kind``, ``identity``, ``zones`` (and ``plan``,
