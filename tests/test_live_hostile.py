@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -400,6 +401,15 @@ def test_a_non_azure_exception_from_the_credential_is_one_line_and_exit_2(
 
 # --- the deadline: the process ends, whatever the server does -------------------------------------------------
 
+
+@pytest.mark.parametrize("deadline", [0.0, -1.0, float("nan")])
+def test_a_deadline_that_is_not_a_positive_time_is_a_usage_error(deadline: float) -> None:
+    from compliance_checks.errors import UsageError
+
+    with pytest.raises(UsageError, match="--deadline"):
+        LiveSettings((live.SUBSCRIPTION_ID,), deadline=deadline).validate()
+
+
 DEADLINE = 2.0
 # From the first request the server sees to the end of the process: the collector's deadline began a few
 # milliseconds earlier (sign-in), so this is the deadline plus writing the reports and ending the interpreter.
@@ -434,7 +444,12 @@ def test_the_process_ends_at_the_deadline_when_the_server_never_answers(
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and OPAQUE_TOKEN not in done.stderr + done.stdout
     gaps = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["run"]["collection"]["gaps"]
-    assert gaps and all("deadline" in g["reason"] or "not known which to read" in g["reason"] for g in gaps), gaps
+    # A read gives up at the deadline, or just before it when its socket timeout (cut to what remains) fires first;
+    # what depends on an unread answer is unknown in turn.
+    assert ["*"] in [g["types"] for g in gaps]
+    assert all(
+        re.search(r"deadline|[Tt]imeout|not known which to read|VPN audience unknown", g["reason"]) for g in gaps
+    )
 
 
 def test_the_process_ends_at_the_deadline_when_the_server_trickles(
@@ -450,5 +465,5 @@ def test_the_process_ends_at_the_deadline_when_the_server_trickles(
     assert done.returncode == 2, done.stderr
     results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     [gap] = [g for g in results["run"]["collection"]["gaps"] if g["types"] == ["*"]]
-    assert "deadline" in gap["reason"]
+    assert re.search(r"deadline|[Tt]imeout", gap["reason"]), gap
     assert verdicts(results).get("webapp_https_only") == {"ERROR"}

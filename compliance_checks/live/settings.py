@@ -109,6 +109,8 @@ class LiveSettings:
             raise UsageError(f"--ca-bundle: {self.ca_bundle}: no such file")
         if not 1 <= self.concurrency <= 256:
             raise UsageError(f"--concurrency: expected 1..256, got {self.concurrency}")
+        if not self.deadline > 0:  # also refuses NaN: a collection without an end could outlive any CI job
+            raise UsageError(f"--deadline: expected a positive number of seconds, got {self.deadline:g}")
         if not 1 <= self.page_size <= 1000:
             raise UsageError(f"page size: Resource Graph returns at most 1000 rows a page, got {self.page_size}")
         return self
