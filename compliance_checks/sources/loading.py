@@ -50,43 +50,52 @@ class _Refused:
         self.problem = problem
 
 
-def _reject_constant(name: str) -> Any:
-    return _Refused(f"{name} is not a JSON value")
-
-
-def _parse_int(text: str) -> Any:
-    if len(text) > _MAX_NUMBER_LENGTH:
-        return _Refused(f"a number with {len(text)} digits is too long")
-    return int(text)
-
-
-def _parse_float(text: str) -> Any:
-    if len(text) > _MAX_NUMBER_LENGTH:
-        return _Refused(f"a number of {len(text)} characters is too long")
-    value = float(text)
-    if not math.isfinite(value):  # 1e400 overflows to inf: it would be written back as Infinity, not JSON
-        return _Refused(f"the number {text[:40]} is out of range (not a finite double)")
-    return value
-
-
 class _Duplicated(dict[str, Any]):
-    """An object that repeated a key: the walk after parsing reports it with its place."""
+    """An object that repeated a key: reported with its place once parsing is done."""
 
     duplicate: str = ""
 
 
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) == len(pairs):
-        return result
-    marked = _Duplicated(pairs)
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            marked.duplicate = key
-            break
-        seen.add(key)
-    return marked
+class _Decoder:
+    """Hooks for ``json.loads`` that keep what JSON (or this reader) refuses, to be reported with its place."""
+
+    def __init__(self) -> None:
+        self.problems: list[Any] = []
+
+    def _refuse(self, problem: str) -> _Refused:
+        refused = _Refused(problem)
+        self.problems.append(refused)
+        return refused
+
+    def constant(self, name: str) -> Any:
+        return self._refuse(f"{name} is not a JSON value")
+
+    def integer(self, text: str) -> Any:
+        if len(text) > _MAX_NUMBER_LENGTH:
+            return self._refuse(f"a number with {len(text)} digits is too long")
+        return int(text)
+
+    def real(self, text: str) -> Any:
+        if len(text) > _MAX_NUMBER_LENGTH:
+            return self._refuse(f"a number of {len(text)} characters is too long")
+        value = float(text)
+        if not math.isfinite(value):  # 1e400 overflows to inf: it would be written back as Infinity, not JSON
+            return self._refuse(f"the number {text[:40]} is out of range (not a finite double)")
+        return value
+
+    def object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) == len(pairs):
+            return result
+        marked = _Duplicated(pairs)
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                marked.duplicate = key
+                break
+            seen.add(key)
+        self.problems.append(marked)
+        return marked
 
 
 def one_line(text: str) -> str:
@@ -133,25 +142,49 @@ def show(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _check_document(document: Any) -> tuple[str, str] | None:
-    """The first place nested deeper than MAX_DEPTH or repeating a key, and why; None if there is none.
+def _too_deep(document: Any) -> Any:
+    """A container nested deeper than MAX_DEPTH, or None: level by level, iterative, without paths."""
+    level: list[Any] = [document] if isinstance(document, (dict, list)) else []
+    for _ in range(MAX_DEPTH):
+        below: list[Any] = []
+        extend = below.extend
+        for value in level:
+            extend([c for c in (value.values() if isinstance(value, dict) else value) if isinstance(c, (dict, list))])
+        if not below:
+            return None
+        level = below
+    return level[0]
 
-    Iterative, so depth cannot exhaust the stack.
-    """
-    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(document, 0, ())]
+
+def _path_to(document: Any, target: Any) -> tuple[str | int, ...]:
+    """The path of ``target`` (by identity) in the document, at most MAX_DEPTH + 1 steps long."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(document, ())]
     while stack:
-        value, depth, path = stack.pop()
-        if depth > MAX_DEPTH:
-            return pointer(*path[:MAX_DEPTH]), f"nested deeper than {MAX_DEPTH} levels"
-        if isinstance(value, _Refused):
-            return pointer(*path), f"invalid JSON: {value.problem}"
-        if isinstance(value, _Duplicated):
-            return pointer(*path, value.duplicate), "duplicate key: an object names it more than once"
+        value, path = stack.pop()
+        if value is target or len(path) > MAX_DEPTH:
+            if value is target:
+                return path
+            continue
         if isinstance(value, dict):
-            stack.extend((item, depth + 1, (*path, key)) for key, item in value.items())
+            stack.extend(
+                (item, (*path, key)) for key, item in value.items() if isinstance(item, (dict, list, _Refused))
+            )
         elif isinstance(value, list):
-            stack.extend((item, depth + 1, (*path, index)) for index, item in enumerate(value))
-    return None
+            stack.extend((item, (*path, i)) for i, item in enumerate(value) if isinstance(item, (dict, list, _Refused)))
+    return ()
+
+
+def _check_document(document: Any, problems: list[Any]) -> tuple[str, str] | None:
+    """Where the document holds a refused value or repeats a key, or nests deeper than MAX_DEPTH, and why."""
+    found = problems[0] if problems else _too_deep(document)
+    if found is None:
+        return None
+    path = _path_to(document, found)
+    if isinstance(found, _Refused):
+        return pointer(*path), f"invalid JSON: {found.problem}"
+    if isinstance(found, _Duplicated):
+        return pointer(*path, found.duplicate), "duplicate key: an object names it more than once"
+    return pointer(*path[:MAX_DEPTH]), f"nested deeper than {MAX_DEPTH} levels"
 
 
 def read_json(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, expected: str = "a JSON document") -> Any:
@@ -173,12 +206,13 @@ def read_json(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, expected: str =
     if not text.strip():
         raise InputError(source, "", f"file is empty; expected {expected}")
     try:
+        decoder = _Decoder()
         document = json.loads(
             text,
-            parse_constant=_reject_constant,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
-            object_pairs_hook=_object,
+            parse_constant=decoder.constant,
+            parse_int=decoder.integer,
+            parse_float=decoder.real,
+            object_pairs_hook=decoder.object,
         )
     except json.JSONDecodeError as exc:
         truncated = exc.pos >= len(text.rstrip())
@@ -188,7 +222,7 @@ def read_json(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, expected: str =
         raise InputError(source, "", f"invalid JSON: nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # e.g. an integer beyond Python's conversion limit
         raise InputError(source, "", f"invalid JSON: {show(str(exc))}") from None
-    found = _check_document(document)
+    found = _check_document(document, decoder.problems)
     if found is not None:
         raise InputError(source, *found)
     return document
