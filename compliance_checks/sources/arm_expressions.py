@@ -43,7 +43,9 @@ from compliance_checks.inventory import SECRET, UNKNOWN, SecretValue
 ZERO_SUBSCRIPTION: Final = "00000000-0000-0000-0000-000000000000"
 MAX_EXPRESSION_LENGTH: Final = 100_000
 MAX_NESTING: Final = 64
-MAX_COPY: Final = 800  # ARM's own limit for one copy loop
+# ARM's own limit for one copy loop (Microsoft Learn, "Resource iteration in ARM templates", Copy limits:
+# https://learn.microsoft.com/azure/azure-resource-manager/templates/copy-resources#copy-limits).
+MAX_COPY: Final = 800
 # Bounds on what evaluation may build, so that a small template cannot amplify into minutes and gigabytes
 # (createArray/concat/union of large arrays, replace() repeating a string, nested copy loops). A template
 # that would exceed one is refused (LimitError, which the loader reports with the place), never cut short.

@@ -36,7 +36,9 @@ the real count, since each value but the first in a container follows a comma), 
 MAX_RESOURCES: Final = 10_000
 """Resources one source may yield (synth, pulumi-state, pulumi-preview, arm and the live collector alike),
 checked as soon as the count is known, before any resource is converted. ARM itself deploys at most 800
-resources per template (copies included); the Smart Portal estate has about fifty."""
+resources per template, copies included (Microsoft Learn, "ARM template best practices", Template limits:
+https://learn.microsoft.com/azure/azure-resource-manager/templates/best-practices#template-limits); the Smart
+Portal estate has about fifty."""
 
 _MAX_NUMBER_LENGTH: Final = 400
 
