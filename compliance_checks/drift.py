@@ -1,8 +1,7 @@
 """Drift: the desired state (synth or Pulumi state) against the live estate, on every security-relevant property.
 
 Which properties are security-relevant is derived, not restated: every
-path a declarative check judges (``PropertyCheck`` rules) plus the table
-below for the checks written as code. A resource of a watched type that is
+path a check declares it reads (``Check.reads()``). A resource of a watched type that is
 desired but not live is ``missing``; live but not desired, ``unexpected``
 (a second firewall rule is exactly that); a watched property whose live
 value does not match, ``changed``. Live may add fields ARM fills in
@@ -17,60 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from compliance_checks.checks.base import Check, PropertyCheck
+from compliance_checks.checks.base import Check
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue, compile_path, lookup
 
-# Paths judged by checks written as code (the PropertyCheck ones are added from the checks themselves).
-WATCHED: Final[Mapping[str, tuple[str, ...]]] = {
-    "Microsoft.Network/networkSecurityGroups": ("properties.securityRules",),
-    "Microsoft.Network/virtualNetworks/subnets": ("properties.addressPrefix", "properties.networkSecurityGroup.id"),
-    "Microsoft.Network/virtualNetworkGateways": (
-        "properties.vpnClientConfiguration.vpnClientProtocols",
-        "properties.vpnClientConfiguration.vpnAuthenticationTypes",
-        "properties.vpnClientConfiguration.vpnClientAddressPool.addressPrefixes",
-        "properties.vpnClientConfiguration.aadTenant",
-        "properties.vpnClientConfiguration.aadAudience",
-    ),
-    "Microsoft.Network/localNetworkGateways": (
-        "properties.gatewayIpAddress",
-        "properties.localNetworkAddressSpace.addressPrefixes",
-    ),
-    "Microsoft.Network/connections": (
-        "properties.connectionType",
-        "properties.connectionProtocol",
-        "properties.ipsecPolicies",
-    ),
-    "Microsoft.Web/sites": (
-        "properties.virtualNetworkSubnetId",
-        "properties.siteConfig.scmIpSecurityRestrictions",
-        "properties.siteConfig.scmIpSecurityRestrictionsDefaultAction",
-    ),
-    "Microsoft.Web/sites/config": ("properties.platform.enabled",),
-    "Microsoft.Web/sites/basicPublishingCredentialsPolicies": ("properties.allow",),
-    "Microsoft.Web/sites/hostNameBindings": ("properties.sslState",),
-    "Microsoft.DBforPostgreSQL/flexibleServers": (
-        "properties.network.delegatedSubnetResourceId",
-        "properties.backup.geoRedundantBackup",
-    ),
-    "Microsoft.DBforPostgreSQL/flexibleServers/configurations": ("properties.value",),
-    "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules": (
-        "properties.startIpAddress",
-        "properties.endIpAddress",
-    ),
-    "Microsoft.Insights/diagnosticSettings": ("properties.workspaceId", "properties.logs"),
-    "Microsoft.Insights/activityLogAlerts": ("properties.enabled", "properties.condition"),
-    "Microsoft.Authorization/roleAssignments": ("properties.roleDefinitionId", "properties.principalId"),
-    "Microsoft.Graph/conditionalAccessPolicies": (
-        "state",
-        "conditions.users.includeGroups",
-        "conditions.users.excludeGroups",
-        "conditions.applications.includeApplications",
-        "conditions.locations.includeLocations",
-        "grantControls.builtInControls",
-    ),
-    "Microsoft.Graph/namedLocations": ("ipRanges",),
-    "Microsoft.Insights/components": (),
-}
 # Live always has these, declared or not: every server parameter, the default *.azurewebsites.net binding.
 _ALWAYS_LIVE: Final = frozenset({"microsoft.dbforpostgresql/flexibleservers/configurations"})
 _DEFAULT_HOST_SUFFIX: Final = ".azurewebsites.net"
@@ -93,13 +41,23 @@ class Drift:
 
 
 def watched_paths(checks: Iterable[Check]) -> dict[str, tuple[str, ...]]:
-    """Type (lower case) -> the properties compared, with ``location`` for every type."""
-    table: dict[str, list[str]] = {kind.lower(): list(paths) for kind, paths in WATCHED.items()}
+    """Type (lower case) -> the properties compared, with ``location`` for every type.
+
+    Derived from what the checks declare they read (``Check.reads()``), so a
+    property a check decides on cannot be left out of drift. A path into list
+    elements (``securityRules[*].access``) watches the whole list; a read of a
+    resource's ``id`` watches only its existence (missing or unexpected).
+    """
+    table: dict[str, list[str]] = {}
     for check in checks:
-        if isinstance(check, PropertyCheck):
-            paths = table.setdefault(check.resource_type.lower(), [])
-            paths.extend(rule.path for rule in check.rules if rule.path not in paths)
-    return {kind: ("location", *paths) for kind, paths in table.items()}
+        for read in check.reads():
+            if read.type == "*":
+                continue  # location: compared for every type below
+            paths = table.setdefault(read.type.lower(), [])
+            path = read.path.split("[*]", 1)[0]
+            if path.lower() != "id" and path not in paths:
+                paths.append(path)
+    return {kind: ("location", *paths) for kind, paths in sorted(table.items())}
 
 
 def _comparable(value: Any) -> bool:

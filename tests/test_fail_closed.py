@@ -230,3 +230,18 @@ def test_no_declared_read_can_be_broken_into_a_pass(source: str, tmp_path_factor
     assert judged, f"no check passes on {source}: the baseline is broken"
     assert tried > 0
     assert problems == [], f"{len(problems)} of {tried} mutations still pass:\n" + "\n".join(problems[:80])
+
+
+def test_drift_watches_every_declared_read() -> None:
+    """Drift compares exactly what the checks decide on: every declared read is in its table."""
+    from compliance_checks.drift import watched_paths
+
+    table = watched_paths(_CHECKS.values())
+    for check in _CHECKS.values():
+        for read in check.reads():
+            if read.type == "*":
+                assert read.path == "location" and all(paths[0] == "location" for paths in table.values())
+                continue
+            head = read.path.split("[*]", 1)[0]
+            assert read.type.lower() in table, (check.id, read)
+            assert head.lower() == "id" or head in table[read.type.lower()], (check.id, read)
