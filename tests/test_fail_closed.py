@@ -31,7 +31,10 @@ from compliance_checks.findings import Verdict, worst
 from compliance_checks.inventory import MISSING, SECRET, UNKNOWN, Inventory, Resource, compile_path, lookup
 from compliance_checks.sources.arm_template import load_arm_template
 from compliance_checks.sources.live import load_live
+from compliance_checks.sources.pulumi_preview import load_pulumi_preview
+from compliance_checks.sources.pulumi_state import load_pulumi_state
 from compliance_checks.sources.synth import inventory_from_synthesis
+from infra.synth import REPO_ROOT
 from tests.conftest import synth_cached
 
 _DELETE = object()  # the mutation "missing": the key is removed
@@ -65,11 +68,18 @@ def _live(tmp: Path) -> Inventory:
     return load_live(collection)
 
 
+def _fixture(loader: Callable[[Path], Inventory], name: str) -> Callable[[Path], Inventory]:
+    return lambda _tmp: loader(REPO_ROOT / "tests" / "fixtures" / "sources" / name)
+
+
 SOURCES: dict[str, Callable[[Path], Inventory]] = {
     "synth-dev": _synth("dev"),
     "synth-prod": _synth("prod"),
     "arm-dev": _arm("dev"),
     "live-dev": _live,
+    # Published shapes of `pulumi stack export` and `pulumi preview --json` (small stacks, some checks PASS there).
+    "pulumi-state": _fixture(load_pulumi_state, "pulumi-stack-export.json"),
+    "pulumi-preview": _fixture(load_pulumi_preview, "pulumi-preview.json"),
 }
 
 
