@@ -32,9 +32,9 @@ from compliance_checks.findings import Severity
 from compliance_checks.inventory import Inventory
 from compliance_checks.live.settings import CLOUDS
 from compliance_checks.progress import progress_bars, step_bar
+from compliance_checks.sources import DEFAULT_SOURCE, SourceRequest
 from compliance_checks.sources import OFFLINE_SOURCES as _OFFLINE
 from compliance_checks.sources import SOURCES as _REGISTRY
-from compliance_checks.sources import SourceRequest
 from infra.render import valid_stack_name
 
 # The choices follow the one table of sources (compliance_checks/sources/__init__.py).
@@ -561,7 +561,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--stack", default="dev", help="stack for --source synth (default: dev)")
     audit.add_argument(
-        "--source", choices=SOURCES, default="synth", help="where the configuration comes from (default: synth)"
+        "--source",
+        choices=SOURCES,
+        default=DEFAULT_SOURCE,
+        help=f"where the configuration comes from (default: {DEFAULT_SOURCE}): "
+        + "; ".join(f"{s.name}: {s.description.replace('`', '')}" for s in _REGISTRY.values()),
     )
     audit.add_argument(
         "--input", metavar="FILE", help="input file: stack config (synth), stack export, preview JSON or ARM template"
@@ -663,7 +667,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Export the inventory as an ARM deployment template (secrets as a secure parameter).",
     )
     export.add_argument("--stack", default="dev", help="stack for --source synth (default: dev)")
-    export.add_argument("--source", choices=OFFLINE_SOURCES, default="synth", help="where the configuration comes from")
+    export.add_argument(
+        "--source",
+        choices=OFFLINE_SOURCES,
+        default=DEFAULT_SOURCE,
+        help=f"where the configuration comes from (default: {DEFAULT_SOURCE})",
+    )
     export.add_argument("--input", metavar="FILE", help="input file for sources other than synth")
     export.add_argument("--parameters", metavar="FILE", help="ARM parameters file (with --source arm)")
     export.add_argument("--out", metavar="FILE", help="template file (default: standard output)")
@@ -677,7 +686,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _error_line(prefix: str, message: str) -> None:
     """One line on standard error, whatever the message holds (file names with line breaks, escape sequences)."""
-    line = terminal_safe(" ".join(message.splitlines()) if message else "no detail")
+    line = terminal_safe(message or "no detail")
     with contextlib.suppress(OSError, ValueError):  # standard error itself is gone: the exit code still says it
         print(f"{prefix}{line}", file=sys.stderr, flush=True)
 
