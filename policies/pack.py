@@ -301,7 +301,7 @@ def _judge(
     for check in checks:
         if single and isinstance(check, PropertyCheck):
             only = inventory.resources[0]
-            if only.type_key != check.resource_type.lower():
+            if only.type_key not in {kind.lower() for kind in check.resource_types}:
                 continue
         for finding in check.evaluate(inventory, params):
             if single and finding.resource_id == "(inventory)":
