@@ -467,16 +467,19 @@ def test_a_slot_without_a_custom_domain_is_not_applicable_but_a_bad_binding_fail
     slot_binding: Callable[[str], dict[str, Any]] = lambda state: {  # noqa: E731
         "type": "Microsoft.Web/sites/slots/hostNameBindings",
         "name": "app/staging/staging.example.org",
-        "properties": {"sslState": state, "thumbprint": "AB"},
+        "properties": {"sslState": state, "thumbprint": "AB" * 20},
     }
     bare = per_resource(
         load(tmp_path, template(site(config=SITE_CONFIG), _slot(SITE_CONFIG))), "webapp_custom_domain_sni"
     )
     assert bare[SLOT_ID.lower()] == Verdict.NOT_APPLICABLE
     bad = load(tmp_path, template(site(config=SITE_CONFIG), _slot(SITE_CONFIG), slot_binding("Disabled")))
-    assert per_resource(bad, "webapp_custom_domain_sni")[f"{SLOT_ID}/hostNameBindings/staging.example.org".lower()] == (
-        Verdict.FAIL
-    )
+    binding_id = f"{SLOT_ID}/hostNameBindings/staging.example.org".lower()
+    assert per_resource(bad, "webapp_custom_domain_sni")[binding_id] == Verdict.FAIL
+    good = load(tmp_path, template(site(config=SITE_CONFIG), _slot(SITE_CONFIG), slot_binding("SniEnabled")))
+    assert per_resource(good, "webapp_custom_domain_sni")[binding_id] == Verdict.PASS
+    unreadable = load(tmp_path, template(site(config=SITE_CONFIG), _slot(SITE_CONFIG), slot_binding("SNI please")))
+    assert per_resource(unreadable, "webapp_custom_domain_sni")[binding_id] == Verdict.ERROR
 
 
 # --- the checks' reads --------------------------------------------------------------------------------------------
@@ -492,6 +495,11 @@ def test_unreadable_setting_names_and_scm_rules_are_never_a_pass(tmp_path: Path)
     seen = verdicts(inventory)
     assert seen["webapp_no_application_insights"] == Verdict.ERROR
     assert seen["webapp_scm_ip_restricted"] == Verdict.ERROR
+    # Not a name App Service accepts (letters, digits, periods, underscores): it cannot be told apart.
+    odd = load(
+        tmp_path, template(site(config={**SITE_CONFIG, "appSettings": [{"name": "APPINSIGHTS-KEY", "value": 1}]}))
+    )
+    assert verdicts(odd)["webapp_no_application_insights"] == Verdict.ERROR
     use_main = load(tmp_path, template(site(config={**SITE_CONFIG, "scmIpSecurityRestrictionsUseMain": True})))
     assert verdicts(use_main)["webapp_scm_ip_restricted"] == Verdict.FAIL
     assert inventory.get(SITE_ID).get("properties.siteConfig.scmIpSecurityRestrictionsUseMain") is MISSING  # type: ignore[union-attr]

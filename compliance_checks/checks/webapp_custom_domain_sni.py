@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from compliance_checks.checks.base import Check, CheckMeta, Params, Read
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import UNKNOWN, Inventory, SecretValue
+from compliance_checks.inventory import MISSING, Inventory, Resource
 
 BINDING = "Microsoft.Web/sites/hostNameBindings"
 SLOT_BINDING = "Microsoft.Web/sites/slots/hostNameBindings"
-TLS_STATES = {"snienabled", "ipbasedenabled"}
+# HostNameBinding.sslState: Disabled, SniEnabled, IpBasedEnabled (Azure REST API specs,
+# specification/web/resource-manager/Microsoft.Web/stable/2024-04-01/CommonDefinitions.json, SslState).
+SSL_STATES = frozenset({"disabled", "snienabled", "ipbasedenabled"})
+TLS_STATES = frozenset({"snienabled", "ipbasedenabled"})
+# A certificate thumbprint is its SHA-1 hash in hexadecimal, 40 digits
+# (https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509certificate2.thumbprint).
+THUMBPRINT = re.compile(r"[0-9A-Fa-f]{40}")
 
 
 class CustomDomainSni(Check):
@@ -25,19 +32,29 @@ class CustomDomainSni(Check):
     )
 
     subject = "Microsoft.Web/sites"
-    # Custom-domain bindings only: the *.azurewebsites.net ones carry the platform's certificate.
+    # Every binding's values must be readable; absent is fine on the platform's own
+    # *.azurewebsites.net binding (a custom-domain binding without them FAILs).
     READS = (
-        Read(BINDING, "properties.sslState"),
-        Read(BINDING, "properties.thumbprint"),
-        Read(SLOT_BINDING, "properties.sslState"),
-        Read(SLOT_BINDING, "properties.thumbprint"),
+        Read(BINDING, "properties.sslState", absent_ok=True),
+        Read(BINDING, "properties.thumbprint", absent_ok=True),
+        Read(SLOT_BINDING, "properties.sslState", absent_ok=True),
+        Read(SLOT_BINDING, "properties.thumbprint", absent_ok=True),
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
         for site in inventory.of_type("Microsoft.Web/sites", "Microsoft.Web/sites/slots"):
             slot = site.type_key == "microsoft.web/sites/slots"
-            kind = SLOT_BINDING if slot else BINDING
-            custom = [b for b in inventory.children(site, kind) if not b.name.lower().endswith(".azurewebsites.net")]
+            bindings = inventory.children(site, SLOT_BINDING if slot else BINDING)
+            for binding in bindings:
+                problem = _unreadable(binding)
+                if problem:
+                    yield self.finding(
+                        binding,
+                        Verdict.ERROR,
+                        f"Cannot verify the binding of {binding.name}: {problem}.",
+                        *_shown(binding),
+                    )
+            custom = [b for b in bindings if not b.name.lower().endswith(".azurewebsites.net")]
             if not custom and slot:
                 # Users reach the portal at the site's custom domain; a slot without one is reached
                 # only at its own azurewebsites.net name, with the platform's certificate.
@@ -52,26 +69,38 @@ class CustomDomainSni(Check):
                 )
                 continue
             for binding in custom:
+                if _unreadable(binding):
+                    continue  # an ERROR above
                 state, thumbprint = binding.get("properties.sslState"), binding.get("properties.thumbprint")
-                evidence = (
-                    Evidence("properties.sslState", state, "SniEnabled"),
-                    Evidence("properties.thumbprint", thumbprint, "set"),
-                )
-                if any(v is UNKNOWN or isinstance(v, SecretValue) for v in (state, thumbprint)):
-                    yield self.finding(
-                        binding, Verdict.ERROR, f"Cannot verify the TLS binding of {binding.name}.", *evidence
-                    )
-                elif (
+                if (
                     isinstance(state, str)
                     and state.lower() in TLS_STATES
                     and isinstance(thumbprint, str)
                     and thumbprint
                 ):
-                    yield self.finding(binding, Verdict.PASS, f"{binding.name} is bound with TLS ({state}).", *evidence)
+                    message = f"{binding.name} is bound with TLS ({state})."
+                    yield self.finding(binding, Verdict.PASS, message, *_shown(binding))
                 else:
-                    yield self.finding(
-                        binding, Verdict.FAIL, f"{binding.name} has no TLS binding (sslState {state}).", *evidence
-                    )
+                    message = f"{binding.name} has no TLS binding (sslState {state})."
+                    yield self.finding(binding, Verdict.FAIL, message, *_shown(binding))
+
+
+def _shown(binding: Resource) -> tuple[Evidence, Evidence]:
+    return (
+        Evidence("properties.sslState", binding.get("properties.sslState"), "SniEnabled"),
+        Evidence("properties.thumbprint", binding.get("properties.thumbprint"), "a certificate thumbprint"),
+    )
+
+
+def _unreadable(binding: Resource) -> str:
+    """Why a binding's TLS values cannot be read ('' when they can: a known state, a thumbprint or none)."""
+    state, thumbprint = binding.get("properties.sslState"), binding.get("properties.thumbprint")
+    problems = []
+    if not (state is MISSING or state is None or (isinstance(state, str) and state.lower() in SSL_STATES)):
+        problems.append("sslState is not a known state")
+    if not (thumbprint in (MISSING, None, "") or (isinstance(thumbprint, str) and THUMBPRINT.fullmatch(thumbprint))):
+        problems.append("thumbprint is not a certificate thumbprint")
+    return " and ".join(problems)
 
 
 CHECK = CustomDomainSni()

@@ -6,6 +6,7 @@ tool; its server-side agent can inject it. Neither may be present.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from compliance_checks.checks.base import Check, CheckMeta, Params, Read
@@ -21,6 +22,10 @@ INSTRUMENTATION_PREFIXES = (
     "diagnosticservices_",
 )
 WEB_APPS = ("Microsoft.Web/sites", "Microsoft.Web/sites/slots")
+# "App setting names can contain only letters, numbers (0-9), periods (.), and underscores (_)."
+# (https://learn.microsoft.com/azure/app-service/configure-common#configure-app-settings). Another
+# name cannot be told apart from an instrumentation setting written differently: not readable.
+SETTING_NAME = re.compile(r"[A-Za-z0-9._]+")
 SETTINGS = "properties.siteConfig.appSettings"  # one sorted list of {name, value} (sources/webapp.py)
 
 
@@ -65,7 +70,7 @@ class NoApplicationInsights(Check):
         if not isinstance(items, list):
             return self.finding(site, Verdict.ERROR, "Cannot verify: app settings unreadable.", evidence)
         names = [item.get("name") if isinstance(item, dict) else UNKNOWN for item in items]
-        unreadable = [n for n in names if not isinstance(n, str) or not n]
+        unreadable = [n for n in names if not isinstance(n, str) or not SETTING_NAME.fullmatch(n)]
         found = [n for n in names if isinstance(n, str) and n.lower().startswith(INSTRUMENTATION_PREFIXES)]
         shown = Evidence(f"{SETTINGS}[*].name", found, "no Application Insights setting")
         if found:
