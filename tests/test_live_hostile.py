@@ -399,6 +399,24 @@ def test_a_non_azure_exception_from_the_credential_is_one_line_and_exit_2(
         assert OPAQUE_TOKEN not in json.dumps(results)
 
 
+class Stuck(StaticToken):
+    """A credential that never comes back (an identity endpoint that does not answer)."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        time.sleep(30)
+        return super().get_token(*scopes, **kwargs)
+
+
+def test_a_credential_that_never_answers_ends_at_the_deadline(pem: tuple[Path, Path, Path]) -> None:
+    from compliance_checks.live.collect import SignInError
+
+    ca, _, _ = pem
+    started = time.monotonic()
+    with pytest.raises(SignInError, match=r"no token within the 0.5 s deadline"):
+        Collector(settings_for("https://127.0.0.1:9", ca, deadline=0.5), Stuck()).collect()
+    assert time.monotonic() - started < 2
+
+
 # --- the deadline: the process ends, whatever the server does -------------------------------------------------
 
 
