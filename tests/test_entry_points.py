@@ -53,7 +53,7 @@ ARM_EXPORT = FIXTURES / "sources" / "arm-az-group-export.json"
 SAMPLE_RESULTS = FIXTURES / "results" / "sample.json"
 DEV_STACK = REPO_ROOT / "infra" / "stacks" / "Pulumi.dev.yaml"
 
-EXAMPLES = 25
+EXAMPLES = int(os.environ.get("ENTRY_POINT_EXAMPLES", "25"))  # raise it to hunt for more (e.g. 500)
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -166,10 +166,34 @@ def _paths(document: Any) -> list[tuple[str | int, ...]]:
     return found
 
 
+def _keys(document: Any) -> list[str]:
+    return sorted({str(path[-1]) for path in _paths(document) if path and isinstance(path[-1], str)})
+
+
+def _retype_everywhere(document: Any, key: str, value: Any) -> None:
+    """Every value under ``key`` (``properties``, ``outputs``, ...) becomes ``value``: a shape no reader expects."""
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if key in node:
+                node[key] = copy.deepcopy(value)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 @st.composite
 def mutations(draw: st.DrawFn, original: Any) -> str:
-    """The fixture with one to three places replaced by a wrongly typed value, removed or emptied."""
+    """The fixture with one to three places replaced by a wrongly typed value, removed or emptied.
+
+    Or with every value of one key name replaced at once, e.g. each ``properties`` a string.
+    """
     document = copy.deepcopy(original)
+    if draw(st.booleans()):
+        key = draw(st.sampled_from(_keys(document)))
+        _retype_everywhere(document, key, draw(st.sampled_from(["a string", 7, [], [1], {}, None, True, {"x": 1}])))
+        return json.dumps(document)
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(_paths(document)))
         if not path:
@@ -306,7 +330,7 @@ def test_fuzz_waivers_and_attestations(option: str, original: Any, data: st.Data
         assert_outcome(run, out, path)
 
 
-@settings(FUZZ, max_examples=8)
+@settings(FUZZ, max_examples=max(8, EXAMPLES // 3))
 @given(data=st.data())
 def test_fuzz_synth_stack_config(data: st.DataObject) -> None:
     """The stack config of ``--source synth`` (a valid one runs the program: about a second, so fewer examples)."""
@@ -323,7 +347,7 @@ def test_fuzz_synth_stack_config(data: st.DataObject) -> None:
         assert_outcome(run, out, path)
 
 
-@settings(FUZZ, max_examples=8)
+@settings(FUZZ, max_examples=max(8, EXAMPLES // 3))
 @given(data=st.data())
 def test_fuzz_render_config(data: st.DataObject) -> None:
     original = yaml.safe_load(DEV_STACK.read_text(encoding="utf-8"))
@@ -782,3 +806,7 @@ def test_summary_shows_input_text_literally(tmp_path: Path) -> None:
     )  # fmt: skip
     assert not run.error_lines, run.err
     assert "x[red]y\\x1b[2J" in run.out and "\x1b" not in run.out
+
+
+def test_invalidate_removes_exactly_what_an_audit_writes() -> None:
+    assert set(cli.FILE_NAMES.values()) == REPORT_FILES
