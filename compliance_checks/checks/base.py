@@ -285,7 +285,9 @@ class Check(ABC):
             # A check that produced nothing verified nothing.
             what = f"no {self.subject} in the inventory" if self.subject else "no finding was produced"
             findings = [self.error_nothing_found(what)]
-        findings.extend(self.guard(inventory))
+        # The check may have said "cannot verify" for that resource itself: one ERROR per resource is enough.
+        errored = {f.resource_id.lower() for f in findings if f.verdict == Verdict.ERROR}
+        findings.extend(g for g in self.guard(inventory) if g.resource_id.lower() not in errored)
         return [_unless_maybe(finding, inventory) for finding in findings]
 
     def guard(self, inventory: Inventory) -> list[Finding]:
