@@ -364,3 +364,23 @@ def test_unreadable_file(out: Path, write: Callable[[str, str], Path]) -> None:
     path.chmod(0)
     command = audit(out, "--source", "pulumi-state", "--input", STATE, "--waivers", path)
     assert_refused(command, out, path, "permission denied")
+
+
+def test_copy_loops_inside_nested_deployments_share_the_total(out: Path, write: Callable[[str, str], Path]) -> None:
+    inner = {
+        "resources": [
+            {**VNET, "name": "[string(copyIndex())]", "copy": {"name": "c", "count": 800}, "condition": False}
+        ]
+    }
+    deployment = {
+        "type": "Microsoft.Resources/deployments",
+        "apiVersion": "2022-09-01",
+        "name": "[string(copyIndex())]",
+        "copy": {"name": "d", "count": 800},
+        "properties": {"mode": "Incremental", "expressionEvaluationOptions": {"scope": "inner"}, "template": inner},
+    }
+    template = _template(write, {"resources": [deployment]})
+    command = audit(out, "--source", "arm", "--input", template)
+    assert_refused(
+        command, out, template, "/resources/0/properties/template/resources/0/copy/count", str(MAX_COPY_TOTAL)
+    )

@@ -314,7 +314,7 @@ class _Template:
             )
             for r in records
         ]
-        return normalise_webapps(resources, order=_dependency_order(records))
+        return normalise_webapps(resources, order=_dependency_order(records), unstated_settings=UNKNOWN)
 
     def walk(self) -> list[_Record]:
         """Every resource this template deploys, those of its inline nested deployments last."""
@@ -574,6 +574,7 @@ class _Template:
                 location=located,
                 depth=self.depth + 1,
             )
+            child.env = replace(child.env, budget=env.budget)  # one budget for the whole file, nested templates too
         else:
             # Outer scope: the nested template's own parameters and variables are not used.
             own = {k: v for k, v in raw.items() if k.lower() not in ("parameters", "variables")}
