@@ -253,10 +253,15 @@ def test_az_group_export_has_no_false_fails_for_its_config_children() -> None:
 
     webapp_easy_auth_disabled still FAILs, rightly: the export holds no config/authsettingsV2, and the
     check requires Easy Auth to be declared off (an undeclared setting does not show it off).
+    webapp_no_application_insights is ERROR: `az group export` writes no app settings (they are read by a
+    separate POST .../config/appsettings/list), so "no analytics key" cannot be seen in it.
     """
     inventory = load_arm_template(FIXTURES / "arm-az-group-export.json")
     seen = verdicts(inventory)
-    assert {k for k, v in seen.items() if v != Verdict.PASS} == {"webapp_easy_auth_disabled"}
+    assert {k: v for k, v in seen.items() if v != Verdict.PASS} == {
+        "webapp_easy_auth_disabled": Verdict.FAIL,
+        "webapp_no_application_insights": Verdict.ERROR,
+    }
     for check_id in ("webapp_min_tls_version", "webapp_ftps_disabled", "webapp_scm_ip_restricted"):
         assert seen[check_id] == Verdict.PASS
 

@@ -314,7 +314,7 @@ class _Template:
             )
             for r in records
         ]
-        return normalise_webapps(resources, order=_dependency_order(records))
+        return normalise_webapps(resources, order=_dependency_order(records), unstated_settings=UNKNOWN)
 
     def walk(self) -> list[_Record]:
         """Every resource this template deploys, those of its inline nested deployments last."""

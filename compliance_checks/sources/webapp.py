@@ -186,6 +186,16 @@ class _Site:
                 self.config[existing_key] = new
             self.set_by_child.add(existing_key.lower())
 
+    def unstated_settings(self, value: Any) -> None:
+        """Give app settings no source stated the value ``value``."""
+        if self.properties is None:
+            return
+        if self.config is MISSING:
+            self.config = {}
+        if isinstance(self.config, dict) and _key(self.config, "appSettings") is None:
+            self.config["appSettings"] = value
+            self.changed = True
+
     def resource(self) -> Resource:
         if not self.changed or self.properties is None or self.config is MISSING:
             return self.owner
@@ -212,8 +222,16 @@ def config_owner(resource: Resource) -> tuple[str, str] | None:
     return (owner, name) if sep and name and "/" not in name else None
 
 
-def normalise_webapps(resources: Iterable[Resource], *, order: Order) -> list[Resource]:
-    """Fold every ``config/web`` and ``config/appsettings`` child into its site or slot (see the module)."""
+def normalise_webapps(
+    resources: Iterable[Resource], *, order: Order, unstated_settings: Any = MISSING
+) -> list[Resource]:
+    """Fold every ``config/web`` and ``config/appsettings`` child into its site or slot (see the module).
+
+    ``unstated_settings``: what a site whose source states no app settings at all holds. MISSING (none) for
+    the Pulumi sources, where the program declares every setting; UNKNOWN for ARM, because ``az group
+    export`` never writes app settings (they are read by a separate action, POST .../config/appsettings/list),
+    so a template without them does not show what the site holds.
+    """
     result = list(resources)
     owners = {r.id_key: _Site(r) for r in result if r.type_key in _OWNERS}
     if not owners:
@@ -234,6 +252,9 @@ def normalise_webapps(resources: Iterable[Resource], *, order: Order) -> list[Re
         else:
             site.apply(child, settings_list(values), order(child, site.owner), replace_key="appSettings")
         folded.add(position)
+    if unstated_settings is not MISSING:
+        for site in owners.values():
+            site.unstated_settings(unstated_settings)
     return [owners[r.id_key].resource() if r.id_key in owners else r for i, r in enumerate(result) if i not in folded]
 
 
