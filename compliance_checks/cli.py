@@ -649,7 +649,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--host-resolver-rules", help=argparse.SUPPRESS)
     audit.add_argument("--today", metavar="DATE", help=argparse.SUPPRESS)
-    audit.add_argument("-q", "--quiet", action="store_true", help="no terminal summary")
+    audit.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no terminal summary")
     audit.set_defaults(handler=cmd_audit)
 
     claims = commands.add_parser("claims", help="list the claims of the privacy policy and their status")
