@@ -161,8 +161,11 @@ def test_the_deployed_vpn_audience_admits_the_developers_group_only(run_live: An
     assert not [r for r in fake.requests if r.path.startswith("/v1.0/applications")]  # nothing reads the app
 
 
+# Drift watches what the checks read (the token check reads service principals and their assignments): the
+# desired VPN audience's principal and its assignment are missing; Microsoft's app, when present, is unexpected.
 OLD_AUDIENCE_DRIFT = [
     ("changed", "properties.vpnClientConfiguration.aadAudience"),
+    ("missing", ""),
     ("changed", "conditions.applications.includeApplications"),
     ("changed", "conditions.applications.includeApplications"),
 ]
@@ -197,7 +200,11 @@ def test_the_old_design_microsofts_vpn_client_as_audience_fails_and_names_the_op
     assert open_path in finding["message"]
     [audience] = [e for e in finding["evidence"] if e["path"] == "properties.vpnClientConfiguration.aadAudience"]
     assert audience["observed"] == live.MICROSOFT_VPN_CLIENT_APP_ID
-    assert [(d["kind"], d["path"]) for d in results["drift"]["items"]] == OLD_AUDIENCE_DRIFT
+    drift = [(d["kind"], d["path"], d["resourceType"]) for d in results["drift"]["items"]]
+    assert [(kind, path) for kind, path, _ in drift[:4]] == OLD_AUDIENCE_DRIFT
+    principals = [kind for kind, _, kind_of in drift[4:] if kind_of == "Microsoft.Graph/servicePrincipals"]
+    assert principals == (["unexpected", "missing"] if principal else ["missing"])
+    assert len(drift) == 4 + len(principals)
 
 
 @pytest.mark.parametrize(
