@@ -485,3 +485,18 @@ def test_the_process_ends_at_the_deadline_when_the_server_trickles(
     [gap] = [g for g in results["run"]["collection"]["gaps"] if g["types"] == ["*"]]
     assert re.search(r"deadline|[Tt]imeout", gap["reason"]), gap
     assert verdicts(results).get("webapp_https_only") == {"ERROR"}
+
+
+# --- bounded -----------------------------------------------------------------------------------------------------
+
+
+def test_more_resources_than_an_audit_reads_is_a_gap_not_a_partial_read(
+    pem: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live source has the bound every source has (MAX_RESOURCES); here lowered so the dev estate exceeds it."""
+    monkeypatch.setattr("compliance_checks.live.resource_graph.MAX_RESOURCES", 5)
+    collection, _ = collect(live.dev_estate(), pem)
+    [gap] = [g for g in collection.gaps if "*" in g.types]
+    assert "more than the 5 an audit reads" in gap.reason and gap.located, gap.reason
+    with pytest.raises(IncompleteInventory):
+        load_live(collection).all()

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from compliance_checks.live.rest import CollectionError, RestClient, Stats
+from compliance_checks.sources.loading import MAX_RESOURCES
 
 API_VERSION: Final = "2022-10-01"
 PATH: Final = "/providers/Microsoft.ResourceGraph/resources"
@@ -110,6 +111,14 @@ def query(
             if total is not None and page_total != total:
                 raise CollectionError(
                     "POST", url, f"Resource Graph totalRecords changed between pages ({total}, then {page_total})"
+                )
+            if page_total > MAX_RESOURCES or received + len(rows) > MAX_RESOURCES:
+                # The same bound as every other source: a tenant (or a hostile answer) this large is refused,
+                # never read into memory in part and judged as if complete.
+                raise CollectionError(
+                    "POST",
+                    url,
+                    f"Resource Graph reports {page_total} resources, more than the {MAX_RESOURCES} an audit reads",
                 )
             total = page_total
             received += len(rows)
