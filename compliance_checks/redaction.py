@@ -157,10 +157,35 @@ class _Seen:
             return None
         with self.lock:
             if self.pattern is None:
-                # Longest first: a secret containing another is replaced whole.
-                ordered = sorted(self.strings, key=len, reverse=True)
-                self.pattern = re.compile("|".join(re.escape(s) for s in ordered))
+                self.pattern = re.compile(_trie_pattern(self.strings))
             return self.pattern
+
+
+def _trie_pattern(strings: set[str]) -> str:
+    """One regular expression for many literals, as a prefix tree: each position is tried once per
+    branching character, not once per secret (an alternation of thousands of literals would be), and the
+    longest secret wins (a secret containing another is replaced whole)."""
+    root: dict[str, Any] = {}
+    for text in strings:
+        node = root
+        for char in text:
+            node = node.setdefault(char, {})
+        node[""] = {}  # the end of a literal
+
+    def build(node: dict[str, Any]) -> str:
+        branches: list[str] = []
+        for char in sorted(k for k in node if k):
+            chain, child = re.escape(char), node[char]
+            while len(child) == 1 and "" not in child:  # an unbranched run: no nesting, no recursion
+                (step,) = child
+                chain, child = chain + re.escape(step), child[step]
+            branches.append(chain + build(child))
+        if not branches:
+            return ""
+        group = "(?:" + "|".join(branches) + ")"
+        return group + "?" if "" in node else group
+
+    return build(root)
 
 
 _SEEN: Final = _Seen()
@@ -245,28 +270,46 @@ def redact_value(value: Any) -> Any:
 
 
 def _walk(value: Any, names: frozenset[str], containers: Mapping[str, frozenset[str]]) -> Any:
+    """``value`` with its secrets hidden; the very same object when it holds none (no copy, for speed)."""
     if isinstance(value, str):
-        if value[: len(KEY_VAULT_REFERENCE)].lower() == KEY_VAULT_REFERENCE:
+        if value[:1] == "@" and value[: len(KEY_VAULT_REFERENCE)].lower() == KEY_VAULT_REFERENCE:
             return SECRET  # a reference is not the secret, but it names where one is: never shown
         return value
-    if isinstance(value, Mapping):
+    if isinstance(value, (dict, Mapping)):
         if value.get(PULUMI_SECRET_KEY) == PULUMI_SECRET_SIG:
             _remember(value.get("plaintext"))
             return SECRET
-        out: dict[Any, Any] = {}
+        out: dict[Any, Any] | None = None
         for key, item in value.items():
             lowered = key.lower() if isinstance(key, str) else key
             if lowered in names:
-                out[key] = _hidden(item)
+                new = _hidden(item)
             elif lowered in containers:
-                out[key] = _container(item, containers[lowered])
+                new = _container(item, containers[lowered])
+            elif isinstance(item, str):
+                if item[:1] != "@":
+                    continue
+                new = _walk(item, names, containers)
+            elif isinstance(item, (dict, list, tuple, Mapping)):
+                new = _walk(item, names, containers)
             else:
-                out[key] = _walk(item, names, containers)
-        return out
-    if isinstance(value, list):
-        return [_walk(item, names, containers) for item in value]
-    if isinstance(value, tuple):
-        return tuple(_walk(item, names, containers) for item in value)
+                continue  # a number, a boolean, a sentinel, a plain string: nothing to hide
+            if new is not item:
+                if out is None:
+                    out = dict(value)
+                out[key] = new
+        return value if out is None else out
+    if isinstance(value, (list, tuple)):
+        items: list[Any] | None = None
+        for index, item in enumerate(value):
+            new = _walk(item, names, containers)
+            if new is not item:
+                if items is None:
+                    items = list(value)
+                items[index] = new
+        if items is None:
+            return value
+        return tuple(items) if isinstance(value, tuple) else items
     return value
 
 

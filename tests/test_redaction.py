@@ -243,3 +243,13 @@ def test_export_arm_writes_no_secret_even_from_a_body_built_without_create(tmp_p
     raw = Resource(rid, kind, "db", body, "germanywestcentral", "t", "o", fold(body), rid.lower(), kind.lower())
     template = json.dumps(export_template(Inventory([raw])))
     assert canary not in template and "[parameters('exportedSecret')]" in template
+
+
+def test_the_scrub_pattern_finds_every_secret_longest_first() -> None:
+    from compliance_checks.redaction import _trie_pattern
+
+    secrets = {uuid.uuid4().hex for _ in range(500)} | {"abcdefgh", "abcdefghij", "Server=x;Password=p"}
+    pattern = re.compile(_trie_pattern(secrets))
+    one = sorted(secrets)[7]
+    text = f"a {one} b abcdefghij c abcdefghX d Server=x;Password=p."
+    assert pattern.sub("#", text) == "a # b # c #X d #."
