@@ -341,5 +341,18 @@ def export_template(inventory: Inventory) -> dict[str, Any]:
     if writer.secrets:
         template["parameters"] = {SECRET_PARAMETER: {"type": "securestring"}}
     template["resources"] = resources
-    scrubbed: dict[str, Any] = scrub_document(template)
+    scrubbed: dict[str, Any] = _literal_safe(template, scrub_document(template))
     return scrubbed
+
+
+def _literal_safe(before: Any, after: Any) -> Any:
+    """Where scrubbing turned a literal into ``[secret]``-like text, escape it: ARM would read it as an expression."""
+    if isinstance(after, str):
+        was_expression = isinstance(before, str) and escape(before) != before and not before.startswith("[[")
+        changed = not isinstance(before, str) or before != after
+        return escape(after) if changed and not was_expression else after
+    if isinstance(after, dict) and isinstance(before, dict) and len(before) == len(after):
+        return {k: _literal_safe(b, a) for (k, a), b in zip(after.items(), before.values(), strict=True)}
+    if isinstance(after, list) and isinstance(before, list) and len(before) == len(after):
+        return [_literal_safe(b, a) for b, a in zip(before, after, strict=True)]
+    return after

@@ -245,7 +245,11 @@ def _hidden(value: Any) -> Any:
     """SECRET for a value that is set; the sentinels, None and "" stay (whether it is set is not secret)."""
     if value is None or value is UNKNOWN or value is MISSING or isinstance(value, SecretValue) or value == "":
         return value
-    _remember(value)
+    if isinstance(value, str):
+        # Only a secret string itself is remembered: the strings inside a malformed value (an app settings
+        # object where a list belongs) are names as often as secrets, and scrubbing a name everywhere
+        # would corrupt every report and template that mentions it.
+        _remember(value)
     return SECRET
 
 

@@ -253,3 +253,34 @@ def test_the_scrub_pattern_finds_every_secret_longest_first() -> None:
     one = sorted(secrets)[7]
     text = f"a {one} b abcdefghij c abcdefghX d Server=x;Password=p."
     assert pattern.sub("#", text) == "a # b # c #X d #."
+
+
+def test_a_literal_scrubbed_in_an_export_stays_a_literal_and_names_are_not_remembered(tmp_path: Path) -> None:
+    """A remembered secret that is also the whole of some literal becomes ``[[secret]``, which ARM reads back
+    as the text ``[secret]`` (``[secret]`` alone would be an expression); and the strings inside a malformed
+    app settings value (names as often as secrets) are hidden but not remembered, so they are not scrubbed
+    everywhere else."""
+    from compliance_checks.export_arm import export_template
+    from compliance_checks.inventory import Inventory
+    from compliance_checks.redaction import scrub_text
+
+    canary, name = uuid.uuid4().hex, f"SETTING_{uuid.uuid4().hex[:8].upper()}"
+    site = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/app"
+    malformed = Resource.create(
+        id=site,
+        type="Microsoft.Web/sites",
+        name="app",
+        body={"properties": {"siteConfig": {"appSettings": {"odd": [{"name": name, "value": canary}]}}}},
+    )
+    assert scrub_text(f"x {name} y") == f"x {name} y"
+    kind = "Microsoft.DBforPostgreSQL/flexibleServers"
+    server = Resource.create(
+        id=f"/subscriptions/s/resourceGroups/g/providers/{kind}/db",
+        type=kind,
+        name="db",
+        body={"properties": {"administratorLoginPassword": canary, "administratorLogin": canary}},
+    )
+    template = export_template(Inventory([malformed, server]))
+    [exported] = [r for r in template["resources"] if r["type"] == kind]
+    assert exported["properties"]["administratorLogin"] == "[[secret]"
+    assert canary not in json.dumps(template)
