@@ -103,31 +103,57 @@ def _members(groups: dict[str, Resource], group: str) -> set[str] | None:
     return {str(m.get("id")).lower() for m in members if isinstance(m, dict)}
 
 
+def _mfa_exemptions(policy: Resource, audience: str) -> set[str] | None:
+    """The users ``policy`` exempts when it makes every sign-in to ``audience`` pass MFA; None when it does not."""
+    what = f"policy {policy.name}"
+    if str(_known(policy.get("state"), f"{what}: state")).lower() != "enabled" or not _strict_mfa(policy):
+        return None
+    apps = _ids(policy.get("conditions.applications.includeApplications"), f"{what}: applications")
+    excluded_apps = _ids(policy.get("conditions.applications.excludeApplications"), f"{what}: excluded apps")
+    if not apps & {audience, "all"} or audience in excluded_apps:
+        return None
+    if any(not _empty(_known(policy.get(f"conditions.{c}"), c)) for c in NARROWING_CONDITIONS):
+        return None
+    client_apps = _ids(policy.get("conditions.clientAppTypes"), f"{what}: client app types")
+    if client_apps and client_apps != {"all"}:
+        return None
+    if any(
+        not _empty(_known(policy.get(f"conditions.users.{k}"), k))
+        for k in ("excludeRoles", "excludeGuestsOrExternalUsers")
+    ):
+        return None
+    return _ids(policy.get("conditions.users.excludeUsers"), f"{what}: excluded users")
+
+
+Memo = dict[tuple[str, str], tuple[Resource, "set[str] | None"]]
+
+
 def enforced_mfa_groups(
-    policies: list[Resource], audience: str, candidates: set[str], groups: dict[str, Resource]
+    policies: list[Resource],
+    audience: str,
+    candidates: set[str],
+    groups: dict[str, Resource],
+    memo: Memo | None = None,
 ) -> set[str]:
     """Of ``candidates``, the groups whose every member an enabled policy makes pass MFA on every sign-in to
-    ``audience``: the app not excluded, no condition that narrows where it applies, no member exempted."""
+    ``audience``: the app not excluded, no condition that narrows where it applies, no member exempted.
+
+    ``memo`` keeps what each policy means for an audience across calls of one run (a tenant's policies
+    are judged once per audience, not once per assignment and gateway).
+    """
     covered: set[str] = set()
     for policy in policies:
+        key = (policy.id_key, audience)
+        cached = memo.get(key) if memo is not None else None
+        if cached is not None and cached[0] is policy:
+            excluded_users = cached[1]
+        else:
+            excluded_users = _mfa_exemptions(policy, audience)
+            if memo is not None:
+                memo[key] = (policy, excluded_users)
+        if excluded_users is None:
+            continue
         what = f"policy {policy.name}"
-        if str(_known(policy.get("state"), f"{what}: state")).lower() != "enabled" or not _strict_mfa(policy):
-            continue
-        apps = _ids(policy.get("conditions.applications.includeApplications"), f"{what}: applications")
-        excluded_apps = _ids(policy.get("conditions.applications.excludeApplications"), f"{what}: excluded apps")
-        if not apps & {audience, "all"} or audience in excluded_apps:
-            continue
-        if any(not _empty(_known(policy.get(f"conditions.{c}"), c)) for c in NARROWING_CONDITIONS):
-            continue
-        client_apps = _ids(policy.get("conditions.clientAppTypes"), f"{what}: client app types")
-        if client_apps and client_apps != {"all"}:
-            continue
-        if any(
-            not _empty(_known(policy.get(f"conditions.users.{k}"), k))
-            for k in ("excludeRoles", "excludeGuestsOrExternalUsers")
-        ):
-            continue
-        excluded_users = _ids(policy.get("conditions.users.excludeUsers"), f"{what}: excluded users")
         for group in candidates:
             if not covers_group(policy, group):
                 continue
@@ -161,6 +187,7 @@ def _assignment_path(
     group_resources: dict[str, Resource],
     audience: str,
     paths: Paths,
+    memo: Memo | None = None,
 ) -> None:
     required = _known(sp.get("appRoleAssignmentRequired"), f"{sp.name}: appRoleAssignmentRequired")
     if required is not True:
@@ -186,7 +213,7 @@ def _assignment_path(
             groups.add(principal)
     if len(groups) > 1:
         paths.open_paths.append(f"{len(groups)} groups are assigned to the VPN app ({', '.join(sorted(groups))})")
-    without_mfa = groups - enforced_mfa_groups(policies, audience, groups, group_resources)
+    without_mfa = groups - enforced_mfa_groups(policies, audience, groups, group_resources, memo)
     for group in sorted(without_mfa):
         paths.open_paths.append(f"assigned group {group} is not under an enforced MFA policy for the VPN app")
     if not paths.open_paths:
@@ -197,7 +224,13 @@ def _assignment_path(
         )
 
 
-def _block_path(policies: list[Resource], audience: str, group_resources: dict[str, Resource], paths: Paths) -> None:
+def _block_path(
+    policies: list[Resource],
+    audience: str,
+    group_resources: dict[str, Resource],
+    paths: Paths,
+    memo: Memo | None = None,
+) -> None:
     for policy in policies:
         try:
             if str(_known(policy.get("state"), "state")).lower() != "enabled":
@@ -216,7 +249,9 @@ def _block_path(policies: list[Resource], audience: str, group_resources: dict[s
                 narrowing.append("clientAppTypes")
             excluded_users = [k for k in USER_EXCLUSIONS if not _empty(_known(policy.get(f"conditions.users.{k}"), k))]
             excluded_groups = _ids(policy.get("conditions.users.excludeGroups"), "excluded groups")
-            unprotected = excluded_groups - enforced_mfa_groups(policies, audience, excluded_groups, group_resources)
+            unprotected = excluded_groups - enforced_mfa_groups(
+                policies, audience, excluded_groups, group_resources, memo
+            )
         except Unknowable as exc:
             paths.unknown.append(f"policy {policy.name}: {exc}")
             continue
@@ -344,8 +379,9 @@ class VpnTokenDevelopersOnly(Check):
         assignments = inventory.of_type("Microsoft.Graph/appRoleAssignments")
         policies = inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")
         groups = {str(g.get("id")).lower(): g for g in inventory.of_type("Microsoft.Graph/groups")}
+        memo: Memo = {}
         for gateway in gateways:
-            yield self._judge(gateway, principals, assignments, policies, groups)
+            yield self._judge(gateway, principals, assignments, policies, groups, memo=memo)
 
     def _judge(
         self,
@@ -354,6 +390,8 @@ class VpnTokenDevelopersOnly(Check):
         assignments: list[Resource],
         policies: list[Resource],
         group_resources: dict[str, Resource],
+        *,
+        memo: Memo | None = None,
     ) -> Finding:
         audience_value = gateway.get("properties.vpnClientConfiguration.aadAudience")
         expected = "assignment required with only the developers' group assigned, or a block for everyone else"
@@ -381,12 +419,13 @@ class VpnTokenDevelopersOnly(Check):
                     group_resources=group_resources,
                     audience=audience,
                     paths=paths,
+                    memo=memo,
                 )
         except Unknowable as exc:
             paths.unknown.append(str(exc))
         if not paths.closed_by:
             try:
-                _block_path(policies, audience, group_resources, paths)
+                _block_path(policies, audience, group_resources, paths, memo)
             except Unknowable as exc:
                 paths.unknown.append(str(exc))
         evidence = [
