@@ -119,6 +119,9 @@ class MfaForDevelopers(Check):
                 everyone.append(policy)
             for member in _lower(policy.get("conditions.users.includeGroups")):
                 by_group.setdefault(member, []).append(policy)
+        from compliance_checks.checks.entra_vpn_token_developers_only import Memo
+
+        memo: Memo = {}
         for group in groups:
             group_id = str(group.get("id")).lower()
             candidates = by_group.get(group_id, []) + everyone
@@ -136,7 +139,8 @@ class MfaForDevelopers(Check):
                 missing |= {
                     app
                     for app in required - missing
-                    if group_id not in enforced_mfa_groups(all_policies, app, {group_id}, group_map)
+                    # Only the policies that cover the group can enforce MFA on it (the rest are skipped there too).
+                    if group_id not in enforced_mfa_groups(relevant, app, {group_id}, group_map, memo)
                 }
             except Unknowable as exc:
                 yield self.finding(group, Verdict.ERROR, f"Cannot verify MFA for the group: {exc}.")

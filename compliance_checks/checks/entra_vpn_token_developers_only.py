@@ -125,7 +125,7 @@ def _mfa_exemptions(policy: Resource, audience: str) -> set[str] | None:
     return _ids(policy.get("conditions.users.excludeUsers"), f"{what}: excluded users")
 
 
-Memo = dict[tuple[str, str], tuple[Resource, "set[str] | None"]]
+Memo = dict[tuple[str, str], tuple[Resource, Any]]
 
 
 def enforced_mfa_groups(
@@ -268,6 +268,44 @@ def _block_path(
             return
 
 
+def _paths(
+    audience: str,
+    *,
+    principals: list[Resource],
+    assignments: list[Resource],
+    policies: list[Resource],
+    group_resources: dict[str, Resource],
+    memo: Memo | None,
+) -> Paths:
+    """Every way a user can get a token for ``audience``, and what closes them."""
+    paths = Paths()
+    try:
+        matching = [p for p in principals if str(_known(p.get("appId"), f"{p.name}: appId")).lower() == audience]
+        if not matching:
+            paths.open_paths.append(
+                f"no service principal for audience {audience} requires assignment: Entra issues a token to any"
+                " user of the tenant"
+            )
+        for sp in matching:
+            _assignment_path(
+                sp,
+                assignments=assignments,
+                policies=policies,
+                group_resources=group_resources,
+                audience=audience,
+                paths=paths,
+                memo=memo,
+            )
+    except Unknowable as exc:
+        paths.unknown.append(str(exc))
+    if not paths.closed_by:
+        try:
+            _block_path(policies, audience, group_resources, paths, memo)
+        except Unknowable as exc:
+            paths.unknown.append(str(exc))
+    return paths
+
+
 class VpnTokenDevelopersOnly(Check):
     meta = CheckMeta(
         id="entra_vpn_token_developers_only",
@@ -403,31 +441,22 @@ class VpnTokenDevelopersOnly(Check):
                 Evidence("properties.vpnClientConfiguration.aadAudience", audience_value, "an application ID"),
             )
         audience = audience_value.lower()
-        paths = Paths()
-        try:
-            matching = [p for p in principals if str(_known(p.get("appId"), f"{p.name}: appId")).lower() == audience]
-            if not matching:
-                paths.open_paths.append(
-                    f"no service principal for audience {audience} requires assignment: Entra issues a token to any"
-                    " user of the tenant"
-                )
-            for sp in matching:
-                _assignment_path(
-                    sp,
-                    assignments=assignments,
-                    policies=policies,
-                    group_resources=group_resources,
-                    audience=audience,
-                    paths=paths,
-                    memo=memo,
-                )
-        except Unknowable as exc:
-            paths.unknown.append(str(exc))
-        if not paths.closed_by:
-            try:
-                _block_path(policies, audience, group_resources, paths, memo)
-            except Unknowable as exc:
-                paths.unknown.append(str(exc))
+        # Tenant-wide: every gateway with this audience has the same paths (worked out once per run).
+        key = ("", "paths:" + audience)
+        cached = memo.get(key) if memo is not None else None
+        if cached is not None and isinstance(cached[1], Paths):
+            paths = cached[1]
+        else:
+            paths = _paths(
+                audience,
+                principals=principals,
+                assignments=assignments,
+                policies=policies,
+                group_resources=group_resources,
+                memo=memo,
+            )
+            if memo is not None:
+                memo[key] = (gateway, paths)
         evidence = [
             Evidence("properties.vpnClientConfiguration.aadAudience", audience, "the VPN's own audience app"),
             Evidence("openPaths", paths.open_paths, expected),
