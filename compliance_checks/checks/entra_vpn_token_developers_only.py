@@ -125,7 +125,31 @@ def _mfa_exemptions(policy: Resource, audience: str) -> set[str] | None:
     return _ids(policy.get("conditions.users.excludeUsers"), f"{what}: excluded users")
 
 
-Memo = dict[tuple[str, str], tuple[Resource, Any]]
+Memo = dict[tuple[str, str], tuple[object, Any]]
+
+
+def _covering(policies: list[Resource], candidates: set[str], memo: Memo | None) -> list[Resource]:
+    """The policies that may cover one of ``candidates`` (a superset of what ``covers_group`` accepts),
+    from an index by included group built once per list of policies."""
+    key = ("", f"covering:{id(policies)}")
+    cached = memo.get(key) if memo is not None else None
+    if cached is not None and cached[0] is policies:
+        index: dict[str, list[int]] = cached[1]
+    else:
+        index = {}
+        for position, policy in enumerate(policies):
+            users = policy.get("conditions.users")
+            if not isinstance(users, dict):
+                continue
+            targets = {str(g).lower() for g in users.get("includegroups") or [] if isinstance(g, str)}
+            if any(isinstance(u, str) and u.lower() == "all" for u in users.get("includeusers") or []):
+                targets.add("*")
+            for target in targets:
+                index.setdefault(target, []).append(position)
+        if memo is not None:
+            memo[key] = (policies, index)
+    positions = sorted({p for group in (*candidates, "*") for p in index.get(group, [])})
+    return [policies[p] for p in positions]
 
 
 def enforced_mfa_groups(
@@ -142,7 +166,7 @@ def enforced_mfa_groups(
     are judged once per audience, not once per assignment and gateway).
     """
     covered: set[str] = set()
-    for policy in policies:
+    for policy in _covering(policies, candidates, memo):
         key = (policy.id_key, audience)
         cached = memo.get(key) if memo is not None else None
         if cached is not None and cached[0] is policy:
@@ -179,6 +203,22 @@ def _label(sp: Resource) -> str:
     )
 
 
+def _assigned_to(assignments: list[Resource], memo: Memo | None) -> dict[str, list[Resource]]:
+    """Assignments by the service principal they assign to (built once per run)."""
+    key = ("", f"assigned-to:{id(assignments)}")
+    cached = memo.get(key) if memo is not None else None
+    if cached is not None and cached[0] is assignments:
+        found: dict[str, list[Resource]] = cached[1]
+        return found
+    index: dict[str, list[Resource]] = {}
+    for assignment in assignments:
+        target = str(_known(assignment.get("resourceId"), f"{assignment.name}: resourceId")).lower()
+        index.setdefault(target, []).append(assignment)
+    if memo is not None:
+        memo[key] = (assignments, index)
+    return index
+
+
 def _assignment_path(
     sp: Resource,
     *,
@@ -196,7 +236,7 @@ def _assignment_path(
         )
         return
     sp_id = str(_known(sp.get("id"), f"{sp.name}: id")).lower()
-    mine = [a for a in assignments if str(_known(a.get("resourceId"), f"{a.name}: resourceId")).lower() == sp_id]
+    mine = _assigned_to(assignments, memo).get(sp_id, [])
     groups: set[str] = set()
     for assignment in mine:
         principal = str(_known(assignment.get("principalId"), f"{assignment.name}: principalId")).lower()
