@@ -50,8 +50,10 @@ nested sub-resources flattened (``securityRules[0].access``) except inside the
 inline ``subnets`` also become ``Microsoft.Network/virtualNetworks/subnets``
 resources; ``networkSecurityGroups/securityRules`` child resources are merged
 into their NSG's ``properties.securityRules``; duplicates (``az group export``
-writes subnets and rules both inline and as resources) are merged. Literal
-passwords and shared keys are replaced by SECRET.
+writes subnets and rules both inline and as resources) are merged. Secret
+values (passwords, shared keys, app settings...) are replaced by SECRET where
+every source's are: in ``Resource.create``, by the schema-derived paths of
+``compliance_checks/redaction.py``.
 """
 
 from __future__ import annotations
@@ -121,9 +123,6 @@ _TOP_LEVEL: Final = {key.lower(): key for key in TOP_LEVEL_KEYS}
 _RESOURCE_TYPE: Final = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)+(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)+")
 _CHILD_TYPE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # Property names whose literal value is a credential: kept only as the fact that it is set.
-_SECRET_KEYS: Final = frozenset(
-    {"administratorloginpassword", "adminpassword", "password", "sharedkey", "clientsecret"}
-)
 _SECURE_TYPES: Final = frozenset({"securestring", "secureobject"})
 
 _DEPLOYMENTS: Final = "microsoft.resources/deployments"
@@ -171,17 +170,6 @@ def flatten(value: Any) -> Any:
         return out
     if isinstance(value, list):
         return [flatten(item) for item in value]
-    return value
-
-
-def hide_secrets(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {
-            key: SECRET if key.lower() in _SECRET_KEYS and isinstance(item, str) and item else hide_secrets(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [hide_secrets(item) for item in value]
     return value
 
 
@@ -751,7 +739,7 @@ class _Template:
         for key, value in extra.items():
             properties.setdefault(key, value)
         template = properties.pop("template", None) if full_type.lower() == _DEPLOYMENTS else None
-        properties = hide_secrets(flatten(properties))
+        properties = flatten(properties)  # secrets: Resource.create redacts them by schema (redaction.py)
         if inner:
             properties["template"] = raw_template
         elif template is not None:

@@ -31,7 +31,7 @@ from compliance_checks.live.graph import (
     SERVICE_PRINCIPAL_FIELDS,
     SERVICE_PRINCIPALS,
 )
-from compliance_checks.sources.arm_template import flatten, hide_secrets, normalise_location
+from compliance_checks.sources.arm_template import flatten, normalise_location
 from compliance_checks.sources.azure_native import TOP_LEVEL_KEYS, graph_id
 from compliance_checks.sources.webapp import CONFIG_TYPES, SLOTS, WEB_APP_TYPES, child_applied_last, normalise_webapps
 from infra.azure_types import ARM_ID_TEMPLATES, arm_type
@@ -74,7 +74,7 @@ def _resource(body: Mapping[str, Any], casing: Mapping[str, str], stamp: str, **
     top = {_TOP[k.lower()]: v for k, v in body.items() if k.lower() in _TOP and v is not None}
     properties = body.get("properties")
     # A body without readable properties says nothing about them: UNKNOWN, never "all absent".
-    shaped = {**top, "properties": hide_secrets(flatten(properties)) if isinstance(properties, dict) else UNKNOWN}
+    shaped = {**top, "properties": flatten(properties) if isinstance(properties, dict) else UNKNOWN}
     shaped.update(override)
     return Resource.create(
         id=rid,
@@ -102,7 +102,7 @@ def _with_site_config(site: Resource, config: Mapping[str, Any] | None, names: I
     if config is None:
         site_config: Any = UNKNOWN  # never judge the sparse siteConfig of GET site
     else:
-        site_config = hide_secrets(flatten(config.get("properties") or {}))
+        site_config = flatten(config.get("properties") or {})
         site_config = dict(site_config) if isinstance(site_config, dict) else UNKNOWN
     if isinstance(site_config, dict):
         site_config["appSettings"] = UNKNOWN if names is None else [{"name": n, "value": SECRET} for n in names]
