@@ -94,6 +94,8 @@ class Gap:
 
     def describe(self) -> str:
         what = "every ARM resource" if "*" in self.types else ", ".join(self.types)
+        if self.absent and "*" in self.types:
+            return f"{self.scope} may deploy resources it does not hold: {self.reason}"
         if self.absent:
             return f"{what} is not in {self.scope}: {self.reason}"
         return f"reading {what} under {self.scope} failed: {self.reason}"
