@@ -145,13 +145,18 @@ class Object(Domain):
     """A JSON object (with these keys set, when given)."""
 
     keys: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()  # at least one of these (the object's own fields) is present
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, Mapping) and all(
-            _known(value.get(k.lower())) and value.get(k.lower()) for k in self.keys
-        )
+        if not isinstance(value, Mapping):
+            return False
+        if not all(_known(value.get(k.lower())) and value.get(k.lower()) for k in self.keys):
+            return False
+        return not self.any_of or any(k.lower() in value for k in self.any_of)
 
     def describe(self) -> str:
+        if self.any_of:
+            return "an object with " + " or ".join(self.any_of)
         return "an object" + (f" with {', '.join(self.keys)}" if self.keys else "")
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from compliance_checks.checks.base import ArmId, Enum, Integer, ListOf, Matches, Object, Text
+from compliance_checks.checks.base import ArmId, Domain, Enum, Integer, ListOf, Matches, Object, Read, Text
 
-__all__ = ["ArmId", "Enum", "Integer", "ListOf", "Matches", "Object", "Text"]
+__all__ = ["ArmId", "Enum", "Integer", "ListOf", "Matches", "Object", "Read", "Text"]
 from infra import well_known
 
 _NSG_SPEC = (
@@ -123,3 +123,96 @@ WORKSPACE_RETENTION_DAYS = Integer(4, 730)
 WORKSPACE_ID = ArmId("Microsoft.OperationalInsights/workspaces")
 LOCATION = Text()
 TEXT = Text()
+
+
+# --- what the Conditional Access checks read, declared once -----------------------------------------------
+
+CA_POLICY = "Microsoft.Graph/conditionalAccessPolicies"
+GATEWAY = "Microsoft.Network/virtualNetworkGateways"
+# Graph returns state on every policy; every other field may be absent or null, meaning "none"
+# (no group excluded, no control, no condition) -- which each check's logic judges.
+_CA_FIELDS: dict[str, tuple[Domain, bool]] = {
+    "state": (POLICY_STATE, True),
+    "conditions.users.includeUsers": (IDS, False),
+    "conditions.users.includeGroups": (IDS, False),
+    "conditions.users.excludeGroups": (IDS, False),
+    "conditions.users.excludeUsers": (IDS, False),
+    "conditions.users.excludeRoles": (IDS, False),
+    # Shapes of Graph v1.0 conditionalAccessConditionSet and its members (microsoft-graph-docs-contrib
+    # api-reference/v1.0/resources/conditionalaccess*.md): risk levels are lists of riskLevel values, the
+    # others objects of their own fields.
+    "conditions.users.excludeGuestsOrExternalUsers": (
+        Object(any_of=("guestOrExternalUserTypes", "externalTenants")),
+        False,
+    ),
+    "conditions.platforms": (Object(any_of=("includePlatforms", "excludePlatforms")), False),
+    "conditions.devices": (Object(any_of=("deviceFilter",)), False),
+    "conditions.clientApplications": (
+        Object(any_of=("includeServicePrincipals", "excludeServicePrincipals", "servicePrincipalFilter")),
+        False,
+    ),
+    "conditions.userRiskLevels": (IDS, False),
+    "conditions.signInRiskLevels": (IDS, False),
+    "conditions.servicePrincipalRiskLevels": (IDS, False),
+    "conditions.insiderRiskLevels": (Text(), False),
+    "conditions.applications.includeApplications": (IDS, False),
+    "conditions.applications.excludeApplications": (IDS, False),
+    "conditions.clientAppTypes": (IDS, False),
+    "conditions.locations.includeLocations": (IDS, False),
+    "conditions.locations.excludeLocations": (IDS, False),
+    "grantControls.operator": (GRANT_OPERATOR, False),
+    "grantControls.builtInControls": (IDS, False),
+    "grantControls.authenticationStrength": (STRENGTH, False),
+}
+# Conditions that narrow where a policy applies (any set one means "not every sign-in").
+NARROWING_CONDITIONS = (
+    "locations",
+    "platforms",
+    "devices",
+    "clientApplications",
+    "userRiskLevels",
+    "signInRiskLevels",
+    "servicePrincipalRiskLevels",
+    "insiderRiskLevels",
+)
+
+
+def ca_policy_reads(*paths: str) -> tuple[Read, ...]:
+    """The reads of these Conditional Access policy fields, with their domains."""
+    reads = []
+    for path in paths:
+        # Fields not in the table (the narrowing conditions: objects, lists or flag strings) only need to be known.
+        domain, required = _CA_FIELDS.get(path, (Domain(), False))
+        reads.append(Read(CA_POLICY, path, absent_ok=not required, domain=domain, required=required))
+    return tuple(reads)
+
+
+# Everything the shared "MFA on every sign-in" predicate (entra_vpn_token_developers_only.enforced_mfa_groups) reads.
+MFA_PREDICATE_READS = ca_policy_reads(
+    "state",
+    "conditions.users.includeUsers",
+    "conditions.users.includeGroups",
+    "conditions.users.excludeGroups",
+    "conditions.users.excludeUsers",
+    "conditions.users.excludeRoles",
+    "conditions.users.excludeGuestsOrExternalUsers",
+    "conditions.applications.includeApplications",
+    "conditions.applications.excludeApplications",
+    "conditions.clientAppTypes",
+    *(f"conditions.{condition}" for condition in NARROWING_CONDITIONS if condition != "locations"),
+    "conditions.locations.includeLocations",
+    "conditions.locations.excludeLocations",
+    "grantControls.operator",
+    "grantControls.builtInControls",
+    "grantControls.authenticationStrength",
+)
+# Whether a gateway signs clients in with Entra ID, and for which app (network_helpers.entra_p2s).
+ENTRA_GATEWAY_READS = (
+    Read(
+        GATEWAY,
+        "properties.vpnClientConfiguration.vpnAuthenticationTypes",
+        absent_ok=True,
+        domain=ListOf(Text()),
+    ),
+    Read(GATEWAY, "properties.vpnClientConfiguration.aadAudience", absent_ok=True, domain=Text()),
+)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from compliance_checks.checks import domains
-from compliance_checks.checks.base import Check, CheckMeta, Params, Read
+from compliance_checks.checks.base import Check, CheckMeta, Params
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import Inventory, Resource
 from infra import well_known
@@ -47,57 +47,7 @@ class MfaForDevelopers(Check):
         ),
     )
 
-    READS = (
-        Read("Microsoft.Graph/conditionalAccessPolicies", "state", domain=domains.POLICY_STATE, required=True),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "conditions.users.includeGroups",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "conditions.users.excludeGroups",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "conditions.users.excludeUsers",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "conditions.applications.includeApplications",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "conditions.applications.excludeApplications",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "grantControls.operator",
-            absent_ok=True,
-            domain=domains.GRANT_OPERATOR,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "grantControls.builtInControls",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "grantControls.authenticationStrength",
-            absent_ok=True,
-            domain=domains.STRENGTH,
-        ),
-    )
+    READS = domains.MFA_PREDICATE_READS
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
         groups = inventory.of_type("Microsoft.Graph/groups")

@@ -46,39 +46,14 @@ class VpnAllowedIpOnly(Check):
 
     READS = (
         Read("Microsoft.Graph/namedLocations", "ipRanges[*].cidrAddress"),
-        Read("Microsoft.Graph/conditionalAccessPolicies", "state", domain=domains.POLICY_STATE, required=True),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
+        *domains.ca_policy_reads(
+            "state",
             "conditions.locations.includeLocations",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
             "conditions.locations.excludeLocations",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
             "conditions.applications.includeApplications",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
             "grantControls.builtInControls",
-            absent_ok=True,
-            domain=domains.IDS,
         ),
-        # Either names Entra ID (network_helpers.entra_p2s); both may be absent on other gateways.
-        Read(
-            "Microsoft.Network/virtualNetworkGateways",
-            "properties.vpnClientConfiguration.vpnAuthenticationTypes",
-            absent_ok=True,
-            domain=domains.ListOf(domains.TEXT),
-        ),
-        Read("Microsoft.Network/virtualNetworkGateways", "properties.vpnClientConfiguration.aadAudience"),
+        *domains.ENTRA_GATEWAY_READS,
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:

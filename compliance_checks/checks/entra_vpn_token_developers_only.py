@@ -33,17 +33,7 @@ from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
 
 # Conditions that, when set, narrow where a blocking policy applies (Graph conditionalAccessConditionSet).
-NARROWING_CONDITIONS = (
-    "locations",
-    "platforms",
-    "devices",
-    "clientApplications",
-    "userRiskLevels",
-    "signInRiskLevels",
-    "servicePrincipalRiskLevels",
-    "insiderRiskLevels",
-    "authenticationFlows",
-)
+NARROWING_CONDITIONS = domains.NARROWING_CONDITIONS
 USER_EXCLUSIONS = ("excludeUsers", "excludeRoles", "excludeGuestsOrExternalUsers")
 
 
@@ -369,14 +359,7 @@ class VpnTokenDevelopersOnly(Check):
     )
 
     READS = (
-        # Either names Entra ID (network_helpers.entra_p2s); both may be absent on other gateways.
-        Read(
-            "Microsoft.Network/virtualNetworkGateways",
-            "properties.vpnClientConfiguration.vpnAuthenticationTypes",
-            absent_ok=True,
-            domain=domains.ListOf(domains.TEXT),
-        ),
-        Read("Microsoft.Network/virtualNetworkGateways", "properties.vpnClientConfiguration.aadAudience"),
+        *domains.ENTRA_GATEWAY_READS,
         Read("Microsoft.Graph/servicePrincipals", "appId"),
         Read("Microsoft.Graph/servicePrincipals", "appRoleAssignmentRequired"),
         Read("Microsoft.Graph/appRoleAssignments", "principalId", domain=domains.TEXT, required=True),
@@ -388,49 +371,7 @@ class VpnTokenDevelopersOnly(Check):
             domain=domains.APP_ROLE_PRINCIPAL_TYPE,
         ),
         Read("Microsoft.Graph/appRoleAssignments", "resourceId", domain=domains.GUID, required=True),
-        Read("Microsoft.Graph/conditionalAccessPolicies", "state", domain=domains.POLICY_STATE, required=True),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "conditions.users.includeGroups",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "conditions.users.excludeGroups",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "conditions.users.excludeUsers",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "conditions.applications.includeApplications",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "conditions.applications.excludeApplications",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "grantControls.operator",
-            absent_ok=True,
-            domain=domains.GRANT_OPERATOR,
-        ),
-        Read(
-            "Microsoft.Graph/conditionalAccessPolicies",
-            "grantControls.builtInControls",
-            absent_ok=True,
-            domain=domains.IDS,
-        ),
+        *domains.MFA_PREDICATE_READS,
         # Needed only when a policy exempts users (then a missing member list is ERROR in the check).
         Read("Microsoft.Graph/groups", "members", absent_ok=True, domain=domains.ListOf(domains.OBJECT)),
     )
