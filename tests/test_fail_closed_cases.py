@@ -99,3 +99,21 @@ def test_an_alert_that_notifies_nobody_is_no_alert(dev: Inventory) -> None:
     alert = first(dev, "Microsoft.Insights/activityLogAlerts")
     silent = mutated(dev, alert, ("properties", "actions", "actiongroups"), [])
     assert judged("activity_log_alert_network_changes", silent) == Verdict.FAIL
+
+
+@pytest.mark.parametrize("tag", ["AzureCloud", "Storage.WestEurope", "Sql"])
+def test_an_inbound_allow_from_a_whole_service_tag_is_broad(dev: Inventory, tag: str) -> None:
+    """Every service tag is address ranges shared far beyond the estate (service-tags-overview.md)."""
+    group = next(r for r in dev.resources if r.type_key == "microsoft.network/networksecuritygroups")
+    rules = group.get("properties.securityRules")
+    allow = {
+        "name": "from-tag",
+        "access": "Allow",
+        "direction": "Inbound",
+        "protocol": "Tcp",
+        "priority": 150,
+        "sourceAddressPrefix": tag,
+        "destinationPortRange": "443",
+    }
+    broken = mutated(dev, group, ("properties", "securityrules"), [*rules, allow])
+    assert judged("nsg_deny_all_inbound", broken) == Verdict.FAIL

@@ -9,6 +9,7 @@ from typing import Any
 from compliance_checks.checks import domains
 from compliance_checks.checks.base import Read
 from compliance_checks.inventory import MISSING, UNKNOWN, Resource, SecretValue
+from infra import well_known
 
 NSG = "Microsoft.Network/networkSecurityGroups"
 _RULES = "properties.securityRules[*]"
@@ -87,7 +88,10 @@ def is_inbound_allow(rule: Mapping[str, Any]) -> bool:
 
 
 def is_broad(source: str) -> bool:
-    return source.strip().lower() in BROAD_SOURCES
+    """Everywhere, or a whole service tag: every tag stands for address ranges shared far beyond this
+    estate (AzureCloud is every Azure datacenter's public address, Storage every storage account's)."""
+    text = source.strip().lower()
+    return text in BROAD_SOURCES or text.split(".", 1)[0] in {t.lower() for t in well_known.service_tags()}
 
 
 def single_address(prefix: str) -> bool:
