@@ -213,6 +213,9 @@ class Read:
 
     def values(self, resource: Resource) -> list[tuple[str, Any]]:
         """Every (concrete path, value) the read covers on one resource (``[*]`` expanded)."""
+        compiled = compile_path(self.path)
+        if -1 not in compiled:
+            return [(self.path, self._single(resource.folded, compiled))]
         out: list[tuple[str, Any]] = []
 
         def walk(value: Any, rest: tuple[str | int, ...], shown: str) -> None:
@@ -240,6 +243,26 @@ class Read:
 
         walk(resource.folded, compile_path(self.path), "")
         return out
+
+    @staticmethod
+    def _single(body: Any, compiled: tuple[str | int, ...]) -> Any:
+        """The value at a path without ``[*]``: what blocks the way (unknown, secret, a scalar where an
+        object belongs) is the value; an absent or null step is MISSING. (The fast case of ``values``.)"""
+        current = body
+        for part in compiled:
+            if current is UNKNOWN or isinstance(current, SecretValue):
+                return current
+            if current is MISSING or current is None:
+                return MISSING
+            if isinstance(part, int):
+                if not isinstance(current, list):
+                    return current
+                current = current[part] if 0 <= part < len(current) else MISSING
+            elif isinstance(current, Mapping):
+                current = current.get(part, MISSING)
+            else:
+                return current
+        return current
 
     def invalid(self, value: Any) -> bool:
         """Whether a value found at the path cannot be reasoned about."""
