@@ -27,6 +27,7 @@ from compliance_checks.live.collect import Collection, Collector
 from compliance_checks.live.rest import _same_origin, redact
 from compliance_checks.live.settings import LiveSettings
 from compliance_checks.sources.live import load_live
+from tests.conftest import missing_prerequisite
 from tests.live import estate as live
 from tests.live.credential import StaticToken
 from tests.live.hostile import SilentServer
@@ -227,7 +228,7 @@ def test_a_next_link_with_an_explicit_443_is_followed(pem: tuple[Path, Path, Pat
         fake = FakeAzure(live.dev_estate(), cert, key, page_size=1, port=443)
         fake.__enter__()
     except OSError as exc:  # needs the privilege to listen on 443; the unit test above still runs
-        pytest.skip(f"cannot listen on 127.0.0.1:443: {exc}")
+        missing_prerequisite(f"cannot listen on 127.0.0.1:443 ({exc})", "run as root, as CI does")
     try:
         assert fake.url == "https://127.0.0.1:443"  # the links it writes name the port
         collection = Collector(settings_for("https://127.0.0.1", ca), StaticToken()).collect()

@@ -12,7 +12,7 @@ from typing import Any
 
 from compliance_checks.checks import domains
 from compliance_checks.checks.base import Check, CheckMeta, Params, Read
-from compliance_checks.checks.network_helpers import entra_p2s, single_address
+from compliance_checks.checks.network_helpers import entra_gateways, single_address
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import Inventory, Resource
 
@@ -57,21 +57,8 @@ class VpnAllowedIpOnly(Check):
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        gateways = []
-        for gateway in inventory.of_type("Microsoft.Network/virtualNetworkGateways"):
-            entra = entra_p2s(gateway)
-            if entra is None:
-                # Whether this is an Entra point-to-site gateway is itself unknown: cannot be not-applicable.
-                yield self.finding(
-                    gateway,
-                    Verdict.ERROR,
-                    "Cannot verify: the gateway's client configuration is unknown.",
-                    Evidence(
-                        "properties.vpnClientConfiguration", gateway.get("properties.vpnClientConfiguration"), "known"
-                    ),
-                )
-            elif entra:
-                gateways.append(gateway)
+        gateways, errors = entra_gateways(self, inventory)
+        yield from errors
         if not gateways:
             yield self.finding(None, Verdict.NOT_APPLICABLE, "No Entra-authenticated point-to-site gateway.")
             return

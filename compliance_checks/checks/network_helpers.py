@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from compliance_checks.checks import domains
-from compliance_checks.checks.base import Read
-from compliance_checks.inventory import MISSING, UNKNOWN, Resource, SecretValue
+from compliance_checks.checks.base import Check, Read
+from compliance_checks.findings import Evidence, Finding, Verdict
+from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
 from infra import well_known
 
 NSG = "Microsoft.Network/networkSecurityGroups"
@@ -52,6 +53,28 @@ def entra_p2s(gateway: Resource) -> bool | None:
     if types is MISSING or types is None or isinstance(types, list):
         return False
     return None  # not a list: malformed
+
+
+def entra_gateways(check: Check, inventory: Inventory) -> tuple[list[Resource], list[Finding]]:
+    """The Entra point-to-site gateways, and an ERROR for each whose client configuration is unknowable
+    (whether it admits Entra tokens is itself unknown: never "not applicable")."""
+    found: list[Resource] = []
+    errors: list[Finding] = []
+    for gateway in inventory.of_type("Microsoft.Network/virtualNetworkGateways"):
+        entra = entra_p2s(gateway)
+        if entra is None:
+            client = gateway.get("properties.vpnClientConfiguration")
+            errors.append(
+                check.finding(
+                    gateway,
+                    Verdict.ERROR,
+                    "Cannot verify: the gateway's client configuration is unknown.",
+                    Evidence("properties.vpnClientConfiguration", client, "known"),
+                )
+            )
+        elif entra:
+            found.append(gateway)
+    return found, errors
 
 
 def rule_value(rule: Mapping[str, Any], key: str) -> Any:
