@@ -203,6 +203,19 @@ class Resource:
             id, type, name, body, location, source, origin, fold(body), id.lower(), type.lower(), observed_at
         )
 
+    def with_body(self, body: Mapping[str, Any], *, origin: str | None = None) -> Resource:
+        """The same resource with another body (redacted and folded again, as by ``create``)."""
+        return Resource.create(
+            id=self.id,
+            type=self.type,
+            name=self.name,
+            body=body,
+            location=self.location,
+            source=self.source,
+            origin=self.origin if origin is None else origin,
+            observed_at=self.observed_at,
+        )
+
     def get(self, path: str | tuple[str | int, ...]) -> Any:
         """Value at an ARM property path (case-insensitive), or MISSING / UNKNOWN."""
         return lookup(self.folded, compile_path(path) if isinstance(path, str) else path)

@@ -107,16 +107,7 @@ def _with_site_config(site: Resource, config: Mapping[str, Any] | None, names: I
     if isinstance(site_config, dict):
         site_config["appSettings"] = UNKNOWN if names is None else [{"name": n, "value": SECRET} for n in names]
     properties["siteConfig"] = site_config
-    return Resource.create(
-        id=site.id,
-        type=site.type,
-        name=site.name,
-        body={**site.body, "properties": properties},
-        location=site.location,
-        source=site.source,
-        origin=site.origin,
-        observed_at=site.observed_at,
-    )
+    return site.with_body({**site.body, "properties": properties})
 
 
 def load_live(collection: Collection) -> Inventory:

@@ -299,15 +299,7 @@ def fold_nested_deployments(resources: Iterable[Resource]) -> list[Resource]:
             base = target.body.get("properties")
             body = dict(target.body)
             body["properties"] = merge(base if isinstance(base, Mapping) else {}, update)
-            result[found] = Resource.create(
-                id=target.id,
-                type=target.type,
-                name=target.name,
-                body=body,
-                location=target.location,
-                source=target.source,
-                origin=f"{target.origin} (updated by {deployment.name})",
-            )
+            result[found] = target.with_body(body, origin=f"{target.origin} (updated by {deployment.name})")
     return result
 
 

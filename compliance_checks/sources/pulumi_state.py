@@ -151,15 +151,7 @@ def convert(
         ) from None
     if resource is not None and named_location_ranges is not None:
         body = {**resource.body, "ipRanges": named_location_ranges}
-        resource = Resource.create(
-            id=resource.id,
-            type=resource.type,
-            name=resource.name,
-            body=body,
-            location=resource.location,
-            source=resource.source,
-            origin=resource.origin,
-        )
+        resource = resource.with_body(body)
     return resource
 
 

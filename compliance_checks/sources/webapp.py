@@ -202,16 +202,7 @@ class _Site:
         properties = {k: v for k, v in self.properties.items() if k != self.config_key}
         properties[self.config_key] = self.config
         owner = self.owner
-        return Resource.create(
-            id=owner.id,
-            type=owner.type,
-            name=owner.name,
-            body={**owner.body, "properties": properties},
-            location=owner.location,
-            source=owner.source,
-            origin=owner.origin,
-            observed_at=owner.observed_at,
-        )
+        return owner.with_body({**owner.body, "properties": properties})
 
 
 def config_owner(resource: Resource) -> tuple[str, str] | None:
