@@ -64,10 +64,11 @@ class Sources:
 
 def load_sources(checks: Mapping[str, Check] | None = None) -> Sources:
     """The registered checks, the catalogue and the pack; ``checks`` instead of the registered ones."""
+    # The pack imports pulumi_policy; only the generator needs it here, not the checker.
+    from pulumi_policy import StackValidationPolicy
+
     from compliance_checks.catalog import load_catalog
     from compliance_checks.checks import load_checks
-
-    # The pack imports pulumi_policy; only the generator needs it here, not the checker.
     from policies.pack import build_policies, policy_specs
 
     if checks is None:
@@ -81,8 +82,10 @@ def load_sources(checks: Mapping[str, Check] | None = None) -> Sources:
     for policy in build_policies(checks):
         level = policy.enforcement_level.value if policy.enforcement_level is not None else "mandatory"
         spec = by_name.get(policy.name)
-        if spec is None:  # a policy over every check, not a gate of one claim
-            rows.append(PolicyRow(policy.name, "(all)", "stack", level, f"every check: {policy.description}"))
+        if spec is None:  # a policy over every check (stack) or every resource, not a gate of one claim
+            scope = "stack" if isinstance(policy, StackValidationPolicy) else "resource"
+            over = "every check" if scope == "stack" else "every resource"
+            rows.append(PolicyRow(policy.name, "(all)", scope, level, f"{over}: {policy.description}"))
         else:
             rows.append(PolicyRow(spec.name, spec.claim, spec.scope, level, _codes(spec.checks)))
     return Sources(catalog, checks, specs, rows)

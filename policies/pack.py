@@ -42,6 +42,7 @@ from compliance_checks.inventory import UNKNOWN, Inventory, Resource, referenced
 from compliance_checks.sources.azure_native import clean, to_resource
 from compliance_checks.sources.loading import fold_nested_deployments
 from infra import well_known
+from infra.azure_types import UnmappedTypeError
 
 PACK_NAME = "smart-portal-privacy"
 SOURCE = "policy-pack"
@@ -186,6 +187,7 @@ GROUPS: tuple[PolicyGroup, ...] = (
 )
 
 UNKNOWN_VALUES_POLICY = "unknown-values-at-preview"
+UNMAPPED_TYPES_POLICY = "unmapped-resource-types"
 
 
 def is_gated(check: Check) -> bool:
@@ -223,7 +225,7 @@ def policy_specs(checks: Mapping[str, Check], groups: Sequence[PolicyGroup] = GR
         if not shared:
             raise CatalogError(f"{where}: its checks name no claim in common (CheckMeta.claims)")
         specs.append(PolicySpec(group.name, shared[0], group.description, group.checks, group.scope))
-    names = {spec.name for spec in specs} | {UNKNOWN_VALUES_POLICY}
+    names = {spec.name for spec in specs} | {UNKNOWN_VALUES_POLICY, UNMAPPED_TYPES_POLICY}
     for check_id in sorted(checks):
         check = checks[check_id]
         if check_id in owner or not is_gated(check):
@@ -316,7 +318,10 @@ def _resource_validator(
     spec: PolicySpec, checks: Sequence[Check]
 ) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        resource = inventory_resource(args.resource_type, args.props, args.urn)
+        try:
+            resource = inventory_resource(args.resource_type, args.props, args.urn)
+        except UnmappedTypeError:
+            return  # reported once, by the unmapped-resource-types policy
         if resource is None:
             return
         for check, finding in _judge(spec, checks, Inventory([resource]), params_from(args.get_config()), single=True):
@@ -330,7 +335,10 @@ def stack_inventory(args: StackValidationArgs) -> tuple[Inventory, dict[str, tup
     names: dict[str, tuple[str, str]] = {}
     subscription = subscription_of(_unwrap(item.props) for item in args.resources)
     for item in args.resources:
-        resource = inventory_resource(item.resource_type, item.props, item.urn, subscription)
+        try:
+            resource = inventory_resource(item.resource_type, item.props, item.urn, subscription)
+        except UnmappedTypeError:
+            continue  # reported once per resource, by the unmapped-resource-types policy
         if resource is not None:
             resources.append(resource)
             names[resource.id_key] = (item.urn, item.name)
@@ -362,6 +370,14 @@ def _unknown_values(args: StackValidationArgs, report: ReportViolation) -> None:
                     f"{finding.message}",
                     urn,
                 )
+
+
+def _unmapped_type(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A type the checks cannot read is named, not a crash: no policy of the pack has judged that resource."""
+    try:
+        inventory_resource(args.resource_type, args.props, args.urn)
+    except UnmappedTypeError as error:
+        report(f"{args.name}: resource type {args.resource_type} not judged by any policy: {error}", args.urn)
 
 
 def build_policies(checks: Mapping[str, Check] | None = None) -> list[Policy]:
@@ -399,6 +415,14 @@ def build_policies(checks: Mapping[str, Check] | None = None) -> list[Policy]:
             validate=_unknown_values,
             enforcement_level=EnforcementLevel.ADVISORY,
             config_schema=CONFIG_SCHEMA,
+        )
+    )
+    policies.append(
+        ResourceValidationPolicy(
+            name=UNMAPPED_TYPES_POLICY,
+            description="Names every Azure resource type the checks cannot read, so no policy judged it.",
+            validate=_unmapped_type,
+            enforcement_level=EnforcementLevel.ADVISORY,
         )
     )
     return policies

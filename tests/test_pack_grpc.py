@@ -16,13 +16,13 @@ import pytest
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from infra.synth import Secret
-from policies.pack import SPECS, UNKNOWN_VALUES_POLICY
+from policies.pack import SPECS, UNKNOWN_VALUES_POLICY, UNMAPPED_TYPES_POLICY
 
 from .conftest import synth_cached
 from .support import analyzer
 from .test_gates import broken
 
-PACK_POLICIES = {spec.name for spec in SPECS} | {UNKNOWN_VALUES_POLICY}
+PACK_POLICIES = {spec.name for spec in SPECS} | {UNKNOWN_VALUES_POLICY, UNMAPPED_TYPES_POLICY}
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +98,30 @@ def test_a_secret_in_wire_form_is_judged(pack: analyzer.PolicyPackProcess) -> No
     assert request.properties["httpsOnly"][analyzer.SIG_KEY] == analyzer.SECRET_SIG
     found = analyzer.mandatory(pack.analyze(request))
     assert [(d.policyName, d.urn) for d in found] == [("portal-https-tls-floor", webapp.urn)]
+
+
+def test_an_unknown_resource_type_is_one_advisory_diagnostic_naming_it(pack: analyzer.PolicyPackProcess) -> None:
+    synthesis = synth_cached("dev")
+    group = synthesis.one("azure-native:resources:ResourceGroup")
+    token = "azure-native:foo/v1:Bar"
+    urn = group.urn.rsplit("::", 2)[0] + f"::{token}::bar"
+    unknown = dataclasses.replace(
+        group, token=token, name="bar", urn=urn, inputs={"location": "germanywestcentral", "barName": "bar"}
+    )
+    response = pack.analyze(analyzer.analyze_request(synthesis, unknown))  # a crash would be an RpcError here
+    assert analyzer.mandatory(response) == []
+    [diagnostic] = response.diagnostics
+    assert diagnostic in analyzer.advisory(response)
+    assert diagnostic.policyName == UNMAPPED_TYPES_POLICY
+    assert diagnostic.urn == urn
+    assert token in diagnostic.message
+
+
+def test_a_stack_with_an_unknown_type_is_analyzed_not_aborted(pack: analyzer.PolicyPackProcess) -> None:
+    """Only that AnalyzeStack answers: what the stack policies report on it is other work (not asserted here)."""
+    synthesis = synth_cached("dev")
+    group = synthesis.one("azure-native:resources:ResourceGroup")
+    unknown = dataclasses.replace(group, token="azure-native:foo/v1:Bar", name="bar", urn=group.urn + "-bar")
+    with_unknown = dataclasses.replace(synthesis, resources=(*synthesis.resources, unknown))
+    response = pack.analyze_stack(analyzer.analyze_stack_request(with_unknown, first_preview=False))
+    assert all("foo/v1:Bar" not in d.message for d in response.diagnostics)

@@ -277,9 +277,9 @@ def test_values_unknown_at_preview_are_reported_not_passed() -> None:
     messages = reported["unknown-values-at-preview"]  # ...and says so
     assert any("value unknown until apply" in m and "SEC-DB-SINGLE-IP-VPN" in m for m in messages)
     assert POLICIES["unknown-values-at-preview"].enforcement_level == EnforcementLevel.ADVISORY
-    assert {p.enforcement_level for n, p in POLICIES.items() if n != "unknown-values-at-preview"} == {
-        EnforcementLevel.MANDATORY
-    }
+    assert POLICIES["unmapped-resource-types"].enforcement_level == EnforcementLevel.ADVISORY
+    advisory = {"unknown-values-at-preview", "unmapped-resource-types"}
+    assert {p.enforcement_level for n, p in POLICIES.items() if n not in advisory} == {EnforcementLevel.MANDATORY}
 
 
 def test_policy_config_narrows_the_rules() -> None:
