@@ -659,6 +659,9 @@ ENV = Environment(
         ("[range(1, 3)]", [1, 2, 3]),
         ("[max(createArray(1, 5, 2))]", 5),
         ("[json('{\"a\": [1]}').a[0]]", 1),
+        # Repeated keys and overflowing numbers are refused as in the file readers, never "last one wins".
+        ('[json(\'{"a": 1, "a": 2}\')]', UNKNOWN),
+        ("[json('[-1e400]')]", UNKNOWN),
         ("[copyIndex()]", UNKNOWN),
         ("[reference('x')]", UNKNOWN),
         ("[listKeys('x', '2020-01-01').keys[0].value]", UNKNOWN),

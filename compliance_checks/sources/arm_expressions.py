@@ -788,8 +788,21 @@ def _json(env: Environment, args: list[Any]) -> Any:
     def reject(name: str) -> Any:
         raise _EvalError(name)
 
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        # As strict as the file readers (sources/loading.py): a repeated key is refused, not "last one wins".
+        built = dict(pairs)
+        if len(built) != len(pairs):
+            raise _EvalError("a JSON object names a key more than once")
+        return built
+
+    def real(text: str) -> float:
+        number = float(text)
+        if number in (float("inf"), float("-inf")):
+            raise _EvalError(f"number {text[:40]} overflows")
+        return number
+
     try:
-        value = json.loads(args[0], parse_constant=reject)
+        value = json.loads(args[0], parse_constant=reject, object_pairs_hook=unique, parse_float=real)
     except (ValueError, RecursionError):
         raise _EvalError("not JSON") from None
     if _depth(value) > MAX_NESTING:
