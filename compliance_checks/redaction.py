@@ -191,6 +191,11 @@ def _trie_pattern(strings: set[str]) -> str:
 _SEEN: Final = _Seen()
 
 
+def remember_secret(value: str) -> None:
+    """A secret met outside any resource body (an access token): scrubbed from every output from now on."""
+    _remember(value)
+
+
 def _remember(value: Any) -> None:
     """Keep strings that were secret, so that a copy of one elsewhere can still be scrubbed."""
     _SEEN.add(value)

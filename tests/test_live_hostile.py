@@ -501,3 +501,15 @@ def test_more_resources_than_an_audit_reads_is_a_gap_not_a_partial_read(
     assert "more than the 5 an audit reads" in gap.reason and gap.located, gap.reason
     with pytest.raises(IncompleteInventory):
         load_live(collection).all()
+
+
+@pytest.mark.parametrize("token", [OPAQUE_TOKEN, JWT_TOKEN], ids=["opaque", "jwt"])
+def test_a_token_echoed_inside_the_data_of_a_200_answer_reaches_no_output(audit: Any, token: str) -> None:
+    """A hostile server puts the token into a value the evidence shows (an NSG rule's description)."""
+    estate = live.dev_estate()
+    nsg = estate.arm[next(i for i in estate.arm if i.lower() == live.NSG_PORTAL_ID.lower())]
+    nsg["properties"]["securityRules"][0]["properties"]["description"] = f"copied {token} here"
+    _, results, everything = audit(estate, token)
+    shown = json.dumps(results)
+    assert "copied [secret] here" in shown or "copied" not in shown  # scrubbed where shown
+    assert token not in everything

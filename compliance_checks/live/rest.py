@@ -50,6 +50,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest
 
 from compliance_checks.live.settings import LiveSettings
+from compliance_checks.redaction import remember_secret
 
 USER_AGENT: Final = "smart-portal-compliance-checks"
 # The only POSTs the collector may send; both are reads (Reader's */read covers the first).
@@ -75,6 +76,8 @@ def remember_token(token: str) -> None:
     if len(token) >= _MIN_TOKEN_LENGTH:
         with _TOKENS_LOCK:
             _TOKENS.add(token)
+        # A server may also echo it inside the data of a 200 answer: every output is scrubbed of it too.
+        remember_secret(token)
 
 
 def redact(text: str) -> str:
