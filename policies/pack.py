@@ -14,6 +14,10 @@ Values unknown until apply (IDs of resources not yet created) cannot be judged
 at preview. They are never passed silently: the ``unknown-values-at-preview``
 policy reports every one of them (advisory by default, so that a first
 deployment is possible; set it to mandatory to forbid any unverified value).
+Stack policies link resources by ID (a diagnostic setting to its resource, a
+server parameter to its server): a resource whose ID the engine does not send
+known (a first preview) makes every check that asks for its type "unknown until
+apply"; after apply the engine sends outputs, whose ``id`` resolves the links.
 """
 
 from __future__ import annotations
@@ -37,12 +41,20 @@ from compliance_checks.checks import load_checks
 from compliance_checks.checks.base import EU_LOCATIONS, Check, Params, PropertyCheck, sentence
 from compliance_checks.checks.probe_base import ProbeCheck
 from compliance_checks.errors import CatalogError
-from compliance_checks.findings import Finding, Verdict
-from compliance_checks.inventory import UNKNOWN, Inventory, Resource, referenced_ids
-from compliance_checks.sources.azure_native import clean, to_resource
+from compliance_checks.findings import Evidence, Finding, Verdict
+from compliance_checks.inventory import (
+    UNKNOWN,
+    Gap,
+    IncompleteInventory,
+    Inventory,
+    Resource,
+    is_arm_id,
+    referenced_ids,
+)
+from compliance_checks.sources.azure_native import GRAPH_TYPES, clean, to_resource
 from compliance_checks.sources.loading import fold_nested_deployments
 from infra import well_known
-from infra.azure_types import UnmappedTypeError
+from infra.azure_types import ARM_ID_TEMPLATES, UnmappedTypeError, arm_identity
 
 PACK_NAME = "smart-portal-privacy"
 SOURCE = "policy-pack"
@@ -280,6 +292,35 @@ def inventory_resource(
     return to_resource(resource_type, values, source=SOURCE, origin=urn, subscription_id=subscription)
 
 
+# Why an identity is not known: the engine sent neither a known ``id`` nor known path parameters.
+UNKNOWN_IDENTITY = "ID unknown until apply (not created yet, or built from values computed at apply)"
+
+
+def _known_identity(resource_type: str, values: Mapping[str, Any], subscription: str) -> tuple[str | None, bool]:
+    """The ARM ID the engine's values name (``id`` output first, else path parameters) and whether it is known.
+
+    After apply the engine sends outputs: azure-native outputs carry the ARM
+    ``id`` but none of the path parameters (``resourceGroupName``,
+    ``resourceUri``, ``scope``...). At a preview it sends inputs: the path
+    parameters, unknown when they flow from resources not yet created.
+    Microsoft Graph objects are named by ``objectId`` (or ``id``), unknown
+    until created.
+    """
+    if resource_type in GRAPH_TYPES:
+        object_id = values.get("objectId")
+        return None, isinstance(object_id, str) and bool(object_id)
+    if resource_type not in ARM_ID_TEMPLATES:
+        return None, True  # not Azure (components, random...), or unmapped: nothing links to it by ID
+    resource_id = values.get("id")
+    if is_arm_id(resource_id):
+        return str(resource_id), True
+    try:
+        arm_identity(resource_type, values, subscription)
+    except KeyError:
+        return None, False
+    return None, True
+
+
 def params_from(config: Mapping[str, Any] | None) -> Params:
     config = config or {}
     return Params(
@@ -297,6 +338,31 @@ def violation_message(spec: PolicySpec, check: Check, finding: Finding, name: st
     return f"[{spec.claim}] {check.meta.title}: {name}: {finding.message}"
 
 
+def unknown_identity_finding(check: Check, gap: Gap) -> Finding:
+    """A check that asked for resources one of whose IDs is unknown: unknown until apply, neither PASS nor FAIL.
+
+    A link (a diagnostic setting to its resource, a setting to its site, a
+    role assignment to its scope) is rebuilt from IDs; with one ID unknown an
+    absent link may only be one not resolvable yet.
+    """
+    return Finding(
+        check_id=check.meta.id,
+        verdict=Verdict.ERROR,
+        resource_id=gap.scope,
+        resource_type=gap.types[0],
+        message=f"Cannot verify: {gap.reason}; what links to it cannot be resolved.",
+        evidence=(Evidence("id", UNKNOWN, "a known resource ID"),),
+        source=SOURCE,
+    )
+
+
+def evaluate_check(check: Check, inventory: Inventory, params: Params) -> list[Finding]:
+    try:
+        return check.evaluate(inventory, params)
+    except IncompleteInventory as incomplete:
+        return [unknown_identity_finding(check, incomplete.gap)]
+
+
 def _judge(
     spec: PolicySpec, checks: Sequence[Check], inventory: Inventory, params: Params, *, single: bool
 ) -> Iterable[tuple[Check, Finding]]:
@@ -305,7 +371,7 @@ def _judge(
             only = inventory.resources[0]
             if only.type_key not in {kind.lower() for kind in check.resource_types}:
                 continue
-        for finding in check.evaluate(inventory, params):
+        for finding in evaluate_check(check, inventory, params):
             if single and finding.resource_id == "(inventory)":
                 continue  # this resource is not what the check looks at
             if finding.verdict == Verdict.FAIL or (
@@ -331,18 +397,42 @@ def _resource_validator(
 
 
 def stack_inventory(args: StackValidationArgs) -> tuple[Inventory, dict[str, tuple[str, str]]]:
+    """The stack as one inventory, each resource under the identity the engine's values give it.
+
+    A resource whose ID is unknown (a first preview) cannot be linked to: it
+    becomes a :class:`Gap` of its type, so a check that asks for resources of
+    that type (children, a type listing, an ID lookup) is "unknown until
+    apply", never a FAIL ("no diagnostic setting") nor a PASS.
+    """
     resources = []
+    gaps = []
     names: dict[str, tuple[str, str]] = {}
     subscription = subscription_of(_unwrap(item.props) for item in args.resources)
     for item in args.resources:
+        values = clean(_unwrap(item.props))
+        if item.resource_type in GRAPH_TYPES and not values.get("objectId"):
+            # Resources without an ``objectId`` output (named locations, CA policies) are named by ``id``,
+            # which is what references to them hold (as the synth and state sources read them).
+            values = {**values, "objectId": values.get("id")}
+        resource_id, known = _known_identity(item.resource_type, values, subscription)
         try:
-            resource = inventory_resource(item.resource_type, item.props, item.urn, subscription)
+            resource = to_resource(
+                item.resource_type,
+                values,
+                source=SOURCE,
+                origin=item.urn,
+                subscription_id=subscription,
+                resource_id=resource_id,
+            )
         except UnmappedTypeError:
             continue  # reported once per resource, by the unmapped-resource-types policy
-        if resource is not None:
-            resources.append(resource)
-            names[resource.id_key] = (item.urn, item.name)
-    return Inventory(fold_nested_deployments(resources), sources=[SOURCE]), names
+        if resource is None:
+            continue
+        resources.append(resource)
+        names[resource.id_key] = (item.urn, item.name)
+        if not known:
+            gaps.append(Gap((resource.type,), resource.id, f"the {resource.type} {item.name}: {UNKNOWN_IDENTITY}"))
+    return Inventory(fold_nested_deployments(resources), sources=[SOURCE], gaps=gaps), names
 
 
 def _stack_validator(
@@ -361,7 +451,7 @@ def _unknown_values(args: StackValidationArgs, report: ReportViolation) -> None:
     inventory, names = stack_inventory(args)
     params = params_from(args.get_config())
     for check in load_checks().values():
-        for finding in check.evaluate(inventory, params):
+        for finding in evaluate_check(check, inventory, params):
             if is_unknown_finding(finding):
                 urn, name = names.get(finding.resource_id.lower(), (None, finding.resource_id))
                 claims = ", ".join(check.meta.claims)
