@@ -3,7 +3,12 @@
 Each variant changes the resource inputs the real program registered, the way
 a careless change to ``infra/`` would. Three gates judge the same broken stack:
 
-* the CrossGuard policy pack (mandatory policies, called as the engine calls them);
+* the CrossGuard policy pack, run as the Pulumi CLI runs it: one ``policies/``
+  process per module (tests/support/analyzer.py), spoken to over gRPC with an
+  ``Analyze`` request for every custom resource and one ``AnalyzeStack`` request,
+  all in the deployed-stack view (every value known, ``AnalyzeStack`` carrying
+  the outputs, as after apply) in which the stack policies judge for real;
+  mandatory diagnostics only;
 * checkov on the stack exported as an ARM template (built-in and custom checks,
   unsuppressed failures only);
 * the offline audit (any unwaived FAIL).
@@ -20,12 +25,12 @@ import dataclasses
 import functools
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pulumi_policy import EnforcementLevel
+from pulumi.runtime.proto import analyzer_pb2
 
 from compliance_checks.catalog import load_catalog
 from compliance_checks.checks import load_checks
@@ -35,10 +40,10 @@ from compliance_checks.findings import Verdict
 from compliance_checks.inventory import Inventory
 from compliance_checks.sources.synth import inventory_from_synthesis
 from infra.synth import REPO_ROOT, RecordedResource, Synthesis
+from policies.pack import UNKNOWN_VALUES_POLICY
 
 from .conftest import missing_prerequisite, synth_cached
-from .test_policy_pack import POLICIES, run_pack
-from .test_policy_pack import policy_resources as pack_resources
+from .support import analyzer
 
 DOC = REPO_ROOT / "docs" / "gates.md"
 Change = Callable[[RecordedResource, dict[str, Any]], None]
@@ -149,9 +154,40 @@ def broken(name: str) -> Synthesis:
     return dataclasses.replace(base, resources=tuple(resources))
 
 
-def pack_gate(synthesis: Synthesis) -> list[str]:
-    reported = run_pack(pack_resources(synthesis))
-    return sorted(name for name in reported if POLICIES[name].enforcement_level == EnforcementLevel.MANDATORY)
+def deployed(name: str | None) -> Synthesis:
+    """The dev stack as deployed with one variant's change: applied to the inputs and to the outputs.
+
+    The stack policies read what ``AnalyzeStack`` carries after apply, the
+    outputs; a break in the inputs alone would never reach them.
+    """
+    base = synth_cached("dev")
+    if name is None:
+        return base
+    change = VARIANTS[name][1]
+    resources = []
+    for recorded in base.resources:
+        inputs, outputs = copy.deepcopy(dict(recorded.inputs)), copy.deepcopy(dict(recorded.outputs))
+        change(recorded, inputs)
+        change(recorded, outputs)
+        resources.append(dataclasses.replace(recorded, inputs=inputs, outputs=outputs))
+    return dataclasses.replace(base, resources=tuple(resources))
+
+
+@dataclasses.dataclass(frozen=True)
+class PackVerdict:
+    mandatory: list[str]  # policies with a mandatory diagnostic: what the CLI would refuse the update for
+    unknown: list[str]  # unknown-values diagnostics: anything the pack could not judge in a view where all is known
+
+
+def pack_gate(pack: analyzer.PolicyPackProcess, synthesis: Synthesis) -> PackVerdict:
+    """Every custom resource through ``Analyze`` and the stack through ``AnalyzeStack``, deployed-stack view."""
+    diagnostics = []
+    for resource in analyzer.custom_resources(synthesis):
+        diagnostics += pack.analyze(analyzer.analyze_request(synthesis, resource, first_preview=False)).diagnostics
+    diagnostics += pack.analyze_stack(analyzer.analyze_stack_request(synthesis, first_preview=False)).diagnostics
+    mandatory = {d.policyName for d in diagnostics if d.enforcementLevel == analyzer_pb2.MANDATORY}
+    unknown = [d.message for d in diagnostics if d.policyName == UNKNOWN_VALUES_POLICY]
+    return PackVerdict(sorted(mandatory), unknown)
 
 
 def audit_gate(inventory: Inventory) -> list[str]:
@@ -181,15 +217,35 @@ def checkov_available() -> bool:
 
 
 @pytest.fixture(scope="module")
-def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[str]]]:
+def pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[analyzer.PolicyPackProcess]:
+    """One pack process for the whole matrix: start-up is the slow part, each request is milliseconds."""
+    running = analyzer.start_pack(workdir=tmp_path_factory.mktemp("gates-pack"), dry_run=True)
+    try:
+        yield running
+    finally:
+        code = running.close()
+        assert code == 0, f"the pack did not shut down cleanly (exit {code}): {running.stderr()[-2000:]}"
+
+
+@pytest.fixture(scope="module")
+def pack_unknowns() -> dict[str, list[str]]:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def matrix(
+    tmp_path_factory: pytest.TempPathFactory, pack: analyzer.PolicyPackProcess, pack_unknowns: dict[str, list[str]]
+) -> dict[str, dict[str, list[str]]]:
     if not checkov_available():
         missing_prerequisite("checkov not installed", "make checkov-env")
     rows: dict[str, dict[str, list[str]]] = {}
     for name in [None, *VARIANTS]:
         synthesis = synth_cached("dev") if name is None else broken(name)
         inventory = inventory_from_synthesis(synthesis)
+        verdict = pack_gate(pack, deployed(name))
+        pack_unknowns[name or "baseline"] = verdict.unknown
         rows[name or "baseline"] = {
-            "policy pack": pack_gate(synthesis),
+            "policy pack": verdict.mandatory,
             "checkov": checkov_gate(inventory, tmp_path_factory.mktemp(name or "baseline")),
             "offline audit": audit_gate(inventory),
         }
@@ -198,6 +254,14 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list
 
 def test_the_unbroken_stack_passes_every_gate(matrix: dict[str, dict[str, list[str]]]) -> None:
     assert matrix["baseline"] == {"policy pack": [], "checkov": [], "offline audit": []}
+
+
+def test_the_pack_judged_every_row_for_real(
+    matrix: dict[str, dict[str, list[str]]], pack_unknowns: dict[str, list[str]]
+) -> None:
+    """In the deployed-stack view every value is known: a pack reporting something unknown passed it unjudged."""
+    assert set(pack_unknowns) == set(matrix)
+    assert {row: messages for row, messages in pack_unknowns.items() if messages} == {}
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -218,6 +282,12 @@ def render_doc(matrix: dict[str, dict[str, list[str]]]) -> str:
         "Each row is the dev stack with one deliberate break; each cell names what caught it",
         "(mandatory CrossGuard policies, unsuppressed checkov checks, failing audit checks), or ✗ if that gate missed it.",
         "The test fails when a variant is caught by no gate.",
+        "",
+        "The policy pack column comes from the pack run as the Pulumi CLI runs it (a separate process spoken to",
+        "over gRPC, `tests/support/analyzer.py`): an `Analyze` request for every custom resource and one",
+        "`AnalyzeStack` request, in the deployed-stack view (every value known; `AnalyzeStack` carries the",
+        "resources' outputs, as after apply), the view in which the stack policies judge for real. At a first",
+        "preview the links those policies follow are unknown until apply and are reported as such (advisory).",
         "",
         "| variant | what is broken | " + " | ".join(gates) + " |",
         "|---|---|" + "---|" * len(gates),
