@@ -8,18 +8,15 @@ no path parameters): every link resolves and a clean stack has no finding.
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
 
-from infra.synth import Synthesis
 from policies.pack import UNKNOWN_VALUES_POLICY
 
 from .conftest import synth_cached
 from .support import analyzer
-from .test_gates import VARIANTS
+from .test_gates import deployed
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +27,6 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[analyzer.PolicyPa
     finally:
         code = running.close()
         assert code == 0, f"the pack did not shut down cleanly (exit {code}): {running.stderr()[-2000:]}"
-
-
-def applied(name: str) -> Synthesis:
-    """The dev stack with one tests/test_gates.py variant applied to inputs and to outputs (as after apply)."""
-    base = synth_cached("dev")
-    change = VARIANTS[name][1]
-    resources = []
-    for recorded in base.resources:
-        inputs, outputs = copy.deepcopy(dict(recorded.inputs)), copy.deepcopy(dict(recorded.outputs))
-        change(recorded, inputs)
-        change(recorded, outputs)
-        resources.append(dataclasses.replace(recorded, inputs=inputs, outputs=outputs))
-    return dataclasses.replace(base, resources=tuple(resources))
 
 
 def described(response: object) -> list[tuple[str, str, str]]:
@@ -95,7 +79,7 @@ def test_a_broken_stack_after_apply_is_a_mandatory_diagnostic_naming_it(
     pack: analyzer.PolicyPackProcess, variant: str
 ) -> None:
     policy, name, claim, text = STACK_BREAKS[variant]
-    response = pack.analyze_stack(analyzer.analyze_stack_request(applied(variant), first_preview=False))
+    response = pack.analyze_stack(analyzer.analyze_stack_request(deployed(variant), first_preview=False))
     found = described(response)
     assert found, f"{variant}: no mandatory diagnostic"
     for found_policy, found_name, message in found:
@@ -108,7 +92,7 @@ def test_a_broken_stack_after_apply_is_a_mandatory_diagnostic_naming_it(
 def test_a_broken_stack_at_first_preview_is_not_passed(pack: analyzer.PolicyPackProcess, variant: str) -> None:
     """Links unresolvable at a first preview: the affected policy is reported unknown, never silently passed."""
     policy, _, claim, _ = STACK_BREAKS[variant]
-    response = pack.analyze_stack(analyzer.analyze_stack_request(applied(variant), first_preview=True))
+    response = pack.analyze_stack(analyzer.analyze_stack_request(deployed(variant), first_preview=True))
     unknown = [d for d in analyzer.advisory(response) if d.policyName == UNKNOWN_VALUES_POLICY]
     assert any(f"\n[{claim}] " in d.message and "unknown until apply" in d.message for d in unknown) or any(
         d.policyName == policy for d in analyzer.mandatory(response)
