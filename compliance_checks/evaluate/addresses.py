@@ -1,0 +1,368 @@
+"""Exact sets of IP addresses and ports, as normalised sorted disjoint intervals.
+
+Every set is immutable and canonical: two sets are equal exactly when they hold the same
+addresses, so ``0.0.0.0/1`` + ``128.0.0.0/1`` *is* ``0.0.0.0/0`` and ``0-65535`` *is* every
+port. No operation approximates; a text that is no address or port raises ``ValueError``
+(the caller decides what an unreadable value means -- never "everything is fine").
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Final
+
+V4_TOP: Final = (1 << 32) - 1
+V6_TOP: Final = (1 << 128) - 1
+PORT_TOP: Final = 65535
+
+Interval = tuple[int, int]  # inclusive bounds
+
+
+def _normalise(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
+    """Sorted, disjoint and non-adjacent: the one canonical form of a set."""
+    ordered = sorted(intervals)
+    out: list[Interval] = []
+    for low, high in ordered:
+        if out and low <= out[-1][1] + 1:
+            if high > out[-1][1]:
+                out[-1] = (out[-1][0], high)
+        else:
+            out.append((low, high))
+    return tuple(out)
+
+
+def _intersect(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        low = max(a[i][0], b[j][0])
+        high = min(a[i][1], b[j][1])
+        if low <= high:
+            out.append((low, high))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(out)
+
+
+def _complement(a: tuple[Interval, ...], top: int) -> tuple[Interval, ...]:
+    out: list[Interval] = []
+    nxt = 0
+    for low, high in a:
+        if low > nxt:
+            out.append((nxt, low - 1))
+        nxt = high + 1
+    if nxt <= top:
+        out.append((nxt, top))
+    return tuple(out)
+
+
+def _difference(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Interval, ...]:
+    if not a or not b:
+        return a
+    out: list[Interval] = []
+    j = 0
+    for low, high in a:
+        start = low
+        while j < len(b) and b[j][1] < start:
+            j += 1
+        k = j
+        while k < len(b) and b[k][0] <= high:
+            if b[k][0] > start:
+                out.append((start, b[k][0] - 1))
+            start = max(start, b[k][1] + 1)
+            if start > high:
+                break
+            k += 1
+        if start <= high:
+            out.append((start, high))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalSet:
+    """A set of integers in ``[0, top]``; ``spans`` is canonical (see ``_normalise``)."""
+
+    spans: tuple[Interval, ...]
+    top: int
+
+    @staticmethod
+    def of(intervals: Iterable[Interval], top: int) -> IntervalSet:
+        spans = _normalise(intervals)
+        if spans and (spans[0][0] < 0 or spans[-1][1] > top):
+            raise ValueError(f"interval outside 0..{top}")
+        return IntervalSet(spans, top)
+
+    def _same_universe(self, other: IntervalSet) -> None:
+        if self.top != other.top:
+            raise ValueError("sets of different universes")
+
+    def __or__(self, other: IntervalSet) -> IntervalSet:
+        self._same_universe(other)
+        if not other.spans:
+            return self
+        if not self.spans:
+            return other
+        return IntervalSet(_normalise(self.spans + other.spans), self.top)
+
+    def __and__(self, other: IntervalSet) -> IntervalSet:
+        self._same_universe(other)
+        return IntervalSet(_intersect(self.spans, other.spans), self.top)
+
+    def __sub__(self, other: IntervalSet) -> IntervalSet:
+        self._same_universe(other)
+        return IntervalSet(_difference(self.spans, other.spans), self.top)
+
+    def complement(self) -> IntervalSet:
+        return IntervalSet(_complement(self.spans, self.top), self.top)
+
+    def __le__(self, other: IntervalSet) -> bool:
+        return not (self - other).spans
+
+    def __bool__(self) -> bool:
+        return bool(self.spans)
+
+    def __contains__(self, value: int) -> bool:
+        return any(low <= value <= high for low, high in self.spans)
+
+    def is_everything(self) -> bool:
+        return self.spans == ((0, self.top),)
+
+    def size(self) -> int:
+        return sum(high - low + 1 for low, high in self.spans)
+
+    def boundaries(self) -> Iterator[int]:
+        """Where membership changes: each span's first value and the value after its last."""
+        for low, high in self.spans:
+            yield low
+            yield high + 1
+
+
+# --- ports ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PortSet:
+    """Ports 0-65535. Rule text: ``*``, ``80``, ``10000-10005`` (networkSecurityGroup.json SecurityRule
+    ``destinationPortRange``: "Integer or range between 0 and 65535. Asterisk '*' can also be used to match all
+    ports.")."""
+
+    ints: IntervalSet
+
+    @staticmethod
+    def of(intervals: Iterable[Interval]) -> PortSet:
+        return PortSet(IntervalSet.of(intervals, PORT_TOP))
+
+    @staticmethod
+    def everything() -> PortSet:
+        return _ALL_PORTS
+
+    @staticmethod
+    def empty() -> PortSet:
+        return _NO_PORTS
+
+    @staticmethod
+    def parse(text: str) -> PortSet:
+        return _parse_port(text)
+
+    @staticmethod
+    def parse_all(texts: Iterable[str]) -> PortSet:
+        found = PortSet.empty()
+        for text in texts:
+            found = found | PortSet.parse(text)
+        return found
+
+    def __or__(self, other: PortSet) -> PortSet:
+        return PortSet(self.ints | other.ints)
+
+    def __and__(self, other: PortSet) -> PortSet:
+        return PortSet(self.ints & other.ints)
+
+    def __sub__(self, other: PortSet) -> PortSet:
+        return PortSet(self.ints - other.ints)
+
+    def complement(self) -> PortSet:
+        return PortSet(self.ints.complement())
+
+    def __le__(self, other: PortSet) -> bool:
+        return self.ints <= other.ints
+
+    def __bool__(self) -> bool:
+        return bool(self.ints)
+
+    def __contains__(self, port: int) -> bool:
+        return port in self.ints
+
+    def is_everything(self) -> bool:
+        return self.ints.is_everything()
+
+    def describe(self) -> str:
+        if self.is_everything():
+            return "0-65535"
+        if not self.ints:
+            return "(none)"
+        return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in self.ints.spans)
+
+
+_ALL_PORTS: Final = PortSet(IntervalSet(((0, PORT_TOP),), PORT_TOP))
+_NO_PORTS: Final = PortSet(IntervalSet((), PORT_TOP))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_port(text: str) -> PortSet:
+    stripped = text.strip()
+    if stripped == "*":
+        return _ALL_PORTS
+    low_text, dash, high_text = stripped.partition("-")
+    if not low_text.isdigit() or (dash and not high_text.isdigit()) or len(low_text) > 5 or len(high_text) > 5:
+        raise ValueError(f"not a port or port range: {text!r}")
+    low, high = int(low_text), int(high_text) if dash else int(low_text)
+    if not 0 <= low <= high <= PORT_TOP:
+        raise ValueError(f"not a port range between 0 and 65535: {text!r}")
+    return PortSet(IntervalSet(((low, high),), PORT_TOP))
+
+
+# --- addresses ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AddressSet:
+    """IPv4 and IPv6 addresses, each family its own interval set (a v4 rule never matches v6 traffic)."""
+
+    v4: IntervalSet
+    v6: IntervalSet
+
+    @staticmethod
+    def empty() -> AddressSet:
+        return _NO_ADDRESSES
+
+    @staticmethod
+    def everything() -> AddressSet:
+        return _ALL_ADDRESSES
+
+    @staticmethod
+    def of(v4: Iterable[Interval] = (), v6: Iterable[Interval] = ()) -> AddressSet:
+        return AddressSet(IntervalSet.of(v4, V4_TOP), IntervalSet.of(v6, V6_TOP))
+
+    @staticmethod
+    def parse(text: str) -> AddressSet:
+        """An address, a CIDR block, or ``*``; a service tag is no address (ValueError)."""
+        return _parse_address(text)
+
+    @staticmethod
+    def parse_all(texts: Iterable[str]) -> AddressSet:
+        found = AddressSet.empty()
+        for text in texts:
+            found = found | AddressSet.parse(text)
+        return found
+
+    @staticmethod
+    def range(first: str, last: str) -> AddressSet:
+        """``first``-``last`` inclusive (a PostgreSQL firewall rule's startIpAddress/endIpAddress)."""
+        low, high = ipaddress.ip_address(first.strip()), ipaddress.ip_address(last.strip())
+        if low.version != high.version or int(low) > int(high):
+            raise ValueError(f"not an address range: {first!r}-{last!r}")
+        span = ((int(low), int(high)),)
+        return AddressSet.of(v4=span) if low.version == 4 else AddressSet.of(v6=span)
+
+    def __or__(self, other: AddressSet) -> AddressSet:
+        return AddressSet(self.v4 | other.v4, self.v6 | other.v6)
+
+    def __and__(self, other: AddressSet) -> AddressSet:
+        return AddressSet(self.v4 & other.v4, self.v6 & other.v6)
+
+    def __sub__(self, other: AddressSet) -> AddressSet:
+        return AddressSet(self.v4 - other.v4, self.v6 - other.v6)
+
+    def complement(self) -> AddressSet:
+        return AddressSet(self.v4.complement(), self.v6.complement())
+
+    def __le__(self, other: AddressSet) -> bool:
+        return self.v4 <= other.v4 and self.v6 <= other.v6
+
+    def __bool__(self) -> bool:
+        return bool(self.v4) or bool(self.v6)
+
+    def __contains__(self, address: str) -> bool:
+        parsed = ipaddress.ip_address(address)
+        return int(parsed) in (self.v4 if parsed.version == 4 else self.v6)
+
+    def is_everything(self) -> bool:
+        return self.v4.is_everything() and self.v6.is_everything()
+
+    def cidrs(self) -> list[str]:
+        """The smallest list of CIDR blocks that is exactly this set."""
+        out: list[str] = []
+        for spans, cls in ((self.v4.spans, ipaddress.IPv4Address), (self.v6.spans, ipaddress.IPv6Address)):
+            for low, high in spans:
+                out.extend(str(n) for n in ipaddress.summarize_address_range(cls(low), cls(high)))
+        return out
+
+    def describe(self, limit: int = 8) -> str:
+        """Human text for evidence: CIDR blocks, or ranges when the blocks are many."""
+        if not self:
+            return "(no address)"
+        if self.is_everything():
+            return "any address (0.0.0.0/0, ::/0)"
+        if self.v4.is_everything() and not self.v6:
+            return "any IPv4 address (0.0.0.0/0)"
+        blocks = self.cidrs()
+        if len(blocks) <= limit:
+            return ", ".join(blocks)
+        ranges = [
+            f"{cls(low)}-{cls(high)}"
+            for spans, cls in ((self.v4.spans, ipaddress.IPv4Address), (self.v6.spans, ipaddress.IPv6Address))
+            for low, high in spans
+        ]
+        shown = ", ".join(ranges[:limit])
+        return shown + (f" and {len(ranges) - limit} more ranges" if len(ranges) > limit else "")
+
+
+_NO_ADDRESSES: Final = AddressSet(IntervalSet((), V4_TOP), IntervalSet((), V6_TOP))
+_ALL_ADDRESSES: Final = AddressSet(IntervalSet(((0, V4_TOP),), V4_TOP), IntervalSet(((0, V6_TOP),), V6_TOP))
+
+
+def _v4_int(text: str) -> int | None:
+    """Dotted quad to int, fast (the common case in NSG rules); None when not plain IPv4."""
+    parts = text.split(".")
+    if len(parts) != 4:
+        return None
+    value = 0
+    for part in parts:
+        if not part.isdigit() or len(part) > 3 or (len(part) > 1 and part[0] == "0"):
+            return None
+        octet = int(part)
+        if octet > 255:
+            return None
+        value = (value << 8) | octet
+    return value
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_address(text: str) -> AddressSet:
+    stripped = text.strip()
+    # "*" (and "0.0.0.0/0" in the default rules) is every address: networkSecurityGroup.json
+    # sourceAddressPrefix "Asterisk '*' can also be used to match all source IPs."
+    if stripped == "*":
+        return _ALL_ADDRESSES
+    address, slash, length_text = stripped.partition("/")
+    base = _v4_int(address)
+    if base is not None:
+        if slash and (not length_text.isdigit() or int(length_text) > 32):
+            raise ValueError(f"not an IPv4 prefix: {text!r}")
+        length = int(length_text) if slash else 32
+        size = 1 << (32 - length)
+        low = base & ~(size - 1) & V4_TOP  # host bits set ("10.0.0.5/24") are ignored, as Azure normalises them
+        return AddressSet(IntervalSet(((low, low + size - 1),), V4_TOP), _NO_ADDRESSES.v6)
+    try:
+        network = ipaddress.ip_network(stripped, strict=False)
+    except ValueError:
+        raise ValueError(f"not an IP address or CIDR block: {text!r}") from None
+    span = ((int(network.network_address), int(network.broadcast_address)),)
+    if network.version == 4:
+        return AddressSet(IntervalSet(span, V4_TOP), _NO_ADDRESSES.v6)
+    return AddressSet(_NO_ADDRESSES.v4, IntervalSet(span, V6_TOP))

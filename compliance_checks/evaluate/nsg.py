@@ -1,0 +1,545 @@
+"""Which sources Azure's network security groups let reach a destination -- exactly, or "unknown".
+
+How Azure decides, and where this module takes it from:
+
+* Rules are processed "in priority order, with lower numbers processed before higher numbers ... Once
+  traffic matches a rule, processing stops." "Security rules are evaluated and applied based on the
+  five-tuple information of source, source port, destination, destination port, and protocol." "You can't
+  create two security rules with the same priority and direction." (MicrosoftDocs/azure-docs
+  articles/virtual-network/network-security-groups-overview.md, commit 0088bfa77543e07f8a41771de8db977ddfc62e1d)
+* The default inbound rules AllowVNetInBound (65000, VirtualNetwork -> VirtualNetwork, any port and protocol,
+  Allow), AllowAzureLoadBalancerInBound (65001, AzureLoadBalancer -> 0.0.0.0/0, Allow) and DenyAllInbound
+  (65500, 0.0.0.0/0 -> 0.0.0.0/0, Deny) -- same page, "Default security rules"; "0.0.0.0/0 ... represents all
+  IP addresses". The published bodies carry them as ``defaultSecurityRules`` (azure-rest-api-specs
+  .../stable/2024-05-01/examples/NetworkSecurityGroupGet.json, commit ac19a0454128affbd3ec320da4c5f44ac4610d5a).
+* "For inbound traffic, Azure processes the rules in a network security group associated to a subnet first,
+  if there's one, and then the rules in a network security group associated to the network interface, if
+  there's one. This includes intra-subnet traffic as well." ... "All network traffic is allowed through a
+  subnet and network interface if they don't have a network security group associated to them."
+  (articles/virtual-network/network-security-group-how-it-works.md, commit 0b167e76f7dc8ae9663b3da7293949e31f6c95a3)
+* Service tags (articles/virtual-network/service-tags-overview.md, commit 0006b73836f4e566c110ff53fe64e0f90982a47a):
+  VirtualNetwork is "The virtual network address space (all IP address ranges defined for the virtual
+  network), all connected on-premises address spaces, peered virtual networks, virtual networks connected to a
+  virtual network gateway, the virtual IP address of the host, and address prefixes used on user-defined
+  routes. This tag might also contain default routes."; AzureLoadBalancer "translates to the virtual IP
+  address of the host (168.63.129.16)"; Internet is "The IP address space that's outside the virtual network
+  and reachable by the public internet." Every other tag stands for Microsoft-managed ranges this module does
+  not hold: a rule using one has unknown membership.
+* Rule properties (singular and plural, ASGs) as in networkSecurityGroup.json SecurityRulePropertiesFormat
+  (azure-rest-api-specs specification/network/resource-manager/Microsoft.Network/stable/2024-05-01/
+  networkSecurityGroup.json, commit c93887028b4d26ea3c19a1c5be394b4f69e636c3).
+
+What the answer means: the exact set of source addresses for which *some* packet (any source port, to some
+address of the destination set, on some port of the query) is allowed by every NSG on the way, each piece with
+the rule(s) that decided it. Anything that cannot be resolved where it could matter -- a tag whose addresses
+are not known, an ASG whose members were not read, an unreadable or secret value, two rules of one priority --
+makes the whole answer UNKNOWN, never a smaller set. Not modelled (callers must say so): Azure Virtual Network
+Manager security admin rules (evaluated before NSGs, same page), routing (whether a source has a route at all)
+and the platform's own exemptions for 168.63.129.16.
+
+Property paths read (for a later comparison with azure-mgmt-network's models): see ``RULE_PATHS`` and the
+``inventory`` helpers below; every one is declared as a ``Read`` by the checks that use this module.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, NamedTuple
+
+from compliance_checks.evaluate.addresses import V4_TOP, V6_TOP, AddressSet, IntervalSet, PortSet
+from compliance_checks.inventory import MISSING, UNKNOWN, SecretValue
+
+# The rule properties read, as the inventory folds them (flattened: no "properties." inside a rule).
+RULE_PATHS: Final = (
+    "name",
+    "priority",
+    "access",
+    "direction",
+    "protocol",
+    "sourceAddressPrefix",
+    "sourceAddressPrefixes",
+    "sourceApplicationSecurityGroups[*].id",
+    "sourcePortRange",
+    "sourcePortRanges",
+    "destinationAddressPrefix",
+    "destinationAddressPrefixes",
+    "destinationApplicationSecurityGroups[*].id",
+    "destinationPortRange",
+    "destinationPortRanges",
+)
+
+# SecurityRuleProtocol (networkSecurityGroup.json, same commit): Tcp, Udp, Icmp, Esp, "*", Ah.
+PROTOCOLS: Final = frozenset({"tcp", "udp", "icmp", "esp", "ah"})
+HOST_VIP: Final = AddressSet.parse("168.63.129.16/32")  # service-tags-overview.md, AzureLoadBalancer
+
+
+@dataclass(frozen=True, slots=True)
+class Unresolved:
+    """A value whose addresses (or ports) cannot be known here, and why."""
+
+    reason: str
+
+
+Resolved = AddressSet | Unresolved
+
+
+@dataclass(frozen=True)
+class Tags:
+    """What the address words of rules stand for, for one virtual network.
+
+    ``virtual_network`` is a thunk: computing it may need resources a rule set never reaches, and an
+    unresolvable part matters only if a rule using the tag is reached.
+    """
+
+    virtual_network: Callable[[], Resolved] = lambda: Unresolved("the VirtualNetwork tag's addresses are unknown")
+    asg_members: Mapping[str, Resolved] = field(default_factory=dict)  # lower-case ASG ID -> member addresses
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "virtual_network", functools.cache(self.virtual_network))
+
+    def resolve(self, text: str) -> Resolved:
+        word = text.strip().lower()
+        if word in ("*", "any"):  # "Clients ... can use * or Any for this expression" (overview page)
+            return AddressSet.everything()
+        if word == "virtualnetwork":
+            return self.virtual_network()
+        if word == "azureloadbalancer":
+            return HOST_VIP
+        if word == "internet":
+            vnet = self.virtual_network()
+            return vnet if isinstance(vnet, Unresolved) else vnet.complement()
+        try:
+            return AddressSet.parse(text)
+        except ValueError:
+            return Unresolved(f"{text!r}: a service tag or text whose addresses are not known here")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One inbound rule, resolved. ``problem``: why the rule cannot be evaluated at all."""
+
+    name: str
+    group: str
+    priority: int
+    allow: bool
+    protocols: frozenset[str]
+    sources: AddressSet | Unresolved | _VnetRef
+    source_ports: PortSet | Unresolved
+    destinations: AddressSet | Unresolved | _VnetRef
+    destination_ports: PortSet | Unresolved
+    problem: str = ""
+    default: bool = False
+
+    @property
+    def label(self) -> str:
+        kind = "default rule" if self.default else "rule"
+        return f"{kind} {self.name} (priority {self.priority}) of {self.group}"
+
+
+@dataclass(frozen=True)
+class Group:
+    """The inbound rules of one NSG, in processing order (its own rules, then the defaults)."""
+
+    name: str
+    rules: tuple[Rule, ...]
+    problem: str = ""  # the group as a whole cannot be evaluated (duplicate priorities, rules unreadable)
+
+
+@dataclass(frozen=True)
+class Query:
+    destinations: AddressSet
+    protocol: str  # one of PROTOCOLS (any case)
+    ports: PortSet
+
+
+@dataclass(frozen=True)
+class Piece:
+    sources: AddressSet
+    rules: tuple[str, ...]  # the deciding rule of each NSG on the way, subnet first
+
+    def reason(self) -> str:
+        return "allowed by " + " and ".join(self.rules) if self.rules else "allowed (no NSG on the way)"
+
+
+@dataclass(frozen=True)
+class Reachability:
+    """The answer: ``pieces`` (known) or ``unknown`` (the reasons it cannot be known)."""
+
+    pieces: tuple[Piece, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        return not self.unknown
+
+    @property
+    def allowed(self) -> AddressSet:
+        found = AddressSet.empty()
+        for piece in self.pieces:
+            found = found | piece.sources
+        return found
+
+    def rows(self, what: str) -> list[str]:
+        """The evidence table: one line per piece ("from X to port 5432/Tcp: allowed by rule R")."""
+        if not self.known:
+            return [f"unknown: {reason}" for reason in self.unknown]
+        if not self.pieces:
+            return [f"nothing reaches {what}"]
+        return [f"from {p.sources.describe()} to {what}: {p.reason()}" for p in self.pieces]
+
+
+# --- reading rules --------------------------------------------------------------------------------------------------
+
+
+def _field(rule: Mapping[str, Any], key: str) -> Any:
+    return rule.get(key.lower(), MISSING)
+
+
+def _bad(value: Any) -> bool:
+    return value is UNKNOWN or isinstance(value, SecretValue)
+
+
+def _texts(rule: Mapping[str, Any], singular: str, plural: str) -> list[str] | str:
+    """Both spellings' values as one list, or why they cannot be read (str)."""
+    one, many = _field(rule, singular), _field(rule, plural)
+    if _bad(one) or _bad(many):
+        return f"{singular}/{plural} unknown or secret"
+    found: list[str] = []
+    if one is not MISSING and one is not None:
+        if not isinstance(one, str):
+            return f"{singular} is not a text"
+        if one.strip():
+            found.append(one)
+    if many is not MISSING and many is not None:
+        if not isinstance(many, list) or not all(isinstance(v, str) for v in many):
+            return f"{plural} is not a list of texts"
+        found.extend(v for v in many if v.strip())
+    return found
+
+
+def _addresses(rule: Mapping[str, Any], side: str, tags: Tags) -> Resolved:
+    texts = _texts(rule, f"{side}AddressPrefix", f"{side}AddressPrefixes")
+    if isinstance(texts, str):
+        return Unresolved(texts)
+    groups = _field(rule, f"{side}ApplicationSecurityGroups")
+    ids: list[str] = []
+    if _bad(groups):
+        return Unresolved(f"{side}ApplicationSecurityGroups unknown or secret")
+    if groups is not MISSING and groups is not None:
+        if not isinstance(groups, list):
+            return Unresolved(f"{side}ApplicationSecurityGroups is not a list")
+        for item in groups:
+            ref = item.get("id") if isinstance(item, Mapping) else None
+            if not isinstance(ref, str):
+                return Unresolved(f"an entry of {side}ApplicationSecurityGroups has no readable id")
+            ids.append(ref)
+    if not texts and not ids:
+        return Unresolved(f"no {side} address, prefix or application security group")
+    found = AddressSet.empty()
+    for text in texts:
+        resolved = tags.resolve(text)
+        if isinstance(resolved, Unresolved):
+            return resolved
+        found = found | resolved
+    for ref in ids:
+        members = tags.asg_members.get(ref.lower())
+        if members is None:
+            return Unresolved(f"application security group {ref.rsplit('/', 1)[-1]}: members not read")
+        if isinstance(members, Unresolved):
+            return members
+        found = found | members
+    return found
+
+
+def _ports(rule: Mapping[str, Any], side: str) -> PortSet | Unresolved:
+    texts = _texts(rule, f"{side}PortRange", f"{side}PortRanges")
+    if isinstance(texts, str):
+        return Unresolved(texts)
+    if not texts:
+        return Unresolved(f"no {side} port range")
+    try:
+        return PortSet.parse_all(texts)
+    except ValueError as error:
+        return Unresolved(str(error))
+
+
+def _priority(value: Any) -> int | None:
+    if isinstance(value, float) and value.is_integer():  # Pulumi's wire format: 100.0
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 4096:
+        return value
+    return None
+
+
+def read_rule(rule: Mapping[str, Any], group: str, tags: Tags) -> Rule | None:
+    """A folded rule body as a Rule; None for an outbound rule (it never decides inbound traffic)."""
+    name = _field(rule, "name")
+    shown = name if isinstance(name, str) else "(unnamed)"
+    direction, access, protocol = _field(rule, "direction"), _field(rule, "access"), _field(rule, "protocol")
+    problems: list[str] = []
+    if isinstance(direction, str) and direction.lower() == "outbound":
+        return None
+    if not (isinstance(direction, str) and direction.lower() == "inbound"):
+        problems.append("direction is neither Inbound nor Outbound")
+    if not (isinstance(access, str) and access.lower() in ("allow", "deny")):
+        problems.append("access is neither Allow nor Deny")
+    protocols: frozenset[str] = frozenset()
+    if isinstance(protocol, str) and protocol == "*":
+        protocols = PROTOCOLS
+    elif isinstance(protocol, str) and protocol.lower() in PROTOCOLS:
+        protocols = frozenset({protocol.lower()})
+    else:
+        problems.append("protocol unreadable")
+    priority = _priority(_field(rule, "priority"))
+    if priority is None:
+        problems.append("priority unreadable")
+    return Rule(
+        name=shown,
+        group=group,
+        priority=priority or 0,
+        allow=isinstance(access, str) and access.lower() == "allow",
+        protocols=protocols,
+        sources=_addresses(rule, "source", tags),
+        source_ports=_ports(rule, "source"),
+        destinations=_addresses(rule, "destination", tags),
+        destination_ports=_ports(rule, "destination"),
+        problem="; ".join(problems),
+    )
+
+
+def default_rules(group: str, tags: Tags) -> tuple[Rule, ...]:
+    """The three inbound default rules, as the overview page's table defines them."""
+    every = AddressSet.everything()
+    ports = PortSet.everything()
+    return (
+        Rule("AllowVnetInBound", group, 65000, True, PROTOCOLS, _VnetRef(tags), ports, _VnetRef(tags), ports,
+             default=True),
+        Rule("AllowAzureLoadBalancerInBound", group, 65001, True, PROTOCOLS, HOST_VIP, ports, every, ports,
+             default=True),
+        Rule("DenyAllInBound", group, 65500, False, PROTOCOLS, every, ports, every, ports, default=True),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _VnetRef:
+    """The VirtualNetwork tag of a default rule, resolved only when that rule is reached or cuts cells."""
+
+    tags: Tags
+
+
+def _force(value: AddressSet | Unresolved | _VnetRef) -> Resolved:
+    return value.tags.virtual_network() if isinstance(value, _VnetRef) else value
+
+
+def read_group(name: str, rules: Any, tags: Tags) -> Group:
+    """An NSG's ``securityRules`` (folded list) as a Group with its default rules after its own."""
+    if _bad(rules):
+        return Group(name, (), problem=f"the rules of {name} are unknown or secret")
+    if rules is MISSING or rules is None:
+        rules = []
+    if not isinstance(rules, list):
+        return Group(name, (), problem=f"the rules of {name} are not a list")
+    read: list[Rule] = []
+    for body in rules:
+        if not isinstance(body, Mapping):
+            return Group(name, (), problem=f"a rule of {name} is not an object")
+        rule = read_rule(body, name, tags)
+        if rule is not None:
+            read.append(rule)
+    seen: dict[int, str] = {}
+    for rule in read:
+        if rule.problem:
+            continue
+        if rule.priority in seen:
+            # Azure refuses this ("You can't create two security rules with the same priority and direction"):
+            # an input that has it is not a deployed state, so which rule wins is unknowable.
+            return Group(name, (), problem=f"{name}: rules {seen[rule.priority]} and {rule.name} share priority "
+                         f"{rule.priority}")  # fmt: skip
+        seen[rule.priority] = rule.name
+    # Unreadable rules stay in place by their (unknown) priority: first, so that reaching them is unknown.
+    ordered = sorted(read, key=lambda r: (not r.problem, r.priority))
+    return Group(name, (*ordered, *default_rules(name, tags)))
+
+
+# --- evaluation -----------------------------------------------------------------------------------------------------
+
+
+def _cells(universe: IntervalSet, cutters: Iterable[IntervalSet]) -> list[tuple[int, int]]:
+    """``universe`` split where any cutter's membership changes: inside a cell every cutter is all or nothing."""
+    points: set[int] = set()
+    for cutter in cutters:
+        points.update(cutter.boundaries())
+    cells: list[tuple[int, int]] = []
+    cuts = sorted(points)
+    for low, high in universe.spans:
+        start = low
+        for point in cuts[bisect.bisect_right(cuts, low) :]:
+            if point > high:
+                break
+            cells.append((start, point - 1))
+            start = point
+        cells.append((start, high))
+    return cells
+
+
+def _member(value: int, spans: tuple[tuple[int, int], ...]) -> bool:
+    index = bisect.bisect_right(spans, (value, 1 << 130)) - 1
+    return index >= 0 and spans[index][0] <= value <= spans[index][1]
+
+
+class _Unknown(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _family(value: AddressSet, v6: bool) -> IntervalSet:
+    return value.v6 if v6 else value.v4
+
+
+class _Cell(NamedTuple):
+    """One point of the four dimensions other than the source address (each stands for its whole cell)."""
+
+    protocol: str
+    dst_port: int
+    src_port: int
+    dst: int
+    v6: bool
+
+
+def _decide(group: Group, cell: _Cell) -> list[tuple[IntervalSet, str]]:
+    """First match over the source addresses of one family, in one cell of the other four dimensions."""
+    protocol, dst_port, src_port, dst, v6 = cell
+    remaining = IntervalSet(((0, V6_TOP if v6 else V4_TOP),), V6_TOP if v6 else V4_TOP)
+    allowed: list[tuple[IntervalSet, str]] = []
+    for rule in group.rules:
+        if not remaining:
+            break
+        if rule.problem:
+            raise _Unknown(f"{rule.label}: {rule.problem}")
+        if protocol not in rule.protocols:
+            continue
+        for ports in (rule.destination_ports, rule.source_ports):
+            if isinstance(ports, Unresolved):
+                raise _Unknown(f"{rule.label}: {ports.reason}")
+        assert isinstance(rule.destination_ports, PortSet) and isinstance(rule.source_ports, PortSet)
+        if not _member(dst_port, rule.destination_ports.ints.spans):
+            continue
+        if not _member(src_port, rule.source_ports.ints.spans):
+            continue
+        destinations = _force(rule.destinations)
+        if isinstance(destinations, Unresolved):
+            raise _Unknown(f"{rule.label}: {destinations.reason}")
+        if not _member(dst, _family(destinations, v6).spans):
+            continue
+        sources = _force(rule.sources)
+        if isinstance(sources, Unresolved):
+            raise _Unknown(f"{rule.label}: {sources.reason}")
+        mine = _family(sources, v6)
+        hit = remaining & mine
+        if hit:
+            if rule.allow:
+                allowed.append((hit, rule.label))
+            remaining = remaining - mine
+    return allowed
+
+
+def reach(groups: Sequence[Group], query: Query) -> Reachability:
+    """The sources that reach ``query`` through every group (subnet NSG first, then NIC NSG); no group
+    at all means nothing filters the traffic ("All network traffic is allowed ... if they don't have a
+    network security group associated")."""
+    protocol = query.protocol.lower()
+    if protocol not in PROTOCOLS:
+        return Reachability(unknown=(f"protocol {query.protocol!r} is not one NSG rules know",))
+    for group in groups:
+        if group.problem:
+            return Reachability(unknown=(group.problem,))
+    if not groups:
+        hit = AddressSet.everything()
+        if query.destinations.v4 and not query.destinations.v6:
+            hit = AddressSet(hit.v4, AddressSet.empty().v6)
+        elif query.destinations.v6 and not query.destinations.v4:
+            hit = AddressSet(AddressSet.empty().v4, hit.v6)
+        return Reachability(pieces=(Piece(hit, ()),) if query.destinations and query.ports else ())
+    relevant = [r for g in groups for r in g.rules if protocol in r.protocols or r.problem]
+    dst_port_cells = _cells(
+        query.ports.ints, (r.destination_ports.ints for r in relevant if isinstance(r.destination_ports, PortSet))
+    )
+    src_port_cells = _cells(
+        PortSet.everything().ints, (r.source_ports.ints for r in relevant if isinstance(r.source_ports, PortSet))
+    )
+    found: dict[tuple[str, ...], list[IntervalSet]] = {}
+    memo: dict[tuple[bool, tuple[tuple[int, ...], ...]], list[tuple[IntervalSet, tuple[str, ...]]]] = {}
+    try:
+        for v6 in (False, True):
+            universe = _family(query.destinations, v6)
+            if not universe:
+                continue
+            cutters: list[IntervalSet] = []
+            for rule in relevant:
+                destinations = _force(rule.destinations)  # unresolved ones are found out when reached (_decide)
+                if isinstance(destinations, AddressSet):
+                    cutters.append(_family(destinations, v6))
+            dst_cells = _cells(universe, cutters)
+            for dst_port, _ in dst_port_cells:
+                for src_port, _ in src_port_cells:
+                    for dst, _ in dst_cells:
+                        cell = _Cell(protocol, dst_port, src_port, dst, v6)
+                        key = (v6, tuple(_matching(g, cell) for g in groups))
+                        if key not in memo:
+                            memo[key] = _combine(groups, cell)
+                        for sources, labels in memo[key]:
+                            found.setdefault(labels, []).append(sources)
+    except _Unknown as unknown:
+        return Reachability(unknown=(unknown.reason,))
+    pieces: list[Piece] = []
+    for labels, parts in found.items():
+        v4 = IntervalSet((), V4_TOP)
+        v6set = IntervalSet((), V6_TOP)
+        for part in parts:
+            if part.top == V4_TOP:
+                v4 = v4 | part
+            else:
+                v6set = v6set | part
+        pieces.append(Piece(AddressSet(v4, v6set), labels))
+    return Reachability(pieces=tuple(pieces))
+
+
+def _matching(group: Group, cell: _Cell) -> tuple[int, ...]:
+    """The rules that could apply in this cell, by position (the memo key: cells whose rules are the same are
+    decided the same)."""
+    protocol, dst_port, src_port, dst, v6 = cell
+    out: list[int] = []
+    for index, rule in enumerate(group.rules):
+        if rule.problem or isinstance(rule.destination_ports, Unresolved) or isinstance(rule.source_ports, Unresolved):
+            out.append(index)
+            continue
+        if protocol not in rule.protocols:
+            continue
+        if not _member(dst_port, rule.destination_ports.ints.spans) or not _member(
+            src_port, rule.source_ports.ints.spans
+        ):
+            continue
+        destinations = _force(rule.destinations)
+        if isinstance(destinations, AddressSet) and not _member(dst, _family(destinations, v6).spans):
+            continue
+        out.append(index)
+    return tuple(out)
+
+
+def _combine(groups: Sequence[Group], cell: _Cell) -> list[tuple[IntervalSet, tuple[str, ...]]]:
+    top = V6_TOP if cell.v6 else V4_TOP
+    current: list[tuple[IntervalSet, tuple[str, ...]]] = [(IntervalSet(((0, top),), top), ())]
+    for group in groups:
+        decided = _decide(group, cell)
+        current = [
+            (both, (*labels, label))
+            for sources, labels in current
+            for allowed, label in decided
+            if (both := sources & allowed)
+        ]
+        if not current:
+            break
+    return current
