@@ -85,6 +85,9 @@ class RecordedResource:
     arm: ArmIdentity | None
     custom_timeouts: Mapping[str, str] = field(default_factory=dict)
     ignore_changes: tuple[str, ...] = ()
+    # Input key -> the URNs its value flows from, as the SDK sends them in RegisterResource
+    # (``propertyDependencies``); the engine passes the same map to policy packs.
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def location(self) -> str | None:
@@ -327,6 +330,9 @@ def _make_recorder(
                             if (value := getattr(request.customTimeouts, key, ""))
                         },
                         ignore_changes=tuple(request.ignoreChanges),
+                        property_dependencies={
+                            key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
+                        },
                     )
                 )
             return response

@@ -22,7 +22,8 @@ apply"; after apply the engine sends outputs, whose ``id`` resolves the links.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,12 +50,12 @@ from compliance_checks.inventory import (
     Inventory,
     Resource,
     is_arm_id,
-    referenced_ids,
 )
 from compliance_checks.sources.azure_native import GRAPH_TYPES, clean, to_resource
 from compliance_checks.sources.loading import fold_nested_deployments
 from infra import well_known
 from infra.azure_types import ARM_ID_TEMPLATES, UnmappedTypeError, arm_identity
+from policies.preview_links import Node, PreviewLinks
 
 PACK_NAME = "smart-portal-privacy"
 SOURCE = "policy-pack"
@@ -276,12 +277,35 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
+_SUBSCRIPTION_SCOPE = re.compile(r"^/subscriptions/([0-9a-fA-F-]{36})(?:/|$)")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def subscriptions_named(values: Iterable[Any]) -> list[str]:
+    """Every subscription the values name (resource IDs and bare ``/subscriptions/<id>`` scopes), first seen first."""
+    found: dict[str, None] = {}
+    for value in values:
+        for text in _strings(value):
+            match = _SUBSCRIPTION_SCOPE.match(text)
+            if match:
+                found.setdefault(match.group(1).lower(), None)
+    return list(found)
+
+
 def subscription_of(values: Iterable[Any]) -> str:
     """The subscription the resources' references name (IDs built here must match them)."""
-    for value in values:
-        for reference in referenced_ids(value):
-            return reference.split("/")[2]
-    return PREVIEW_SUBSCRIPTION
+    named = subscriptions_named(values)
+    return named[0] if named else PREVIEW_SUBSCRIPTION
 
 
 def inventory_resource(
@@ -396,25 +420,61 @@ def _resource_validator(
     return validate
 
 
-def stack_inventory(args: StackValidationArgs) -> tuple[Inventory, dict[str, tuple[str, str]]]:
-    """The stack as one inventory, each resource under the identity the engine's values give it.
+def _graph_named(token: str, values: dict[str, Any]) -> dict[str, Any]:
+    if token in GRAPH_TYPES and not values.get("objectId"):
+        # Resources without an ``objectId`` output (named locations, CA policies) are named by ``id``,
+        # which is what references to them hold (as the synth and state sources read them).
+        return {**values, "objectId": values.get("id")}
+    return values
 
-    A resource whose ID is unknown (a first preview) cannot be linked to: it
-    becomes a :class:`Gap` of its type, so a check that asks for resources of
-    that type (children, a type listing, an ID lookup) is "unknown until
-    apply", never a FAIL ("no diagnostic setting") nor a PASS.
+
+@dataclass(frozen=True)
+class StackView:
+    """The stack as one inventory, each resource under the identity the engine's values give it."""
+
+    inventory: Inventory
+    names: Mapping[str, tuple[str, str]]  # resource ID (lower case) -> (URN, name)
+
+
+def stack_view(args: StackValidationArgs, *, infer_links: bool = False) -> StackView:
+    """The stack as one inventory; with ``infer_links``, unknown references filled from property dependencies.
+
+    Without inference a resource whose ID is unknown (a first preview) cannot
+    be linked to: it becomes a :class:`Gap` of its type, so a check that asks
+    for resources of that type (children, a type listing, an ID lookup) is
+    "unknown until apply", never a FAIL ("no diagnostic setting") nor a PASS.
+    With inference (``policies/preview_links.py``) each unknown ID, name or
+    reference that flows from exactly one fitting resource takes that
+    resource's placeholder identity; only what still cannot be resolved is a gap.
     """
+    cleaned = {item.urn: _graph_named(item.resource_type, clean(_unwrap(item.props))) for item in args.resources}
+    named = subscriptions_named(cleaned.values())
+    subscription = named[0] if named else PREVIEW_SUBSCRIPTION
+    links = None
+    if infer_links:
+        nodes = [
+            Node(
+                urn=item.urn,
+                token=item.resource_type,
+                values=cleaned[item.urn],
+                property_dependencies={k: [d.urn for d in v] for k, v in item.property_dependencies.items()},
+            )
+            for item in args.resources
+        ]
+        links = PreviewLinks(nodes, subscription)
+        cleaned = {node.urn: links.fill(node) for node in nodes}
     resources = []
     gaps = []
     names: dict[str, tuple[str, str]] = {}
-    subscription = subscription_of(_unwrap(item.props) for item in args.resources)
     for item in args.resources:
-        values = clean(_unwrap(item.props))
-        if item.resource_type in GRAPH_TYPES and not values.get("objectId"):
-            # Resources without an ``objectId`` output (named locations, CA policies) are named by ``id``,
-            # which is what references to them hold (as the synth and state sources read them).
-            values = {**values, "objectId": values.get("id")}
-        resource_id, known = _known_identity(item.resource_type, values, subscription)
+        values = cleaned[item.urn]
+        if links is not None:
+            identity = links.identity(item.urn)
+            resource_id, known = (identity if identity and identity.startswith("/") else None), identity is not None
+            if item.resource_type not in GRAPH_TYPES and item.resource_type not in ARM_ID_TEMPLATES:
+                known = True
+        else:
+            resource_id, known = _known_identity(item.resource_type, values, subscription)
         try:
             resource = to_resource(
                 item.resource_type,
@@ -432,15 +492,50 @@ def stack_inventory(args: StackValidationArgs) -> tuple[Inventory, dict[str, tup
         names[resource.id_key] = (item.urn, item.name)
         if not known:
             gaps.append(Gap((resource.type,), resource.id, f"the {resource.type} {item.name}: {UNKNOWN_IDENTITY}"))
-    return Inventory(fold_nested_deployments(resources), sources=[SOURCE], gaps=gaps), names
+    return StackView(Inventory(fold_nested_deployments(resources), sources=[SOURCE], gaps=gaps), names)
+
+
+def stack_inventory(args: StackValidationArgs) -> tuple[Inventory, dict[str, tuple[str, str]]]:
+    """The stack without inferred links (the view whose unknowns are reported): inventory and names by ID."""
+    view = stack_view(args)
+    return view.inventory, dict(view.names)
+
+
+def stack_violations(
+    spec: PolicySpec, checks: Sequence[Check], args: StackValidationArgs
+) -> Iterable[tuple[Check, Finding, Mapping[str, tuple[str, str]]]]:
+    """What a stack policy reports: never a PASS that rests on an inferred link.
+
+    The plain view's FAILs and errors are definite. At a first preview some
+    links are unknown there; the view with links inferred from property
+    dependencies then adds its FAILs only (a FAIL there is a break whatever
+    the values turn out to be, up to the documented limits of the inference;
+    its PASSes and its errors are not taken, the plain view reports those
+    links as unknown until apply).
+    """
+    params = params_from(args.get_config())
+    plain = stack_view(args)
+    seen: set[tuple[str, str, str]] = set()
+    for check, finding in _judge(spec, checks, plain.inventory, params, single=False):
+        seen.add((check.meta.id, finding.resource_id.lower(), finding.message))
+        yield check, finding, plain.names
+    if not plain.inventory.gaps:
+        return  # every identity is known: nothing to infer
+    if len(subscriptions_named(_unwrap(item.props) for item in args.resources)) > 1:
+        return  # the resources' own subscription is not known at preview and they name several: nothing to infer
+    inferred = stack_view(args, infer_links=True)
+    for check, finding in _judge(spec, checks, inferred.inventory, params, single=False):
+        key = (check.meta.id, finding.resource_id.lower(), finding.message)
+        if finding.verdict == Verdict.FAIL and key not in seen:
+            seen.add(key)
+            yield check, finding, inferred.names
 
 
 def _stack_validator(
     spec: PolicySpec, checks: Sequence[Check]
 ) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        inventory, names = stack_inventory(args)
-        for check, finding in _judge(spec, checks, inventory, params_from(args.get_config()), single=False):
+        for check, finding, names in stack_violations(spec, checks, args):
             urn, name = names.get(finding.resource_id.lower(), (None, finding.resource_id))
             report(violation_message(spec, check, finding, name), urn)
 

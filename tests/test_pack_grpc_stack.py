@@ -1,9 +1,11 @@
 """AnalyzeStack as the Pulumi engine sends it: stack policies link resources by the identity the engine gives.
 
 First preview: IDs and path parameters flowing from resources not yet created
-are unknown, so links cannot be resolved: "unknown until apply" (advisory),
-never a mandatory FAIL. After apply the engine sends outputs (the ARM ``id``,
-no path parameters): every link resolves and a clean stack has no finding.
+are unknown. What cannot be verified is "unknown until apply" (advisory); the
+property dependencies the engine sends still say which resource each unknown
+reference flows from, so a break is a mandatory FAIL already then, and a clean
+stack has none. After apply the engine sends outputs (the ARM ``id``, no path
+parameters): every link resolves and a clean stack has no finding.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from policies.pack import UNKNOWN_VALUES_POLICY
 
 from .conftest import synth_cached
 from .support import analyzer
-from .test_gates import deployed
+from .test_gates import broken, deployed
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,9 @@ def described(response: object) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_a_clean_stack_at_first_preview_is_unknown_not_failed(pack: analyzer.PolicyPackProcess, stack: str) -> None:
+def test_a_clean_stack_at_first_preview_is_not_failed_and_its_unknowns_are_named(
+    pack: analyzer.PolicyPackProcess, stack: str
+) -> None:
     response = pack.analyze_stack(analyzer.analyze_stack_request(synth_cached(stack), first_preview=True))
     assert described(response) == []
     unknown = [d for d in analyzer.advisory(response) if d.policyName == UNKNOWN_VALUES_POLICY]
@@ -88,12 +92,31 @@ def test_a_broken_stack_after_apply_is_a_mandatory_diagnostic_naming_it(
     assert any(text in message for _, _, message in found)
 
 
-@pytest.mark.parametrize("variant", ["db-port-open-to-internet", "app-service-auth-on"])
-def test_a_broken_stack_at_first_preview_is_not_passed(pack: analyzer.PolicyPackProcess, variant: str) -> None:
-    """Links unresolvable at a first preview: the affected policy is reported unknown, never silently passed."""
-    policy, _, claim, _ = STACK_BREAKS[variant]
-    response = pack.analyze_stack(analyzer.analyze_stack_request(deployed(variant), first_preview=True))
+@pytest.mark.parametrize("variant", sorted(STACK_BREAKS))
+def test_a_broken_stack_at_first_preview_is_a_mandatory_diagnostic_naming_it(
+    pack: analyzer.PolicyPackProcess, variant: str
+) -> None:
+    """Links resolved through property dependencies: the break is found before anything exists."""
+    policy, name, claim, text = STACK_BREAKS[variant]
+    response = pack.analyze_stack(analyzer.analyze_stack_request(broken(variant), first_preview=True))
+    found = described(response)
+    assert found, f"{variant}: no mandatory diagnostic at a first preview"
+    for found_policy, found_name, message in found:
+        assert (found_policy, found_name) == (policy, name)
+        assert f"[{claim}] " in message
+    assert any(text in message for _, _, message in found)
+    # What the inference could not establish is still reported as unverified, not passed.
+    assert any(d.policyName == UNKNOWN_VALUES_POLICY for d in analyzer.advisory(response))
+
+
+def test_without_property_dependencies_a_first_preview_break_is_unknown_not_passed(
+    pack: analyzer.PolicyPackProcess,
+) -> None:
+    """An engine request without property dependencies (older engines): the link stays unknown, never a PASS."""
+    request = analyzer.analyze_stack_request(broken("db-port-open-to-internet"), first_preview=True)
+    for resource in request.resources:
+        resource.ClearField("propertyDependencies")
+    response = pack.analyze_stack(request)
+    assert described(response) == []
     unknown = [d for d in analyzer.advisory(response) if d.policyName == UNKNOWN_VALUES_POLICY]
-    assert any(f"\n[{claim}] " in d.message and "unknown until apply" in d.message for d in unknown) or any(
-        d.policyName == policy for d in analyzer.mandatory(response)
-    )
+    assert any("\n[SEC-DB-SINGLE-IP-VPN] " in d.message or "[SEC-DB-SINGLE-IP-VPN]" in d.message for d in unknown)

@@ -49,6 +49,8 @@ PACK_DIR = REPO_ROOT / "policies"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 STARTUP_TIMEOUT = 60.0
+# Outputs that are the same for every resource of a type (the ARM type, a principal's kind).
+CONSTANT_OUTPUTS = frozenset({"type", "principalType"})
 
 
 class StubEngine(engine_pb2_grpc.EngineServicer):
@@ -133,9 +135,9 @@ class PolicyPackProcess:
 
 
 def start_pack(
-    *, stack: str = "dev", project: str = "smart-portal", dry_run: bool = True, workdir: Path
+    *, stack: str = "dev", project: str = "smart-portal", dry_run: bool = True, workdir: Path, pack_dir: Path = PACK_DIR
 ) -> PolicyPackProcess:
-    """Launch policies/ as the CLI launches a Python pack; wait for the port line; dial it."""
+    """Launch ``pack_dir`` (policies/) as the CLI launches a Python pack; wait for the port line; dial it."""
     engine = StubEngine()
     engine_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     engine_pb2_grpc.add_EngineServicer_to_server(engine, engine_server)
@@ -144,7 +146,7 @@ def start_pack(
 
     # The CLI passes ``<engine> . -virtualenv=../.venv``; the plugin script consumes the option to pick the
     # interpreter and runs it with the engine address and the program (".").
-    args = [str(pack_python(PACK_DIR)), "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", "."]
+    args = [str(pack_python(pack_dir)), "-u", "-m", "pulumi.policy", f"127.0.0.1:{engine_port}", "."]
     env = {
         **os.environ,
         "PULUMI_CONFIG": json.dumps({}),
@@ -155,7 +157,7 @@ def start_pack(
     stderr_path = workdir / "pack.stderr"
     started = time.monotonic()
     with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(args, cwd=PACK_DIR, stdout=subprocess.PIPE, stderr=stderr, env=env)
+        process = subprocess.Popen(args, cwd=pack_dir, stdout=subprocess.PIPE, stderr=stderr, env=env)
     assert process.stdout is not None
     line = b""
     with selectors.DefaultSelector() as selector:
@@ -189,8 +191,8 @@ def start_pack(
         client.Handshake(
             analyzer_pb2.AnalyzerHandshakeRequest(
                 engine_address=f"127.0.0.1:{engine_port}",
-                root_directory=str(PACK_DIR),
-                program_directory=str(PACK_DIR),
+                root_directory=str(pack_dir),
+                program_directory=str(pack_dir),
             ),
             timeout=30,
         )
@@ -229,7 +231,8 @@ def computed_values(resource: RecordedResource) -> set[str]:
     """
     found: set[str] = set()
     for key, value in resource.outputs.items():
-        if key not in resource.inputs:
+        # A resource's ARM type is a constant: the same string in another input is a literal, not a flow.
+        if key not in resource.inputs and key not in CONSTANT_OUTPUTS:
             found.update(s for s in _strings(value) if len(s) >= 8)
     return found
 
@@ -282,10 +285,10 @@ def _seconds(duration: str) -> float:
     return total
 
 
-def dependency_values(synthesis: Synthesis, resource: RecordedResource) -> set[str]:
-    """The computed values of everything ``resource`` depends on (its dependencies and parent)."""
+def dependency_values(synthesis: Synthesis, urns: Iterator[str] | tuple[str, ...] | list[str]) -> set[str]:
+    """The computed values of the resources ``urns`` name (providers and the stack give none)."""
     computed: set[str] = set()
-    for urn in (*resource.dependencies, *([resource.parent] if resource.parent else [])):
+    for urn in urns:
         try:
             computed |= computed_values(synthesis.by_urn(urn))
         except LookupError:
@@ -293,12 +296,37 @@ def dependency_values(synthesis: Synthesis, resource: RecordedResource) -> set[s
     return computed
 
 
+def first_preview_inputs(synthesis: Synthesis, resource: RecordedResource) -> dict[str, Any]:
+    """The inputs as the engine sends them at a first preview.
+
+    Each input is unknown where its value flows from a computed output of a
+    resource it depends on (its ``propertyDependencies`` entry names those
+    resources), so one input's unknowns never leak into another's. An input
+    without an entry is judged against all the resource's dependencies and
+    its parent (the SDK records an entry for every input it resolved; this
+    covers values a program passed without one).
+    """
+    every = (*resource.dependencies, *([resource.parent] if resource.parent else []))
+    props: dict[str, Any] = {}
+    for key, value in resource.inputs.items():
+        deps = resource.property_dependencies.get(key)
+        props[key] = first_preview_value(value, dependency_values(synthesis, deps if deps is not None else every))
+    return props
+
+
+def _property_dependencies(resource: RecordedResource) -> dict[str, analyzer_pb2.AnalyzerPropertyDependencies]:
+    return {
+        key: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(urns))
+        for key, urns in resource.property_dependencies.items()
+        if urns
+    }
+
+
 def analyze_request(
     synthesis: Synthesis, resource: RecordedResource, *, first_preview: bool = True
 ) -> analyzer_pb2.AnalyzeRequest:
     """The engine's ``Analyze`` request for one resource: its inputs (at preview, goal state inputs)."""
-    computed = dependency_values(synthesis, resource) if first_preview else set()
-    props = first_preview_value(dict(resource.inputs), computed)
+    props = first_preview_inputs(synthesis, resource) if first_preview else known_value(dict(resource.inputs))
     return analyzer_pb2.AnalyzeRequest(
         type=resource.token,
         properties=_struct(props),
@@ -322,10 +350,7 @@ def analyze_stack_request(synthesis: Synthesis, *, first_preview: bool = True) -
     """
     resources = []
     for resource in synthesis.resources:
-        if first_preview:
-            props = first_preview_value(dict(resource.inputs), dependency_values(synthesis, resource))
-        else:
-            props = known_value(dict(resource.outputs))
+        props = first_preview_inputs(synthesis, resource) if first_preview else known_value(dict(resource.outputs))
         resources.append(
             analyzer_pb2.AnalyzerResource(
                 type=resource.token,
@@ -335,6 +360,7 @@ def analyze_stack_request(synthesis: Synthesis, *, first_preview: bool = True) -
                 options=_options(resource),
                 parent=resource.parent or "",
                 dependencies=list(resource.dependencies),
+                propertyDependencies=_property_dependencies(resource),
             )
         )
     return analyzer_pb2.AnalyzeStackRequest(resources=resources)
