@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: help setup run audit render test lint typecheck unit lock browser checkov-env benchmark docs clean
+.PHONY: help setup run audit render test lint typecheck unit lock browser checkov-env benchmark docs policy-pack clean
 
 help:
 	@echo "make run       - set up, then audit the $(STACK) stack offline and write reports/ (no Azure account needed)"
@@ -15,6 +15,7 @@ help:
 	@echo "make checkov-env - checkov in its own virtualenv (.venv-checkov), pinned by policies/checkov/requirements.lock"
 	@echo "make benchmark - time the checks on 1k-100k resources and the live collection of 10k resources"
 	@echo "make docs      - regenerate the tables in docs/ from the catalogue, the checks and the policy pack"
+	@echo "make policy-pack - build/policy-pack/: the policy pack as pulumi policy publish uploads it (docs/policy-pack.md)"
 	@echo "make lock      - re-resolve requirements.lock from pyproject.toml"
 
 $(STAMP): requirements.lock pyproject.toml
@@ -70,6 +71,11 @@ benchmark: $(STAMP)
 # The claims, checks, reads and policies tables between <!-- generated: ... --> markers.
 docs: $(STAMP)
 	$(BIN)/python -m compliance_checks.docs_gen
+
+# The pack as `pulumi policy publish` uploads it: PulumiPolicy.yaml with the project version,
+# requirements.txt cut from requirements.lock, the project's packages vendored (policies/publish.py).
+policy-pack: $(STAMP)
+	$(BIN)/python -m policies.publish --out build/policy-pack
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
