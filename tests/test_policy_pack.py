@@ -9,6 +9,7 @@ resource and the claim.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ from infra.synth import RecordedResource, Secret, Synthesis
 from policies.pack import SPECS, build_policies
 
 from .conftest import synth_cached
+from .support import analyzer
 
 UNKNOWN_STRING = UNKNOWN_STRING_VALUE
 POLICIES = {p.name: p for p in build_policies()}
@@ -50,31 +52,52 @@ def _options() -> PolicyResourceOptions:
 
 
 def policy_resources(
-    synthesis: Synthesis, change: Callable[[RecordedResource, dict[str, Any]], None] | None = None
+    synthesis: Synthesis,
+    change: Callable[[RecordedResource, dict[str, Any]], None] | None = None,
+    *,
+    first_preview: bool = False,
 ) -> list[PolicyResource]:
-    found = []
+    """The stack as pulumi_policy hands it to a policy, built from what the engine sends.
+
+    Deployed (the default): each resource's outputs (its ARM ``id``, Graph
+    ``objectId``), as ``AnalyzeStack`` carries them after apply. First
+    preview: its inputs with the values computed at apply unknown
+    (tests/support/analyzer.py), and the property dependencies the SDK
+    registered. ``change`` edits the inputs, and in the deployed view the
+    outputs too (the break was applied).
+    """
+    found: dict[str, PolicyResource] = {}
     for recorded in synthesis.resources:
         if not recorded.custom:
             continue
-        props = _plain(copy.deepcopy(dict(recorded.inputs)))
-        if recorded.token.startswith("azuread:"):
-            props.setdefault("objectId", recorded.outputs.get("objectId") or recorded.outputs.get("id"))
+        inputs = copy.deepcopy(dict(recorded.inputs))
         if change is not None:
-            change(recorded, props)
-        found.append(
-            PolicyResource(
-                recorded.token,
-                unknown_checking_proxy(props),
-                recorded.urn,
-                recorded.name,
-                _options(),
-                None,
-                None,
-                [],
-                {},
-            )
+            change(recorded, inputs)
+        if first_preview:
+            props = analyzer.first_preview_inputs(synthesis, dataclasses.replace(recorded, inputs=inputs))
+        else:
+            props = copy.deepcopy(dict(recorded.outputs))
+            if change is not None:
+                change(recorded, props)
+            props = _plain(props)
+        found[recorded.urn] = PolicyResource(
+            recorded.token,
+            unknown_checking_proxy(props),
+            recorded.urn,
+            recorded.name,
+            _options(),
+            None,
+            None,
+            [],
+            {},
         )
-    return found
+    for recorded in synthesis.resources:
+        if recorded.urn in found:
+            found[recorded.urn].property_dependencies = {
+                key: [found[urn] for urn in urns if urn in found]
+                for key, urns in recorded.property_dependencies.items()
+            }
+    return list(found.values())
 
 
 def run_pack(resources: list[PolicyResource], config: dict[str, Any] | None = None) -> dict[str, list[str]]:
@@ -115,10 +138,12 @@ def test_every_configuration_check_is_in_exactly_one_policy() -> None:
             assert spec.claim in load_checks()[check_id].meta.claims, (spec.name, check_id)
 
 
+@pytest.mark.parametrize("first_preview", [False, True], ids=["deployed", "first-preview"])
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_real_stacks_pass(stack: str) -> None:
-    reported = run_pack(policy_resources(synth_cached(stack)))
-    assert {k: v for k, v in reported.items()} == {}
+def test_the_real_stacks_pass(stack: str, first_preview: bool) -> None:
+    reported = run_pack(policy_resources(synth_cached(stack), first_preview=first_preview))
+    # At a first preview what cannot be verified yet is named (advisory), nothing else.
+    assert set(reported) <= ({"unknown-values-at-preview"} if first_preview else set()), reported
 
 
 def _set(
@@ -228,9 +253,23 @@ BREAKS = [
 ]
 
 
+# Breaks a first preview cannot judge: the nested deployment that binds the certificate carries the
+# certificate's thumbprint, computed at apply; a resource with an unknown declared value is judged as a whole
+# "unknown until apply" (the framework's guard), even where the break would not depend on that value.
+UNKNOWN_AT_FIRST_PREVIEW = {"portal-custom-domain-tls"}
+
+
+@pytest.mark.parametrize("first_preview", [False, True], ids=["deployed", "first-preview"])
 @pytest.mark.parametrize(("policy", "claim", "change"), BREAKS, ids=[f"{p}-{i}" for i, (p, _, _) in enumerate(BREAKS)])
-def test_a_break_is_a_violation_naming_resource_and_claim(policy: str, claim: str, change: Any) -> None:
-    reported = run_pack(policy_resources(synth_cached("dev"), change))
+def test_a_break_is_a_violation_naming_resource_and_claim(
+    policy: str, claim: str, change: Any, first_preview: bool
+) -> None:
+    reported = run_pack(policy_resources(synth_cached("dev"), change, first_preview=first_preview))
+    if first_preview and policy in UNKNOWN_AT_FIRST_PREVIEW:
+        # Not judged, and not passed: reported as unknown until apply, naming the claim.
+        assert policy not in reported
+        assert any(f"[{claim}]" in m for m in reported["unknown-values-at-preview"])
+        return
     assert policy in reported, reported
     assert all(message.startswith(f"[{claim}] ") for message in reported[policy])
     assert set(reported) <= {policy, "unknown-values-at-preview", "database-no-firewall-rules"} | {
