@@ -1,11 +1,21 @@
-"""Only two sources may reach the database port: the portal's subnet and the VPN source of the one IP.
+"""Only two sources may reach the database port: the portal's subnet and the VPN path.
 
-The allowed sources are derived from the inventory itself: the subnet the web
-app integrates with, and the VPN side (the site-to-site office address, or the
-point-to-site client pool). With a zone-redundant server its own delegated
-subnet (primary and standby) is allowed too. Any other source on an inbound
-allow rule that covers the database port fails, and so does a database subnet
-without an NSG or without a deny-all rule.
+The sources that reach the port are *computed*, the way Azure evaluates network security groups
+(compliance_checks/evaluate/nsg.py: priority order, first match, allow and deny, ports and prefixes singular
+and plural, source ports, service tags, application security groups, the default rules): for the PostgreSQL
+flexible server's delegated subnet, or the private endpoint(s) in front of it, the exact set of source
+addresses from which a TCP packet can reach the database port. The promise holds only if that set is within
+the allowed sources derived from the inventory itself: the subnet the web app integrates with, and the VPN
+path (the point-to-site client pool, the site-to-site local network gateway prefixes); with a zone-redundant or
+same-zone standby also the server's own subnet (primary and standby replicate over it). Anything the
+evaluation cannot resolve where it matters is an ERROR, never a PASS. The evidence is the computed table
+("from X to port 5432/Tcp: allowed by rule R").
+
+Out of scope here, judged by their own checks: the server's public endpoint (``publicNetworkAccess``:
+postgres_public_access_disabled) and its firewall rules (postgres_no_firewall_rules), which only apply to
+that endpoint; and whether the VPN path itself admits only the allowed IP or developers with MFA
+(vpn_gateway_single_ip_or_entra, entra_* checks). Not modelled: Azure Virtual Network Manager security admin
+rules, which no source of this project reads.
 """
 
 from __future__ import annotations
@@ -13,45 +23,65 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from compliance_checks.checks import domains
-from compliance_checks.checks.base import Check, CheckMeta, Params, Read
-from compliance_checks.checks.network_helpers import (
-    RULE_READS,
-    is_inbound_allow,
-    normalise_prefix,
-    port_covered,
-    sources,
-)
-from compliance_checks.checks.nsg_deny_all_inbound import is_deny_all_inbound
+from compliance_checks.checks.base import Boolean, Check, CheckMeta, Params, Read
+from compliance_checks.checks.nsg_deny_all_inbound import NSG_RULE_READS
+from compliance_checks.evaluate import nsg
+from compliance_checks.evaluate.addresses import AddressSet, PortSet
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import UNKNOWN, Inventory, Resource
+from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource
+
+SERVER = "Microsoft.DBforPostgreSQL/flexibleServers"
+_PE_LINKS = ("properties.privateLinkServiceConnections", "properties.manualPrivateLinkServiceConnections")
+# highAvailability.mode: HighAvailabilityMode of the PostgreSQL flexible server specs (Disabled, ZoneRedundant,
+# SameZone), as azure-native's dbforpostgresql.HighAvailabilityMode generates it.
+_HA_MODE = domains.Enum(
+    ("Disabled", "ZoneRedundant", "SameZone"), "pulumi_azure_native.dbforpostgresql.HighAvailabilityMode"
+)
+_PREFIX_LIST = domains.ListOf(domains.CIDR)
 
 
-def subnet_prefixes(subnet: Resource) -> set[str]:
-    found = [subnet.get("properties.addressPrefix"), *(subnet.get("properties.addressPrefixes") or [])]
-    return {normalise_prefix(str(p)) for p in found if isinstance(p, str) and p}
+def subnet_prefixes(subnet: Resource) -> AddressSet:
+    """A subnet's addresses; unreadable ones add nothing (an allowance can only narrow, and so only FAIL)."""
+    found = nsg.subnet_addresses(subnet)
+    return found if isinstance(found, AddressSet) else AddressSet.empty()
 
 
-def vpn_sources(inventory: Inventory) -> set[str]:
-    allowed: set[str] = set()
-    for gateway in inventory.of_type("Microsoft.Network/virtualNetworkGateways"):
+def _known(found: nsg.Resolved) -> AddressSet:
+    return found if isinstance(found, AddressSet) else AddressSet.empty()
+
+
+def vpn_sources(inventory: Inventory) -> AddressSet:
+    allowed = AddressSet.empty()
+    for gateway in inventory.of_type(nsg.GATEWAY):
         pool = gateway.get("properties.vpnClientConfiguration.vpnClientAddressPool.addressPrefixes")
-        if isinstance(pool, list):
-            allowed |= {normalise_prefix(str(p)) for p in pool}
-    for local in inventory.of_type("Microsoft.Network/localNetworkGateways"):
+        allowed = allowed | _known(nsg.prefixes(pool, gateway.name))
+    for local in inventory.of_type(nsg.LOCAL_GATEWAY):
         space = local.get("properties.localNetworkAddressSpace.addressPrefixes")
-        if isinstance(space, list):
-            allowed |= {normalise_prefix(str(p)) for p in space}
+        allowed = allowed | _known(nsg.prefixes(space, local.name))
     return allowed
 
 
-def portal_sources(inventory: Inventory) -> set[str]:
-    allowed: set[str] = set()
+def portal_sources(inventory: Inventory) -> AddressSet:
+    allowed = AddressSet.empty()
     for site in inventory.of_type("Microsoft.Web/sites"):
         subnet_id = site.get("properties.virtualNetworkSubnetId")
         subnet = inventory.get(subnet_id) if isinstance(subnet_id, str) else None
         if subnet is not None:
-            allowed |= subnet_prefixes(subnet)
+            allowed = allowed | subnet_prefixes(subnet)
     return allowed
+
+
+def endpoints_of(inventory: Inventory, server: Resource) -> list[Resource]:
+    """The private endpoints whose connections name this server."""
+    found = []
+    for endpoint in inventory.of_type(nsg.PRIVATE_ENDPOINT):
+        for path in _PE_LINKS:
+            links = endpoint.get(path)
+            for link in links if isinstance(links, list) else []:
+                target = link.get("privatelinkserviceid") if isinstance(link, dict) else None
+                if isinstance(target, str) and target.lower() == server.id_key:
+                    found.append(endpoint)
+    return found
 
 
 class DatabasePortTwoSources(Check):
@@ -68,35 +98,53 @@ class DatabasePortTwoSources(Check):
             "On the database subnet's NSG, allow the database port only from the portal's integration subnet and"
             " the VPN source, then deny all other inbound traffic."
         ),
-        references=("https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-private",),
+        references=(
+            "https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-private",
+            "https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview",
+            "https://learn.microsoft.com/azure/virtual-network/network-security-group-how-it-works",
+            "https://learn.microsoft.com/azure/virtual-network/service-tags-overview",
+        ),
     )
 
     READS = (
-        Read("Microsoft.DBforPostgreSQL/flexibleServers", "properties.network.delegatedSubnetResourceId"),
-        # Only the database subnet's NSG decides; a missing one there FAILs (others may have none).
-        Read(
-            "Microsoft.Network/virtualNetworks/subnets",
-            "properties.networkSecurityGroup.id",
-            absent_ok=True,
-            domain=domains.ArmId("Microsoft.Network/networkSecurityGroups"),
-        ),
+        Read(SERVER, "properties.network.delegatedSubnetResourceId", absent_ok=True, domain=domains.ArmId(nsg.SUBNET)),
+        Read(SERVER, "properties.highAvailability.mode", absent_ok=True, domain=_HA_MODE),
+        # A subnet without an NSG is judged (everything reaches it); one naming an unknown NSG is an ERROR.
+        Read(nsg.SUBNET, "properties.networkSecurityGroup.id", absent_ok=True, domain=domains.ArmId(nsg.NSG_TYPE)),
         # A subnet without a prefix adds no allowed source (a narrower allowance can only FAIL).
+        Read(nsg.SUBNET, "properties.addressPrefix", absent_ok=True, domain=domains.CIDR),
+        Read(nsg.SUBNET, "properties.addressPrefixes", absent_ok=True, domain=_PREFIX_LIST),
+        Read(nsg.SUBNET, "properties.routeTable.id", absent_ok=True, domain=domains.ArmId(nsg.ROUTE_TABLE)),
         Read(
-            "Microsoft.Network/virtualNetworks/subnets", "properties.addressPrefix", absent_ok=True, domain=domains.CIDR
+            nsg.SUBNET,
+            "properties.privateEndpointNetworkPolicies",
+            absent_ok=True,
+            domain=domains.Enum(nsg.ENDPOINT_POLICIES, "private-link/disable-private-endpoint-network-policy.md"),
         ),
-        *RULE_READS,
+        *NSG_RULE_READS,
         Read("Microsoft.Web/sites", "properties.virtualNetworkSubnetId"),
-        Read(
-            "Microsoft.Network/virtualNetworkGateways",
-            "properties.vpnClientConfiguration.vpnClientAddressPool.addressPrefixes",
-        ),
-        Read("Microsoft.Network/localNetworkGateways", "properties.localNetworkAddressSpace.addressPrefixes"),
-    )
+        Read(nsg.GATEWAY, "properties.vpnClientConfiguration.vpnClientAddressPool.addressPrefixes", domain=_PREFIX_LIST),
+        Read(nsg.LOCAL_GATEWAY, "properties.localNetworkAddressSpace.addressPrefixes", domain=_PREFIX_LIST),
+        # What the VirtualNetwork tag stands for (read only when a rule using it is reached).
+        Read(nsg.VNET, "properties.addressSpace.addressPrefixes", absent_ok=True, domain=_PREFIX_LIST),
+        Read(nsg.VNET, "properties.virtualNetworkPeerings", absent_ok=True, domain=domains.ListOf(domains.OBJECT)),
+        Read(nsg.GATEWAY, "properties.ipConfigurations[*].subnet.id", absent_ok=True, domain=domains.ArmId(nsg.SUBNET)),
+        Read(nsg.CONNECTION, "properties.virtualNetworkGateway1.id", absent_ok=True, domain=domains.ArmId(nsg.GATEWAY)),
+        Read(nsg.CONNECTION, "properties.localNetworkGateway2.id", absent_ok=True, domain=domains.ArmId(nsg.LOCAL_GATEWAY)),
+        Read(nsg.CONNECTION, "properties.enableBgp", absent_ok=True, domain=Boolean()),
+        Read(nsg.ROUTE_TABLE, "properties.routes", absent_ok=True, domain=domains.ListOf(domains.OBJECT)),
+        # Private endpoints in front of a server, and the members of application security groups.
+        *(Read(nsg.PRIVATE_ENDPOINT, f"{path}[*].privateLinkServiceId", absent_ok=True, domain=domains.ArmId()) for path in _PE_LINKS),
+        Read(nsg.PRIVATE_ENDPOINT, "properties.subnet.id", absent_ok=True, domain=domains.ArmId(nsg.SUBNET)),
+        Read(nsg.PRIVATE_ENDPOINT, "properties.ipConfigurations", absent_ok=True, domain=domains.ListOf(domains.OBJECT)),
+        Read(nsg.PRIVATE_ENDPOINT, "properties.applicationSecurityGroups", absent_ok=True, domain=domains.ListOf(domains.OBJECT)),
+        Read(nsg.NIC, "properties.ipConfigurations", absent_ok=True, domain=domains.ListOf(domains.OBJECT)),
+    )  # fmt: skip
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        servers = inventory.of_type("Microsoft.DBforPostgreSQL/flexibleServers")
+        servers = inventory.of_type(SERVER)
         if not servers:
-            yield self.error_nothing_found("no Microsoft.DBforPostgreSQL/flexibleServers in the inventory")
+            yield self.error_nothing_found(f"no {SERVER} in the inventory")
             return
         base_allowed = portal_sources(inventory) | vpn_sources(inventory)
         for server in servers:
@@ -109,77 +157,143 @@ class DatabasePortTwoSources(Check):
                     Evidence("properties.network.delegatedSubnetResourceId", subnet_id, "a subnet"),
                 )
                 continue
-            subnet = inventory.get(subnet_id) if isinstance(subnet_id, str) else None
-            if subnet is None:
-                verdict = Verdict.FAIL if not isinstance(subnet_id, str) else Verdict.ERROR
+            if isinstance(subnet_id, str):
+                subnet = inventory.get(subnet_id)
+                if subnet is None:
+                    yield self.finding(
+                        server,
+                        Verdict.ERROR,
+                        "Cannot verify: the database's subnet is not in the inventory.",
+                        Evidence(
+                            "properties.network.delegatedSubnetResourceId", subnet_id, "a subnet in the inventory"
+                        ),
+                    )
+                    continue
+                yield from self._judge(inventory, server, subnet, base_allowed, params, endpoint=None)
+                continue
+            endpoints = endpoints_of(inventory, server)
+            if not endpoints:
                 yield self.finding(
                     server,
-                    verdict,
-                    "The database is in no subnet of the inventory: its sources cannot be limited.",
+                    Verdict.FAIL,
+                    "The database is in no subnet and behind no private endpoint of the inventory: its sources "
+                    "cannot be limited by any network security group.",
                     Evidence("properties.network.delegatedSubnetResourceId", subnet_id, "a subnet in the inventory"),
                 )
                 continue
-            yield from self._judge_subnet(inventory, server, subnet, base_allowed, params)
+            for endpoint in endpoints:
+                yield from self._judge_endpoint(inventory, server, endpoint, base_allowed, params)
 
-    def _judge_subnet(
-        self, inventory: Inventory, server: Resource, subnet: Resource, base_allowed: set[str], params: Params
+    def _judge_endpoint(
+        self, inventory: Inventory, server: Resource, endpoint: Resource, base_allowed: AddressSet, params: Params
     ) -> Iterable[Finding]:
-        allowed = set(base_allowed)
+        subnet_id = endpoint.get("properties.subnet.id")
+        subnet = inventory.get(subnet_id) if isinstance(subnet_id, str) else None
+        if subnet is None:
+            yield self.finding(
+                endpoint,
+                Verdict.ERROR,
+                "Cannot verify: the private endpoint's subnet is unknown or not in the inventory.",
+                Evidence("properties.subnet.id", subnet_id, "a subnet in the inventory"),
+            )
+            return
+        yield from self._judge(inventory, server, subnet, base_allowed, params, endpoint=endpoint)
+
+    def _judge(
+        self,
+        inventory: Inventory,
+        server: Resource,
+        subnet: Resource,
+        base_allowed: AddressSet,
+        params: Params,
+        *,
+        endpoint: Resource | None,
+    ) -> Iterable[Finding]:
+        port = params.database_port
+        what = f"port {port}/Tcp"
+        allowed = base_allowed
         if str(server.get("properties.highAvailability.mode")).lower() in ("zoneredundant", "samezone"):
-            allowed |= subnet_prefixes(subnet)
-        group_id = subnet.get("properties.networkSecurityGroup.id")
-        group = inventory.get(group_id) if isinstance(group_id, str) else None
-        expected = "only from " + (", ".join(sorted(allowed)) or "(no source could be derived)")
-        if group_id is UNKNOWN or (isinstance(group_id, str) and group is None):
+            allowed = allowed | subnet_prefixes(subnet)
+        expected = "only from " + (allowed.describe() if allowed else "(no source could be derived)")
+        target: Resource = endpoint or server
+        destinations = self._destinations(subnet, endpoint)
+        if isinstance(destinations, nsg.Unresolved):
             yield self.finding(
-                server,
+                target,
                 Verdict.ERROR,
-                "Cannot verify: the database subnet's NSG is unknown.",
-                Evidence("subnet.networkSecurityGroup", group_id, "an NSG in the inventory"),
+                f"Cannot verify: {destinations.reason}.",
+                Evidence(what, destinations.reason, expected),
             )
             return
-        if group is None:
+        tags = nsg.tags_for(inventory, inventory.parent(subnet))
+        group = nsg.subnet_group(inventory, subnet, tags)
+        if isinstance(group, nsg.Unresolved):
             yield self.finding(
-                server,
-                Verdict.FAIL,
-                f"Subnet {subnet.name} has no NSG: the whole VNet reaches port {params.database_port}.",
-                Evidence("subnet.networkSecurityGroup", group_id, "an NSG"),
-            )
-            return
-        rules = group.get("properties.securityRules")
-        if rules is UNKNOWN:
-            yield self.finding(
-                group,
+                target,
                 Verdict.ERROR,
-                "Cannot verify: rules unknown.",
-                Evidence("properties.securityRules", rules, expected),
+                f"Cannot verify: {group.reason}.",
+                Evidence("subnet.networkSecurityGroup", group.reason, expected),
             )
             return
-        rules = rules if isinstance(rules, list) else []
-        observed: set[str] = set()
-        offending: list[str] = []
-        for rule in rules:
-            if is_inbound_allow(rule) and port_covered(rule, params.database_port):
-                for source in sources(rule):
-                    observed.add(source)
-                    if normalise_prefix(source) not in allowed:
-                        offending.append(f"{source} (rule {rule.get('name')})")
-        evidence = Evidence(f"sources allowed to port {params.database_port}", sorted(observed), expected)
-        if offending:
+        note = ""
+        if endpoint is not None and group is not None:
+            applies = nsg.nsg_applies_to_endpoints(subnet)
+            if applies is None:
+                yield self.finding(
+                    target,
+                    Verdict.ERROR,
+                    f"Cannot verify: subnet {subnet.name}'s privateEndpointNetworkPolicies is not readable.",
+                    Evidence(
+                        "subnet.privateEndpointNetworkPolicies",
+                        subnet.get("properties.privateEndpointNetworkPolicies"),
+                        "Enabled",
+                    ),
+                )
+                return
+            if not applies:
+                group, note = (
+                    None,
+                    f" (network policies for private endpoints are disabled on {subnet.name}: its NSG does not apply)",
+                )
+        if group is None and not note:
+            note = f" (subnet {subnet.name} has no NSG)"
+        result = nsg.reach(
+            [group] if group is not None else [], nsg.Query(destinations, "Tcp", PortSet.of([(port, port)]))
+        )
+        evidence = Evidence(f"sources reaching {what}", result.rows(what), expected)
+        if not result.known:
             yield self.finding(
-                group, Verdict.FAIL, f"Port {params.database_port} is also open to {', '.join(offending)}.", evidence
+                target, Verdict.ERROR, f"Cannot verify who reaches {what}: {'; '.join(result.unknown)}.", evidence
             )
-        elif not any(is_deny_all_inbound(r) for r in rules):
+            return
+        extra = result.allowed - allowed
+        if extra:
             yield self.finding(
-                group,
-                Verdict.FAIL,
-                "No deny-all inbound rule: AllowVnetInBound opens the port to the whole VNet and VPN.",
-                evidence,
+                target, Verdict.FAIL, f"Port {port}/Tcp is also reachable from {extra.describe()}{note}.", evidence
             )
         else:
-            yield self.finding(
-                group, Verdict.PASS, f"Port {params.database_port} only from {', '.join(sorted(observed))}.", evidence
-            )
+            shown = result.allowed.describe() if result.allowed else "nowhere"
+            yield self.finding(target, Verdict.PASS, f"Port {port}/Tcp is reachable only from {shown}.", evidence)
+
+    @staticmethod
+    def _destinations(subnet: Resource, endpoint: Resource | None) -> AddressSet | nsg.Unresolved:
+        """The server's delegated subnet (the server and its standby may take any of its addresses), or the
+        private endpoint's own addresses when known, else its whole subnet (a superset: a PASS stays sound)."""
+        whole = nsg.subnet_addresses(subnet)
+        if isinstance(whole, AddressSet) and not whole:
+            return nsg.Unresolved(f"subnet {subnet.name} has no address prefix")
+        if endpoint is None:
+            return whole
+        configs = endpoint.get("properties.ipConfigurations")
+        if configs is MISSING or configs is None:
+            return whole
+        own = nsg.prefixes(
+            [c.get("privateipaddress") for c in configs if isinstance(c, dict)]
+            if isinstance(configs, list)
+            else configs,
+            f"private endpoint {endpoint.name}",
+        )
+        return own if isinstance(own, AddressSet) and own else whole
 
 
 CHECK = DatabasePortTwoSources()

@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 from compliance_checks.evaluate.addresses import V4_TOP, V6_TOP, AddressSet, IntervalSet, PortSet
-from compliance_checks.inventory import MISSING, UNKNOWN, SecretValue
+from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
 
 # The rule properties read, as the inventory folds them (flattened: no "properties." inside a rule).
 RULE_PATHS: Final = (
@@ -543,3 +543,245 @@ def _combine(groups: Sequence[Group], cell: _Cell) -> list[tuple[IntervalSet, tu
         if not current:
             break
     return current
+
+
+# --- reading the inventory ------------------------------------------------------------------------------------------
+# Paths read here (ARM bodies as the inventory folds and flattens them), for a later comparison with the models of
+# azure-mgmt-network: Microsoft.Network/virtualNetworks/subnets properties.addressPrefix, properties.addressPrefixes,
+# properties.networkSecurityGroup.id, properties.routeTable.id, properties.privateEndpointNetworkPolicies;
+# virtualNetworks properties.addressSpace.addressPrefixes, properties.virtualNetworkPeerings[*]
+# (remoteAddressSpace.addressPrefixes, useRemoteGateways) and virtualNetworkPeerings children;
+# virtualNetworkGateways properties.ipConfigurations[*].subnet.id,
+# properties.vpnClientConfiguration.vpnClientAddressPool.addressPrefixes; connections properties.virtualNetworkGateway1.id,
+# properties.localNetworkGateway2.id, properties.virtualNetworkGateway2.id, properties.connectionType,
+# properties.enableBgp; localNetworkGateways properties.localNetworkAddressSpace.addressPrefixes; routeTables
+# properties.routes[*].addressPrefix; applicationSecurityGroups (existence); networkInterfaces
+# properties.ipConfigurations[*].applicationSecurityGroups[*].id and .privateIPAddress; privateEndpoints
+# properties.applicationSecurityGroups[*].id, properties.ipConfigurations[*].privateIPAddress.
+
+SUBNET: Final = "Microsoft.Network/virtualNetworks/subnets"
+VNET: Final = "Microsoft.Network/virtualNetworks"
+PEERING: Final = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings"
+GATEWAY: Final = "Microsoft.Network/virtualNetworkGateways"
+CONNECTION: Final = "Microsoft.Network/connections"
+LOCAL_GATEWAY: Final = "Microsoft.Network/localNetworkGateways"
+ROUTE_TABLE: Final = "Microsoft.Network/routeTables"
+ASG: Final = "Microsoft.Network/applicationSecurityGroups"
+NIC: Final = "Microsoft.Network/networkInterfaces"
+PRIVATE_ENDPOINT: Final = "Microsoft.Network/privateEndpoints"
+NSG_TYPE: Final = "Microsoft.Network/networkSecurityGroups"
+
+
+def prefixes(value: Any, what: str) -> Resolved:
+    """A list of CIDR texts as an address set (a missing list is no address; anything unreadable is unknown)."""
+    if value is MISSING or value is None:
+        return AddressSet.empty()
+    if _bad(value) or not isinstance(value, list):
+        return Unresolved(f"{what}: not a readable list of prefixes")
+    try:
+        return AddressSet.parse_all(str(v) for v in value if isinstance(v, str))
+    except ValueError as error:
+        return Unresolved(f"{what}: {error}")
+
+
+def subnet_addresses(subnet: Resource) -> Resolved:
+    one = subnet.get("properties.addressPrefix")
+    if _bad(one):
+        return Unresolved(f"subnet {subnet.name}: addressPrefix unknown")
+    many = prefixes(subnet.get("properties.addressPrefixes"), f"subnet {subnet.name} addressPrefixes")
+    if isinstance(many, Unresolved):
+        return many
+    if isinstance(one, str):
+        try:
+            many = many | AddressSet.parse(one)
+        except ValueError:
+            return Unresolved(f"subnet {subnet.name}: addressPrefix {one!r} is no CIDR block")
+    return many
+
+
+def _union(parts: Iterable[Resolved]) -> Resolved:
+    found = AddressSet.empty()
+    for part in parts:
+        if isinstance(part, Unresolved):
+            return part
+        found = found | part
+    return found
+
+
+def _id(value: Any) -> str:
+    return value.lower() if isinstance(value, str) else ""
+
+
+def _gateway_parts(inventory: Inventory, gateway: Resource) -> Iterable[Resolved]:
+    """What a gateway of the network connects: its point-to-site client pool and the networks of its connections."""
+    client = gateway.get("properties.vpnClientConfiguration")
+    if client is not MISSING and client is not None:
+        yield prefixes(
+            gateway.get("properties.vpnClientConfiguration.vpnClientAddressPool.addressPrefixes"),
+            f"gateway {gateway.name} client pool",
+        )
+    for connection in inventory.of_type(CONNECTION):
+        if _id(connection.get("properties.virtualNetworkGateway1.id")) != gateway.id_key:
+            continue
+        bgp = connection.get("properties.enableBgp")
+        if bgp is not MISSING and bgp is not None and bgp is not False:
+            yield Unresolved(f"connection {connection.name}: BGP may learn prefixes the inventory does not hold")
+            continue
+        local_id = connection.get("properties.localNetworkGateway2.id")
+        if isinstance(local_id, str):
+            local = inventory.get(local_id)
+            if local is None:
+                yield Unresolved(f"connection {connection.name}: its local network gateway is not in the inventory")
+                continue
+            yield prefixes(
+                local.get("properties.localNetworkAddressSpace.addressPrefixes"), f"local network gateway {local.name}"
+            )
+        else:
+            yield Unresolved(f"connection {connection.name}: the network on its other side is not resolved here")
+
+
+def virtual_network_addresses(inventory: Inventory, vnet: Resource) -> Resolved:
+    """The VirtualNetwork tag as seen from ``vnet`` (service-tags-overview.md, quoted in the module docstring)."""
+    parts: list[Resolved] = [HOST_VIP]
+    space = vnet.get("properties.addressSpace.addressPrefixes")
+    if not isinstance(space, list):
+        return Unresolved(f"virtual network {vnet.name}: address space not readable")
+    parts.append(prefixes(space, f"virtual network {vnet.name}"))
+    inline = vnet.get("properties.virtualNetworkPeerings")
+    peerings: list[Any] = list(inline) if isinstance(inline, list) else []
+    if _bad(inline):
+        return Unresolved(f"virtual network {vnet.name}: peerings unknown")
+    peerings.extend(p.folded.get("properties", {}) for p in inventory.children(vnet, PEERING))
+    for peering in peerings:
+        if not isinstance(peering, Mapping):
+            return Unresolved(f"virtual network {vnet.name}: a peering is not readable")
+        remote = peering.get("remoteaddressspace")
+        remote_prefixes = remote.get("addressprefixes") if isinstance(remote, Mapping) else MISSING
+        if not isinstance(remote_prefixes, list):
+            return Unresolved(f"virtual network {vnet.name}: a peering's remote address space was not read")
+        parts.append(prefixes(remote_prefixes, f"a peering of {vnet.name}"))
+        if peering.get("useremotegateways") not in (None, False, MISSING):
+            parts.append(Unresolved(f"a peering of {vnet.name} uses remote gateways: their networks are not read"))
+    subnet_prefix = vnet.id_key + "/subnets/"
+    for gateway in inventory.of_type(GATEWAY):
+        configs = gateway.get("properties.ipConfigurations")
+        if not isinstance(configs, list):
+            continue
+        if any(
+            isinstance(c, Mapping) and _id((c.get("subnet") or {}).get("id")).startswith(subnet_prefix) for c in configs
+        ):
+            parts.extend(_gateway_parts(inventory, gateway))
+    for subnet in inventory.children(vnet, SUBNET):
+        table_id = subnet.get("properties.routeTable.id")
+        if table_id is MISSING or table_id is None:
+            continue
+        table = inventory.get(table_id) if isinstance(table_id, str) else None
+        if table is None:
+            parts.append(Unresolved(f"subnet {subnet.name}: its route table was not read"))
+            continue
+        routes = table.get("properties.routes")
+        for route in routes if isinstance(routes, list) else []:
+            prefix = route.get("addressprefix") if isinstance(route, Mapping) else None
+            if prefix in ("0.0.0.0/0", "::/0"):
+                parts.append(Unresolved(f"route table {table.name} has a default route (the tag 'might also contain "
+                                        "default routes')"))  # fmt: skip
+            elif isinstance(prefix, str):
+                parts.append(prefixes([prefix], f"route table {table.name}"))
+            else:
+                parts.append(Unresolved(f"route table {table.name}: a route's prefix is not readable"))
+    return _union(parts)
+
+
+def _addresses_of_configs(configs: Any, owner: str) -> Resolved:
+    if not isinstance(configs, list):
+        return Unresolved(f"{owner}: IP configurations not readable")
+    found: list[Resolved] = []
+    for config in configs:
+        address = config.get("privateipaddress") if isinstance(config, Mapping) else None
+        if not isinstance(address, str):
+            return Unresolved(f"{owner}: a private IP address is not known (dynamic, or not read)")
+        found.append(prefixes([address], owner))
+    return _union(found)
+
+
+def asg_members(inventory: Inventory) -> dict[str, Resolved]:
+    """Each application security group of the inventory with its members' addresses (network interfaces and
+    private endpoints of the inventory that name it); a member whose address is not known makes it unknown."""
+    members: dict[str, list[Resolved]] = {asg.id_key: [] for asg in inventory.of_type(ASG)}
+    if not members:
+        return {}
+    for nic in inventory.of_type(NIC):
+        configs = nic.get("properties.ipConfigurations")
+        for config in configs if isinstance(configs, list) else []:
+            if not isinstance(config, Mapping):
+                continue
+            for ref in config.get("applicationsecuritygroups") or []:
+                key = _id(ref.get("id")) if isinstance(ref, Mapping) else ""
+                if key in members:
+                    members[key].append(_addresses_of_configs([config], f"network interface {nic.name}"))
+    for endpoint in inventory.of_type(PRIVATE_ENDPOINT):
+        refs = endpoint.get("properties.applicationSecurityGroups")
+        for ref in refs if isinstance(refs, list) else []:
+            key = _id(ref.get("id")) if isinstance(ref, Mapping) else ""
+            if key in members:
+                members[key].append(
+                    _addresses_of_configs(
+                        endpoint.get("properties.ipConfigurations"), f"private endpoint {endpoint.name}"
+                    )
+                )
+    return {key: _union(parts) for key, parts in members.items()}
+
+
+def tags_for(inventory: Inventory, vnet: Resource | None) -> Tags:
+    if vnet is None:
+        return Tags(asg_members=asg_members(inventory))
+    return Tags(virtual_network=lambda: virtual_network_addresses(inventory, vnet), asg_members=asg_members(inventory))
+
+
+def subnet_group(inventory: Inventory, subnet: Resource, tags: Tags) -> Group | Unresolved | None:
+    """The NSG of a subnet as a Group; None when the subnet has none."""
+    group_id = subnet.get("properties.networkSecurityGroup.id")
+    if group_id is MISSING or group_id is None:
+        return None
+    group = inventory.get(group_id) if isinstance(group_id, str) else None
+    if group is None:
+        return Unresolved(f"subnet {subnet.name}: its network security group is unknown or not in the inventory")
+    return read_group(group.name, group.get("properties.securityRules"), tags)
+
+
+# "By default, network policies are disabled for a subnet in a virtual network. To use network policies like
+# user-defined routes and network security group support, network policy support must be enabled for the subnet.
+# This setting only applies to private endpoints in the subnet" ... "The possible values for
+# privateEndpointNetworkPolicies are Disabled, NetworkSecurityGroupEnabled, RouteTableEnabled, and Enabled."
+# (MicrosoftDocs/azure-docs articles/private-link/disable-private-endpoint-network-policy.md,
+# commit 027faf67ae0df84208dd3480869a3a26de8caf49)
+ENDPOINT_POLICIES: Final = ("Disabled", "NetworkSecurityGroupEnabled", "RouteTableEnabled", "Enabled")
+
+
+def nsg_applies_to_endpoints(subnet: Resource) -> bool | None:
+    """Whether the subnet's NSG filters traffic to its private endpoints; None when that is not readable."""
+    value = subnet.get("properties.privateEndpointNetworkPolicies")
+    if value is MISSING or value is None:
+        return False  # the documented default: disabled
+    if not isinstance(value, str) or value.lower() not in {v.lower() for v in ENDPOINT_POLICIES}:
+        return None
+    return value.lower() in ("enabled", "networksecuritygroupenabled")
+
+
+def reaching_defaults(group: Group) -> Reachability:
+    """The traffic no rule of ``group`` decides -- which therefore meets AllowVnetInBound and
+    AllowAzureLoadBalancerInBound -- over every protocol, port and destination. Its pieces are that traffic's
+    sources; empty means the group's own rules decide everything (an effective deny-all)."""
+    own = tuple(r for r in group.rules if not r.default)
+    every, ports = AddressSet.everything(), PortSet.everything()
+    catch = Rule("(none of its rules)", group.name, 65000, True, PROTOCOLS, every, ports, every, ports, default=True)
+    probe = Group(group.name, (*own, catch), group.problem)
+    pieces: list[Piece] = []
+    for protocol in sorted(PROTOCOLS):
+        found = reach([probe], Query(every, protocol, ports))
+        if not found.known:
+            return found
+        pieces.extend(
+            Piece(p.sources, (f"{protocol.upper()} {p.rules[0]}",)) for p in found.pieces if p.rules == (catch.label,)
+        )
+    return Reachability(pieces=tuple(pieces))
