@@ -53,3 +53,28 @@ def show_json(value: Any) -> str:
         if tag in ("$missing", "$unknown", "$secret"):
             return {"$missing": "(not set)", "$unknown": "(unknown)", "$secret": "[secret]"}[tag]
     return show(value)
+
+
+MAX_TABLE_ROWS = 50
+
+
+def as_table(value: Any) -> tuple[list[str], list[list[str]]] | None:
+    """An evaluator's reasoning as a table: a list of records that all have the same keys.
+
+    The reachability and Conditional Access evaluators give their evidence as
+    rows ("from X to port 5432: allowed by rule R"); every report shows those as
+    a table (at most ``MAX_TABLE_ROWS`` rows, the rest in results.json). Any
+    other value is not a table (``None``) and is shown as text.
+    """
+    if not isinstance(value, list | tuple) or not value:
+        return None
+    first = value[0]
+    if not isinstance(first, dict) or not first:
+        return None
+    columns = [str(k) for k in first]
+    rows = []
+    for item in value:
+        if not isinstance(item, dict) or [str(k) for k in item] != columns:
+            return None
+        rows.append([show_json(item[k]) if isinstance(item[k], dict) else show(item[k]) for k in item])
+    return columns, rows

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from compliance_checks.render_values import show_json
+from compliance_checks.render_values import MAX_TABLE_ROWS, as_table, show_json
 
 COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#bc4c00", "MANUAL": "#0969da", "NOT_APPLICABLE": "#6e7781"}
 VERDICTS = ("FAIL", "ERROR", "MANUAL", "PASS", "NOT_APPLICABLE")
@@ -36,6 +36,7 @@ table{border-collapse:collapse;width:100%;font-size:12.5px;table-layout:fixed}td
 th{background:#f6f8fa}td.id{font-family:ui-monospace,monospace;word-break:break-all;max-width:340px}
 code{font-family:ui-monospace,monospace;font-size:12px}.small{font-size:12px;color:#59636e}
 .waived{opacity:.75}.exit{font-size:16px;font-weight:600}
+table.reasoning{font-size:11.5px;table-layout:auto;margin:0}table.reasoning th,table.reasoning td{padding:2px 4px}
 """
 
 
@@ -58,6 +59,21 @@ def _resource_cell(resource_id: str) -> str:
 
 def _observed(value: Any) -> str:
     return show_json(value)
+
+
+def _observed_cell(value: Any) -> str:
+    """An observed value for a table cell: an evaluator's rows as a small table, anything else as clipped text."""
+    table = as_table(value)
+    if table is None:
+        return escape(_clip(_observed(value)))
+    columns, rows = table
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(_clip(cell))}</td>" for cell in row) + "</tr>" for row in rows[:MAX_TABLE_ROWS]
+    )
+    more = len(rows) - MAX_TABLE_ROWS
+    tail = f'<div class="small">… and {more} more rows in results.json.</div>' if more > 0 else ""
+    return f'<table class="reasoning"><tr>{head}</tr>{body}</table>{tail}'
 
 
 def claim_matrix_svg(
@@ -214,7 +230,7 @@ def _evidence_rows(findings: Sequence[Mapping[str, Any]]) -> str:
                 )
             rows.append(
                 f'<tr class="{"waived" if waived else ""}">{lead}<td><code>{escape(item["path"])}</code></td>'
-                f"<td>{escape(_clip(_observed(item['observed'])))}</td><td>{escape(item['expected'])}</td>"
+                f"<td>{_observed_cell(item['observed'])}</td><td>{escape(item['expected'])}</td>"
                 + (
                     f'<td{span}>{escape(finding["source"])}<br><span class="small">{escape(finding["observedAt"])}</span></td>'
                     if index == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from compliance_checks.render_values import show_json
+from compliance_checks.render_values import as_table, show_json
 
 ICON = {"PASS": "✅", "FAIL": "❌", "ERROR": "⚠️", "MANUAL": "📝", "NOT_APPLICABLE": "➖"}
 EXIT_MEANING = {0: "all verifiable promises kept", 1: "promises broken", 2: "not everything could be verified"}
@@ -13,6 +13,33 @@ EXIT_MEANING = {0: "all verifiable promises kept", 1: "promises broken", 2: "not
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _reasoning(findings: list[Mapping[str, Any]], max_rows: int = 20) -> list[str]:
+    """The evaluators' tables behind the findings to fix (reachability, Conditional Access cells)."""
+    lines: list[str] = []
+    for finding in findings:
+        for item in finding["evidence"]:
+            table = as_table(item["observed"])
+            if table is None:
+                continue
+            columns, rows = table
+            resource = finding["resourceId"].rsplit("/", 1)[-1]
+            lines += [
+                "",
+                f"**`{finding['checkId']}` on `{_cell(resource)}`: {_cell(item['path'])}** "
+                f"(expected: {_cell(item['expected'])})",
+                "",
+                "| " + " | ".join(_cell(c) for c in columns) + " |",
+                "|" + "---|" * len(columns),
+            ]
+            lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows[:max_rows]]
+            if len(rows) > max_rows:
+                note = f"… {len(rows) - max_rows} more rows in results.json"
+                lines.append("| " + " | ".join([*[""] * (len(columns) - 1), note]) + " |")
+    if lines:
+        lines = ["", "#### Why", *lines]
+    return lines
 
 
 def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20) -> str:
@@ -52,6 +79,7 @@ def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20) -> st
             )
         if len(problems) > max_findings:
             lines.append(f"| … | | | {len(problems) - max_findings} more in the full report |")
+        lines += _reasoning(problems[:max_findings])
     waived = [f for f in results["findings"] if f["waiver"]]
     if waived:
         lines += ["", f"### Waived ({len(waived)})", ""]
