@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from compliance_checks.checks.base import ArmId, Domain, Enum, Integer, ListOf, Matches, Object, Read, Text
+from compliance_checks.checks.base import ArmId, Boolean, Domain, Enum, Integer, ListOf, Matches, Object, Read, Text
 
 __all__ = ["ArmId", "Enum", "Integer", "ListOf", "Matches", "Object", "Read", "Text"]
 from infra import well_known
@@ -163,6 +163,19 @@ _CA_FIELDS: dict[str, tuple[Domain, bool]] = {
     "grantControls.operator": (GRANT_OPERATOR, False),
     "grantControls.builtInControls": (IDS, False),
     "grantControls.authenticationStrength": (STRENGTH, False),
+    # Read by the Conditional Access evaluator (compliance_checks/evaluate/conditional_access.py), same Graph pages:
+    # conditionalaccessusers.md (includeRoles, includeGuestsOrExternalUsers), conditionalaccessgrantcontrols.md
+    # (customAuthenticationFactors, termsOfUse: ID collections); conditions and applications are required there.
+    "conditions": (Object(), True),
+    "conditions.applications": (Object(), True),
+    "conditions.users.includeRoles": (IDS, False),
+    "conditions.users.includeGuestsOrExternalUsers": (
+        Object(any_of=("guestOrExternalUserTypes", "externalTenants")),
+        False,
+    ),
+    "conditions.authenticationFlows": (Object(any_of=("transferMethods",)), False),
+    "grantControls.customAuthenticationFactors": (IDS, False),
+    "grantControls.termsOfUse": (IDS, False),
 }
 # Conditions that narrow where a policy applies (any set one means "not every sign-in").
 NARROWING_CONDITIONS = (
@@ -215,4 +228,22 @@ ENTRA_GATEWAY_READS = (
         domain=ListOf(Text()),
     ),
     Read(GATEWAY, "properties.vpnClientConfiguration.aadAudience", absent_ok=True, domain=Text()),
+)
+
+# Everything the Conditional Access evaluator reads (compliance_checks/evaluate/conditional_access.py): every policy
+# field above, the named locations (Graph ipNamedLocation / countryNamedLocation: an IP range's cidrAddress is
+# required; isTrusted, the countries and the lookup method may be absent) and the groups' member lists.
+CA_EVALUATOR_READS = (
+    *ca_policy_reads(*_CA_FIELDS),
+    Read("Microsoft.Graph/namedLocations", "ipRanges[*].cidrAddress", required=True, domain=CIDR),
+    Read("Microsoft.Graph/namedLocations", "isTrusted", absent_ok=True, domain=Boolean()),
+    Read("Microsoft.Graph/namedLocations", "countriesAndRegions", absent_ok=True, domain=ListOf(Text())),
+    Read("Microsoft.Graph/namedLocations", "includeUnknownCountriesAndRegions", absent_ok=True, domain=Boolean()),
+    Read(
+        "Microsoft.Graph/namedLocations",
+        "countryLookupMethod",
+        absent_ok=True,
+        domain=Enum(("clientIpAddress", "authenticatorAppGps"), "Graph v1.0 countryNamedLocation"),
+    ),
+    Read("Microsoft.Graph/groups", "members", absent_ok=True, domain=ListOf(OBJECT)),
 )

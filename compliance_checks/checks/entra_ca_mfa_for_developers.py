@@ -1,34 +1,41 @@
-"""The developers' group must pass MFA, enforced (not report-only), for Azure management and the VPN."""
+"""The developers' group must pass MFA, enforced (not report-only), for Azure management and the VPN.
+
+Judged by evaluating the tenant's Conditional Access over every class of sign-in
+the policies distinguish (compliance_checks/evaluate/conditional_access.py): a
+developer's sign-in to Azure management, or to the VPN's audience app, passes
+only if in every cell some enabled policy that applies demands MFA or blocks.
+The evidence lists the cells that do not.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from compliance_checks.checks import domains
 from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks.network_helpers import entra_gateways
+from compliance_checks.evaluate import conditional_access as ca
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import Inventory, Resource
 from infra import well_known
 
-
-def _lower(value: Any) -> set[str]:
-    return {str(v).lower() for v in value} if isinstance(value, list) else set()
-
-
-def requires_mfa(policy: Resource) -> bool:
-    return "mfa" in _lower(policy.get("grantControls.builtInControls")) or bool(
-        policy.get("grantControls.authenticationStrength")
-    )
+MFA_OR_BLOCK = frozenset({ca.Outcome.MFA, ca.Outcome.BLOCK})
+SHOWN_CELLS = 20  # evidence lists at most this many cells per kind (the count is always given)
 
 
 def covers_group(policy: Resource, group_id: str) -> bool:
+    """Whether a policy names the group (or all users) among those it includes, and does not exclude the group
+    (used by entra_vpn_token_developers_only to index policies; the evaluator decides what they enforce)."""
     users = policy.get("conditions.users")
     if not isinstance(users, dict):
         return False
-    included = group_id in _lower(users.get("includegroups")) or "all" in _lower(users.get("includeusers"))
-    excluded = group_id in _lower(users.get("excludegroups"))
-    return included and not excluded
+
+    def lowered(key: str) -> set[str]:
+        value = users.get(key)
+        return {str(v).lower() for v in value} if isinstance(value, list) else set()
+
+    included = group_id in lowered("includegroups") or "all" in lowered("includeusers")
+    return included and group_id not in lowered("excludegroups")
 
 
 class MfaForDevelopers(Check):
@@ -39,80 +46,87 @@ class MfaForDevelopers(Check):
         claims=("SEC-DEV-MFA",),
         rationale=(
             "The policy promises access only through two-step authorisation. A report-only policy, or one that"
-            " misses the VPN client or Azure management, leaves a door without MFA."
+            " misses the VPN client or Azure management, or lets some client app, platform, location or"
+            " exempted member through, leaves a door without MFA."
         ),
         remediation="Enable a Conditional Access policy granting 'mfa' for the developers' group on both apps.",
         references=(
             "https://learn.microsoft.com/entra/identity/conditional-access/howto-conditional-access-policy-azure-management",
+            "https://learn.microsoft.com/entra/identity/conditional-access/concept-conditional-access-cloud-apps",
         ),
     )
 
-    READS = domains.MFA_PREDICATE_READS
+    READS = (*domains.CA_EVALUATOR_READS, *domains.ENTRA_GATEWAY_READS)
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
         groups = inventory.of_type("Microsoft.Graph/groups")
         if not groups:
             yield self.error_nothing_found("no Entra group (the developers' group) in the inventory")
             return
-        required = {well_known.app_id("Windows Azure Service Management API")}
-        for gateway in inventory.of_type("Microsoft.Network/virtualNetworkGateways"):
+        management = well_known.app_id("Windows Azure Service Management API")
+        apps = {management: "Azure management"}
+        gateways, errors = entra_gateways(self, inventory)
+        yield from errors
+        for gateway in gateways:
             audience = gateway.get("properties.vpnClientConfiguration.aadAudience")
-            if isinstance(audience, str) and audience:
-                required.add(audience.lower())
-        all_policies = inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")
-        group_map = {str(g.get("id")).lower(): g for g in groups}
-        mfa_policies = [p for p in all_policies if requires_mfa(p)]
-        by_group: dict[str, list[Resource]] = {}
-        everyone = []
-        for policy in mfa_policies:
-            if "all" in _lower(policy.get("conditions.users.includeUsers")):
-                everyone.append(policy)
-            for member in _lower(policy.get("conditions.users.includeGroups")):
-                by_group.setdefault(member, []).append(policy)
-        from compliance_checks.checks.entra_vpn_token_developers_only import Memo
-
-        memo: Memo = {}
+            if not isinstance(audience, str) or not audience.strip():
+                yield self.finding(
+                    gateway,
+                    Verdict.ERROR,
+                    "Cannot verify MFA for the VPN: the gateway's Entra audience is unknown.",
+                    Evidence("properties.vpnClientConfiguration.aadAudience", audience, "an application ID"),
+                )
+                continue
+            apps.setdefault(audience.strip().lower(), f"the VPN app {audience.strip().lower()}")
+        model = ca.from_inventory(inventory, apps)
         for group in groups:
             group_id = str(group.get("id")).lower()
-            candidates = by_group.get(group_id, []) + everyone
-            relevant = [p for p in candidates if covers_group(p, group_id)]
-            enforced = [p for p in relevant if str(p.get("state")).lower() == "enabled"]
-            covered: set[str] = set()
-            for policy in enforced:
-                covered |= _lower(policy.get("conditions.applications.includeApplications"))
-            missing = set() if "all" in covered else required - covered
-            # Named is not enforced: an excluded app, a narrowing condition, an alternative grant or an exempt
-            # member leaves sign-ins without MFA. One predicate with the VPN token check.
-            from compliance_checks.checks.entra_vpn_token_developers_only import Unknowable, enforced_mfa_groups
-
-            try:
-                missing |= {
-                    app
-                    for app in required - missing
-                    # Only the policies that cover the group can enforce MFA on it (the rest are skipped there too).
-                    if group_id not in enforced_mfa_groups(relevant, app, {group_id}, group_map, memo)
-                }
-            except Unknowable as exc:
-                yield self.finding(group, Verdict.ERROR, f"Cannot verify MFA for the group: {exc}.")
-                continue
-            evidence = Evidence(
-                "conditionalAccessPolicies",
-                [f"{p.name} ({p.get('state')})" for p in relevant],
-                "state enabled, grant mfa, apps " + ", ".join(sorted(required)),
-            )
-            if not enforced:
-                states = ", ".join(str(p.get("state")) for p in relevant) or "none"
+            failing: list[str] = []
+            unknown: list[str] = []
+            good: list[str] = []
+            for app, label in apps.items():
+                question = ca.query(model, app=app, group=group_id)
+                for result in model.cells(question, MFA_OR_BLOCK):
+                    where = f"developer, {label}, {model.describe(result.cell, question)}"
+                    if result.status == ca.Status.BAD:
+                        failing.append(f"{where}: no MFA")
+                    elif result.status == ca.Status.UNKNOWN:
+                        unknown.append(f"{where}: cannot tell ({'; '.join(result.notes)})")
+                    else:
+                        good.extend(result.notes)
+            evidence = [
+                Evidence("cellsWithoutMfa", _shown(failing), "none: every cell requires MFA or is blocked"),
+                Evidence("cellsUnknown", _shown(unknown), "none"),
+            ]
+            if failing:
                 yield self.finding(
-                    group, Verdict.FAIL, f"No enforced MFA policy covers the group (policies: {states}).", evidence
+                    group,
+                    Verdict.FAIL,
+                    f"{len(failing)} class(es) of developer sign-in need no MFA: {'; '.join(failing[:3])}"
+                    + (" ..." if len(failing) > 3 else "")
+                    + ".",
+                    *evidence,
                 )
-            elif missing:
+            elif unknown:
                 yield self.finding(
-                    group, Verdict.FAIL, f"MFA is not enforced for app(s) {', '.join(sorted(missing))}.", evidence
+                    group,
+                    Verdict.ERROR,
+                    f"Cannot verify MFA for {len(unknown)} class(es) of developer sign-in: {unknown[0]}.",
+                    *evidence,
                 )
             else:
+                by = sorted(set(good))
                 yield self.finding(
-                    group, Verdict.PASS, f"MFA enforced by {', '.join(p.name for p in enforced)}.", evidence
+                    group,
+                    Verdict.PASS,
+                    f"Every developer sign-in to {', '.join(apps.values())} requires MFA or is blocked"
+                    f" ({', '.join(by)}).",
+                    *evidence,
                 )
+
+
+def _shown(cells: list[str]) -> list[str]:
+    return cells[:SHOWN_CELLS] + ([f"... and {len(cells) - SHOWN_CELLS} more"] if len(cells) > SHOWN_CELLS else [])
 
 
 CHECK = MfaForDevelopers()

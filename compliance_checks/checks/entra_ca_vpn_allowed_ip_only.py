@@ -1,33 +1,89 @@
-"""Point-to-site VPN: Conditional Access blocks the VPN client everywhere except the allowed IP.
+"""Point-to-site VPN: Conditional Access blocks the VPN app everywhere except the single allowed IP.
 
 This is what makes "a single IP address" true for point-to-site: the tunnel can
-only be opened from the one named location. Not applicable without an
-Entra-authenticated point-to-site gateway.
+only be opened from one address. Judged by the Conditional Access evaluator
+(compliance_checks/evaluate/conditional_access.py) over every sign-in that can
+reach the VPN's audience app -- every user of the tenant, unless the app's
+service principal requires assignment, then every assigned user and member of an
+assigned group -- on every platform, client app, risk and device: each sign-in
+that is not blocked must come from one and the same single address. Not
+applicable without an Entra-authenticated point-to-site gateway.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass, field
 
 from compliance_checks.checks import domains
 from compliance_checks.checks.base import Check, CheckMeta, Params, Read
-from compliance_checks.checks.network_helpers import entra_gateways, single_address
+from compliance_checks.checks.network_helpers import entra_gateways
+from compliance_checks.evaluate import conditional_access as ca
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import Inventory, Resource
+from compliance_checks.inventory import UNKNOWN, Inventory, Resource, SecretValue
+
+BLOCKED = frozenset({ca.Outcome.BLOCK})
+SHOWN_CELLS = 20
 
 
-def _list(value: Any) -> list[str]:
-    return [str(v) for v in value] if isinstance(value, list) else []
+@dataclass
+class Reach:
+    """Who can get a token for the VPN app: everyone, or these groups and users."""
+
+    everyone: bool = False
+    groups: set[str] = field(default_factory=set)
+    users: set[str] = field(default_factory=set)
+    unknown: list[str] = field(default_factory=list)
+    why: list[str] = field(default_factory=list)
 
 
-def single_ip_locations(inventory: Inventory) -> dict[str, Resource]:
-    found = {}
-    for location in inventory.of_type("Microsoft.Graph/namedLocations"):
-        ranges = [r.get("cidraddress") for r in location.get("ipRanges") or [] if isinstance(r, dict)]
-        if len(ranges) == 1 and isinstance(ranges[0], str) and single_address(ranges[0]):
-            found[str(location.get("id")).lower()] = location
-    return found
+def _known(value: object) -> bool:
+    return value is not UNKNOWN and not isinstance(value, SecretValue)
+
+
+def reachers(inventory: Inventory, audience: str) -> Reach:
+    """Entra issues a token for an app to any user of the tenant unless its service principal requires assignment
+    (learn.microsoft.com/entra/identity/enterprise-apps/application-properties, "Assignment required?")."""
+    reach = Reach()
+    principals = [
+        sp
+        for sp in inventory.of_type("Microsoft.Graph/servicePrincipals")
+        if not _known(sp.get("appId")) or str(sp.get("appId")).lower() == audience
+    ]
+    if not principals:
+        reach.everyone = True
+        reach.why.append("no service principal for the app requires assignment")
+        return reach
+    groups = {str(g.get("id")).lower() for g in inventory.of_type("Microsoft.Graph/groups")}
+    assignments = inventory.of_type("Microsoft.Graph/appRoleAssignments")
+    for sp in principals:
+        app_id, required = sp.get("appId"), sp.get("appRoleAssignmentRequired")
+        if not _known(app_id) or not _known(required):
+            reach.unknown.append(f"{sp.name}: whether it is the VPN app's and requires assignment is unknown")
+            continue
+        if required is not True:
+            reach.everyone = True
+            reach.why.append(f"{sp.name} has appRoleAssignmentRequired={required!r}")
+            continue
+        sp_id = str(sp.get("id")).lower()
+        for assignment in assignments:
+            resource, principal = assignment.get("resourceId"), assignment.get("principalId")
+            if not _known(resource) or not _known(principal):
+                reach.unknown.append(f"{assignment.name}: its resource or principal is unknown")
+                continue
+            if str(resource).lower() != sp_id:
+                continue
+            kind = assignment.get("principalType")
+            who = str(principal).lower()
+            if isinstance(kind, str) and kind.lower() == "serviceprincipal":
+                continue  # an app, not a user sign-in
+            if (isinstance(kind, str) and kind.lower() == "group") or (not isinstance(kind, str) and who in groups):
+                reach.groups.add(who)
+            elif isinstance(kind, str) and kind.lower() == "user":
+                reach.users.add(who)
+            else:
+                reach.unknown.append(f"{assignment.name}: the type of principal {who} is unknown")
+    return reach
 
 
 class VpnAllowedIpOnly(Check):
@@ -39,21 +95,27 @@ class VpnAllowedIpOnly(Check):
         rationale="Point-to-site clients get pool addresses; only a location condition ties the tunnel to one public IP.",
         remediation=(
             "Create a named location with the allowed IP (/32) and an enabled Conditional Access policy that blocks"
-            " the Azure VPN app for the developers from all locations except that one."
+            " the VPN app for everyone who can reach it, from all locations except that one."
         ),
-        references=("https://learn.microsoft.com/entra/identity/conditional-access/concept-assignment-network",),
+        references=(
+            "https://learn.microsoft.com/entra/identity/conditional-access/concept-assignment-network",
+            "https://learn.microsoft.com/entra/identity/enterprise-apps/application-properties",
+        ),
     )
 
     READS = (
-        Read("Microsoft.Graph/namedLocations", "ipRanges[*].cidrAddress"),
-        *domains.ca_policy_reads(
-            "state",
-            "conditions.locations.includeLocations",
-            "conditions.locations.excludeLocations",
-            "conditions.applications.includeApplications",
-            "grantControls.builtInControls",
-        ),
+        *domains.CA_EVALUATOR_READS,
         *domains.ENTRA_GATEWAY_READS,
+        Read("Microsoft.Graph/servicePrincipals", "appId", domain=domains.TEXT, required=True),
+        Read("Microsoft.Graph/servicePrincipals", "appRoleAssignmentRequired"),
+        Read("Microsoft.Graph/appRoleAssignments", "principalId", domain=domains.TEXT, required=True),
+        Read(
+            "Microsoft.Graph/appRoleAssignments",
+            "principalType",
+            absent_ok=True,
+            domain=domains.APP_ROLE_PRINCIPAL_TYPE,
+        ),
+        Read("Microsoft.Graph/appRoleAssignments", "resourceId", domain=domains.GUID, required=True),
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
@@ -62,45 +124,72 @@ class VpnAllowedIpOnly(Check):
         if not gateways:
             yield self.finding(None, Verdict.NOT_APPLICABLE, "No Entra-authenticated point-to-site gateway.")
             return
-        locations = single_ip_locations(inventory)
-        policies = inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")
-        # Conditional Access is tenant-wide: decide per policy once, then per gateway by its audience.
-        by_app: dict[str, list[Resource]] = {}
-        for policy in policies:
-            excluded = {loc.lower() for loc in _list(policy.get("conditions.locations.excludeLocations"))}
-            if (
-                str(policy.get("state")).lower() == "enabled"
-                and "block" in {c.lower() for c in _list(policy.get("grantControls.builtInControls"))}
-                and "all" in {loc.lower() for loc in _list(policy.get("conditions.locations.includeLocations"))}
-                and excluded
-                and excluded <= set(locations)
-            ):
-                for app in {a.lower() for a in _list(policy.get("conditions.applications.includeApplications"))}:
-                    by_app.setdefault(app, []).append(policy)
         for gateway in gateways:
-            audience = str(gateway.get("properties.vpnClientConfiguration.aadAudience")).lower()
-            good = by_app.get(audience, []) + by_app.get("all", [])
-            expected = f"an enabled policy blocking app {audience} outside one single-IP named location"
-            if good:
-                policy = good[0]
-                ips = sorted(
-                    str(r.get("cidraddress"))
-                    for loc in _list(policy.get("conditions.locations.excludeLocations"))
-                    for r in locations[loc.lower()].get("ipRanges") or []
-                )
-                yield self.finding(
-                    gateway,
-                    Verdict.PASS,
-                    f"VPN sign-in only from {', '.join(ips)} ({policy.name}).",
-                    Evidence("conditionalAccessPolicies", policy.name, expected),
-                )
-            else:
-                yield self.finding(
-                    gateway,
-                    Verdict.FAIL,
-                    "No enabled policy restricts VPN sign-in to one allowed IP.",
-                    Evidence("conditionalAccessPolicies", [], expected),
-                )
+            yield self._judge(inventory, gateway)
+
+    def _judge(self, inventory: Inventory, gateway: Resource) -> Finding:
+        audience_value = gateway.get("properties.vpnClientConfiguration.aadAudience")
+        if not isinstance(audience_value, str) or not audience_value.strip():
+            return self.finding(
+                gateway,
+                Verdict.ERROR,
+                "Cannot verify: the gateway's Entra audience is unknown.",
+                Evidence("properties.vpnClientConfiguration.aadAudience", audience_value, "an application ID"),
+            )
+        audience = audience_value.strip().lower()
+        reach = reachers(inventory, audience)
+        model = ca.from_inventory(inventory, [audience], users=reach.users)
+        questions: list[tuple[str, ca.Cell]] = []
+        if reach.everyone:
+            questions.append((f"any user ({'; '.join(reach.why)})", ca.query(model, app=audience)))
+        else:
+            questions += [
+                (f"member of group {g}", ca.query(model, app=audience, group=g)) for g in sorted(reach.groups)
+            ]
+            questions += [(f"user {u}", ca.query(model, app=audience, user=u)) for u in sorted(reach.users)]
+        open_cells: list[str] = []
+        unknown = list(reach.unknown)
+        addresses: set[str] = set()
+        for who, question in questions:
+            for result in model.cells(question, BLOCKED):
+                where = f"{who}, {model.describe(result.cell, question)}"
+                if result.status == ca.Status.UNKNOWN:
+                    unknown.append(f"{where}: cannot tell ({'; '.join(result.notes)})")
+                elif result.status == ca.Status.BAD:
+                    atoms = result.cell.get("ip", model.universe.domains["ip"])
+                    single = {model.locations.atoms[i].single_address() for i in atoms}
+                    if None in single:
+                        open_cells.append(f"{where}: not blocked")
+                    else:
+                        addresses |= {a for a in single if a is not None}
+        if len(addresses) > 1:
+            open_cells.append(f"not blocked from {len(addresses)} addresses: {', '.join(sorted(addresses))}")
+        expected = "every sign-in to the VPN app blocked except from one single IP address"
+        evidence = [
+            Evidence("vpnApp", audience, "the gateway's Entra audience"),
+            Evidence("reachableBy", [q for q, _ in questions], "who can get a token for the VPN app"),
+            Evidence("cellsNotBlocked", _shown(open_cells), expected),
+            Evidence("cellsUnknown", _shown(unknown), "none"),
+        ]
+        if open_cells:
+            return self.finding(
+                gateway,
+                Verdict.FAIL,
+                f"VPN sign-in is not blocked outside one address in {len(open_cells)} case(s): {open_cells[0]}.",
+                *evidence,
+            )
+        if unknown:
+            return self.finding(
+                gateway, Verdict.ERROR, f"Cannot verify where VPN sign-in is blocked: {unknown[0]}.", *evidence
+            )
+        if not questions:
+            return self.finding(gateway, Verdict.PASS, "Nobody is assigned to the VPN app.", *evidence)
+        shown = ", ".join(sorted(addresses)) or "nowhere (blocked everywhere)"
+        return self.finding(gateway, Verdict.PASS, f"VPN sign-in only from {shown}.", *evidence)
+
+
+def _shown(cells: list[str]) -> list[str]:
+    return cells[:SHOWN_CELLS] + ([f"... and {len(cells) - SHOWN_CELLS} more"] if len(cells) > SHOWN_CELLS else [])
 
 
 CHECK = VpnAllowedIpOnly()

@@ -51,7 +51,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from compliance_checks.inventory import MISSING, UNKNOWN, SecretValue, fold
+from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue, fold
 
 # --- the values of the space (with their sources) ------------------------------------------------------------------
 
@@ -456,7 +456,7 @@ class Model:
             if value == _F:
                 continue
             if value == _T and policy.outcomes <= good and policy.state == "enabled":
-                out.append(CellResult(cell, Status.GOOD, (f"{policy.name}: {_outcome(policy.outcomes)}",)))
+                out.append(CellResult(cell, Status.GOOD, (policy.name,)))
                 return
             open_.append((policy, value, atoms))
         if not open_:
@@ -536,11 +536,19 @@ class Model:
             if len(outside) < len(inside):
                 return "IP not " + " / ".join(outside)
             return "IP " + " / ".join(inside)
-        shown = sorted(map(str, allowed))
-        rest = sorted(map(str, full - allowed))
+        shown = sorted(map(self._value, allowed))
+        rest = sorted(map(self._value, full - allowed))
         if len(rest) < len(shown):
             return f"{label} not " + ", ".join(repr(v) for v in rest)
         return f"{label} " + ", ".join(repr(v) for v in shown)
+
+    @staticmethod
+    def _value(value: Any) -> str:
+        if value == AZURE_MANAGEMENT:
+            return "Azure management (ARM, CLI, PowerShell, ...)"
+        if value == AZURE_MANAGEMENT_PORTAL:
+            return "Azure management (Azure portal)"
+        return str(value)
 
     def _atom(self, index: int) -> str:
         atom = self.locations.atoms[index]
@@ -553,11 +561,7 @@ class Model:
 class CellResult:
     cell: Cell
     status: Status
-    notes: tuple[str, ...]
-
-
-def _outcome(outcomes: frozenset[Outcome]) -> str:
-    return " or ".join(sorted(o.value for o in outcomes))
+    notes: tuple[str, ...]  # GOOD: the deciding policy; UNKNOWN: why each undecided policy cannot be judged
 
 
 # --- compiling one policy -----------------------------------------------------------------------------------------
@@ -1229,7 +1233,7 @@ def build(
     policies: Sequence[tuple[str, Mapping[str, Any]]],
     *,
     locations: Mapping[str, Mapping[str, Any]] | None = None,
-    members: Mapping[str, Sequence[str] | None] | None = None,
+    members: Mapping[str, Iterable[str] | None] | None = None,
     apps: Iterable[str] = (),
     users: Iterable[str] = (),
 ) -> Model:
@@ -1292,3 +1296,34 @@ def query(model: Model, *, app: str, group: str | None = None, user: str | None 
             model.universe.labels.setdefault(dim, f"member of group {group.lower()}")
             cell[dim] = frozenset({True})
     return cell
+
+
+# --- from an inventory ----------------------------------------------------------------------------------------------
+
+POLICY_TYPE = "Microsoft.Graph/conditionalAccessPolicies"
+LOCATION_TYPE = "Microsoft.Graph/namedLocations"
+GROUP_TYPE = "Microsoft.Graph/groups"
+
+
+def group_members(group: Resource) -> frozenset[str] | None:
+    """The user IDs of a group when the inventory lists every member as a user; None when it does not (then any
+    user may be a member: Entra groups change without a deployment, and nested groups are not expanded here)."""
+    members = group.get("members")
+    if not isinstance(members, list):
+        return None
+    found = set()
+    for member in members:
+        ident = member.get("id") if isinstance(member, Mapping) else None
+        kind = member.get("@odata.type", "") if isinstance(member, Mapping) else ""
+        if not isinstance(ident, str) or not ident or (isinstance(kind, str) and "user" not in kind.lower() and kind):
+            return None
+        found.add(ident.lower())
+    return frozenset(found)
+
+
+def from_inventory(inventory: Inventory, apps: Iterable[str], users: Iterable[str] = ()) -> Model:
+    """The tenant's policies, named locations and groups as the inventory holds them."""
+    policies = [(p.name, p.folded) for p in inventory.of_type(POLICY_TYPE)]
+    locations = {str(loc.get("id")).lower(): loc.folded for loc in inventory.of_type(LOCATION_TYPE)}
+    members = {str(g.get("id")).lower(): group_members(g) for g in inventory.of_type(GROUP_TYPE)}
+    return build(policies, locations=locations, members=members, apps=apps, users=users)
