@@ -51,6 +51,7 @@ from compliance_checks.inventory import (
     Resource,
     is_arm_id,
 )
+from compliance_checks.render_values import as_table
 from compliance_checks.sources.azure_native import GRAPH_TYPES, clean, to_resource
 from compliance_checks.sources.loading import fold_nested_deployments
 from infra import well_known
@@ -358,8 +359,31 @@ def is_unknown_finding(finding: Finding) -> bool:
     return finding.verdict == Verdict.ERROR and any(e.observed is UNKNOWN for e in finding.evidence)
 
 
+# An evaluator's reasoning shown under a violation: enough rows to see why, the rest in the audit's report.
+MAX_REASONING_ROWS = 10
+
+
+def reasoning_lines(finding: Finding) -> list[str]:
+    """The evaluator's rows behind a finding (reachability, Conditional Access cells), one line each."""
+    lines: list[str] = []
+    for evidence in finding.evidence:
+        table = as_table(evidence.observed)
+        if table is None:
+            continue
+        columns, rows = table
+        lines.append(f"  {evidence.path} (expected: {evidence.expected}):")
+        lines += [
+            "    " + "; ".join(f"{c}: {v}" for c, v in zip(columns, row, strict=True))
+            for row in rows[:MAX_REASONING_ROWS]
+        ]
+        if len(rows) > MAX_REASONING_ROWS:
+            lines.append(f"    ... {len(rows) - MAX_REASONING_ROWS} more (compliance-checks audit shows all)")
+    return lines
+
+
 def violation_message(spec: PolicySpec, check: Check, finding: Finding, name: str) -> str:
-    return f"[{spec.claim}] {check.meta.title}: {name}: {finding.message}"
+    """One line naming claim, check, resource and why; then the evaluator's reasoning, if it gave rows."""
+    return "\n".join([f"[{spec.claim}] {check.meta.title}: {name}: {finding.message}", *reasoning_lines(finding)])
 
 
 def unknown_identity_finding(check: Check, gap: Gap) -> Finding:

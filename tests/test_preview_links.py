@@ -160,3 +160,28 @@ def test_a_dependency_cycle_resolves_to_nothing_rather_than_recursing() -> None:
     b = node(NSG_B, {"resourceGroupName": UNKNOWN, "networkSecurityGroupName": "b"}, {"resourceGroupName": [NSG_A]})
     links = PreviewLinks([a, b], SUB)
     assert links.identity(NSG_A) is None and links.identity(NSG_B) is None
+
+
+def test_a_violation_carries_the_evaluators_reasoning_rows_capped() -> None:
+    from compliance_checks.checks import load_checks
+    from compliance_checks.findings import Evidence, Finding, Verdict
+    from policies.pack import MAX_REASONING_ROWS, SPECS, violation_message
+
+    check = load_checks()["nsg_database_port_two_sources"]
+    spec = next(s for s in SPECS if check.meta.id in s.checks)
+    rows = [{"from": f"10.0.{i}.0/24", "to": "5432/Tcp", "decided by": f"rule-{i}"} for i in range(12)]
+    finding = Finding(
+        check_id=check.meta.id,
+        verdict=Verdict.FAIL,
+        resource_id="/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg",
+        resource_type="Microsoft.Network/networkSecurityGroups",
+        message="3 sources beyond the portal and the VPN reach port 5432.",
+        evidence=(Evidence("reachability", rows, "the portal subnet and the VPN path only"),),
+        source="policy-pack",
+    )
+    lines = violation_message(spec, check, finding, "nsg").splitlines()
+    assert lines[0].startswith(f"[{spec.claim}] ") and lines[0].endswith("reach port 5432.")
+    assert lines[1] == "  reachability (expected: the portal subnet and the VPN path only):"
+    assert lines[2] == "    from: 10.0.0.0/24; to: 5432/Tcp; decided by: rule-0"
+    assert len(lines) == 2 + MAX_REASONING_ROWS + 1
+    assert lines[-1].strip().startswith(f"... {12 - MAX_REASONING_ROWS} more")
