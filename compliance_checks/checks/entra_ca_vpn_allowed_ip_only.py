@@ -156,7 +156,8 @@ class VpnAllowedIpOnly(Check):
                 if result.status == ca.Status.UNKNOWN:
                     unknown.append(f"{where}: cannot tell ({'; '.join(result.notes)})")
                 elif result.status == ca.Status.BAD:
-                    atoms = result.cell.get("ip", model.universe.domains["ip"])
+                    everywhere = frozenset(range(len(model.locations.atoms)))
+                    atoms = result.cell.get("ip", model.universe.domains.get("ip", everywhere))
                     single = {model.locations.atoms[i].single_address() for i in atoms}
                     if None in single:
                         open_cells.append(f"{where}: not blocked")

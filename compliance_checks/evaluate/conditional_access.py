@@ -647,6 +647,7 @@ class _Compiler:
             elif low == "none" and side == "include":
                 continue
             elif low == "guestsorexternalusers":
+                self.universe.add("kind", USER_KINDS)
                 parts.append(_in("kind", GUEST_KINDS))
             elif low in ("all", "none"):
                 parts.append(_unknown(f"{side}Users names {item!r}"))
@@ -699,12 +700,13 @@ class _Compiler:
                 tenant_rule = TRUE
             elif kind == "enumerated":
                 listed = {t.lower() for t in _strings(tenants.get("members", MISSING), "externalTenants.members")}
-                self.universe.add("tenant", listed)
+                self.universe.add("tenant", (OTHER, *listed))
                 tenant_rule = _in("tenant", listed)
             else:
                 raise Unreadable(f"externalTenants.membershipKind is {kind!r}")
         else:
             raise Unreadable(f"externalTenants is not an object ({tenants!r})")
+        self.universe.add("kind", USER_KINDS)
         # An internal guest belongs to this tenant: external tenants do not narrow it.
         internal = _in("kind", kinds & {"internalGuest"})
         external = _and(_in("kind", kinds - {"internalGuest"}), tenant_rule)
@@ -733,6 +735,7 @@ class _Compiler:
 
     def _apps(self, names: list[str], side: str) -> Formula:
         values: set[str] = set()
+        office = FALSE
         for name in names:
             low = name.lower()
             if low == "all" and side == "include":
@@ -740,15 +743,18 @@ class _Compiler:
             if low == "none":
                 continue
             if low == "office365":
-                # The Office 365 suite: Exchange, SharePoint, Teams, ... (Learn "Target resources"); neither Azure
-                # management nor a tenant's own application is in it.
+                # The Office 365 suite (Exchange, SharePoint, Teams, ...; Learn "Target resources") is a separate
+                # grouping from the Windows Azure Service Management API; which other apps it holds is a list the
+                # model does not keep: for any other app, membership is unknown.
+                others = self.universe.domains.get("app", frozenset()) - {AZURE_MANAGEMENT, AZURE_MANAGEMENT_PORTAL}
+                office = _and(_in("app", others), _unknown("whether the app is in the Office 365 suite is not known"))
                 continue
             if low == "microsoftadminportals":
                 values.add(AZURE_MANAGEMENT_PORTAL)  # "the Azure portal" is one of the admin portals (same page)
                 continue
             values.update(self.app_values.get(low, (low,)))
         values &= self.universe.domains.get("app", frozenset())
-        return _in("app", values) if values else FALSE
+        return _or(_in("app", values) if values else FALSE, office)
 
     # the narrowing conditions ---------------------------------------------------------------------------------
 
@@ -758,6 +764,7 @@ class _Compiler:
         if not names or "all" in lowered:
             return TRUE  # "applies to all client app types even if the client apps condition isn't configured"
         found = _enum([n for n in names if n.lower() != "eassupported"], CLIENT_APPS, "clientAppTypes")
+        self.universe.add("client", CLIENT_APPS)
         formula = _in("client", found)
         if "eassupported" in lowered:
             formula = _or(
@@ -782,6 +789,7 @@ class _Compiler:
                 return frozenset(PLATFORMS)
             return frozenset(_enum(names, domain, key, ignore=("unknownFutureValue",)))
 
+        self.universe.add("platform", PLATFORMS)
         included = side("includeplatforms", True)
         excluded = side("excludeplatforms", False)
         return _in("platform", included - excluded)
@@ -808,10 +816,11 @@ class _Compiler:
         if low in self.locations.unreadable:
             return _unknown(self.locations.unreadable[low])
         if low in self.locations.ip_ranges:
+            self.universe.add("ip", range(len(self.locations.atoms)))
             return _in("ip", (i for i, atom in enumerate(self.locations.atoms) if low in atom.locations))
         if low in self.locations.countries:
             dim, countries = self.locations.countries[low]
-            self.universe.add(dim, countries)
+            self.universe.add(dim, (OTHER, "(unknown)", *countries))
             return _in(dim, countries)
         return _unknown(f"named location {name} is not in the inventory")
 
@@ -821,6 +830,8 @@ class _Compiler:
         self.universe.add("mfaTrustedIp", (True, False))
         self.universe.labels["mfaTrustedIp"] = "from an MFA trusted IP"
         parts = [_in("mfaTrustedIp", (True,))]
+        if self.locations.trusted:
+            self.universe.add("ip", range(len(self.locations.atoms)))
         for loc, flag in self.locations.trusted.items():
             atoms = [i for i, atom in enumerate(self.locations.atoms) if loc in atom.locations]
             if flag is True:
@@ -1090,27 +1101,31 @@ def _ref_apps(value: Any, point: Mapping[str, Any], model: Model) -> bool | None
         return None
     app = point.get("app", OTHER)
 
-    def named(names: list[str], side: str) -> bool:
+    def named(names: list[str], side: str) -> bool | None:
+        found: list[bool | None] = []
         for name in names:
             low = name.lower()
-            if (low == "all" and side == "include") or (
-                low == "microsoftadminportals" and app == AZURE_MANAGEMENT_PORTAL
-            ):
-                return True
-            if low not in ("none", "office365", "microsoftadminportals", "all") and app in model.app_values.get(
-                low, (low,)
-            ):
-                return True
-        return False
+            if low == "all":
+                found.append(side == "include")
+            elif low == "microsoftadminportals":
+                found.append(app == AZURE_MANAGEMENT_PORTAL)
+            elif low == "office365":
+                found.append(False if app in (AZURE_MANAGEMENT, AZURE_MANAGEMENT_PORTAL) else None)
+            elif low != "none":
+                found.append(app in model.app_values.get(low, (low,)))
+        return _or3(found)
 
     include = named(_strings(value.get("includeapplications", MISSING), "include"), "include")
     exclude = named(_strings(value.get("excludeapplications", MISSING), "exclude"), "exclude")
     app_filter = value.get("applicationfilter", MISSING)
     if not _absent(app_filter):
         if _get(app_filter, "mode") == "exclude":
-            return False if (not include or exclude) else None
-        return False if exclude else (True if include else None)
-    return include and not exclude
+            exclude = _or3([exclude, None])
+        else:
+            include = _or3([include, None])
+    if include is False or exclude is True:
+        return False
+    return True if include is True and exclude is False else None
 
 
 def _ref_clients(value: Any, point: Mapping[str, Any]) -> bool | None:
@@ -1250,15 +1265,9 @@ def build(
     }
     targets = {a.lower(): app_values(a) for a in apps}
     universe = Universe()
+    # A dimension exists once a policy (or the question) names it: the others cannot tell sign-ins apart.
     universe.add("user", (OTHER, *(u.lower() for u in users)))
     universe.add("app", (OTHER, *(v for values in targets.values() for v in values)))
-    universe.add("kind", USER_KINDS)
-    universe.add("tenant", (OTHER,))
-    universe.add("client", CLIENT_APPS)
-    universe.add("platform", PLATFORMS)
-    universe.add("ip", range(len(named.atoms)))
-    universe.add("country", (OTHER, "(unknown)"))
-    universe.add("gps", (OTHER, "(unknown)"))
     universe.labels.update(
         {
             "user": "user",
