@@ -145,7 +145,7 @@ def test_an_authentication_strength_is_mfa_only_if_all_its_combinations_are(
 
 APP = ca.AZURE_MANAGEMENT
 OTHER_APP = "8c2f0a77-0000-4000-8000-00000000beef"
-LOCATIONS = {
+LOCATIONS: dict[str, dict[str, Any]] = {
     "l-trusted": {"displayName": "office", "isTrusted": True, "ipRanges": [{"cidrAddress": "10.0.0.0/24"}]},
     "l-one": {"displayName": "one", "ipRanges": [{"cidrAddress": "10.0.0.5/32"}]},
     "l-country": {"displayName": "de", "countriesAndRegions": ["DE"], "includeUnknownCountriesAndRegions": True},
