@@ -1,102 +1,219 @@
-"""An enabled activity-log alert fires on every change to a setting the promises rest on.
+"""Enabled activity-log alerts, taken together, fire on every change to a setting the promises rest on.
 
-The alert must fire for *each* watched operation: an Administrative event with
-that operation name anywhere in the estate's subscription. The condition is
-evaluated the way Azure Monitor does (an ``allOf`` of leaf or ``anyOf``
-conditions; a leaf matches with ``equals`` or ``containsAny``), not matched as a
-shape: two ``operationName`` leaves under ``allOf`` never fire, a category of
-``Security`` never sees an Administrative event, a leaf on another field
-(``resourceGroup``, ``status``, ``caller``…) narrows the alert, and a scope that
-does not hold the estate watches nothing of it.
+The condition tree is evaluated the way Azure Monitor defines it (Azure REST API
+specs, specification/monitor/resource-manager/Microsoft.Insights/Insights/ActivityLogAlertsApi/models.tsp,
+commit 0dd75f4927be9e37dd766c1530bb63cbe92d9cb0):
 
-The watched operations are the infra program's own list
-(``infra.components.monitoring.WATCHED_OPERATIONS``).
+* ``AlertRuleAllOfCondition``: "met when all its member conditions are met";
+* each member is either a leaf ("must contain 'field' and either 'equals' or
+  'containsAny'") or an anyOf ("must contain only 'anyOf' (which is an array of
+  Leaf Conditions)"): "Properties from different types CANNOT exist in one
+  condition";
+* a leaf compares "the value of the event's field" to ``equals`` or to the
+  values of ``containsAny``, "case-insensitive"; the fields are "'resourceId',
+  'category', 'caller', 'level', 'operationName', 'resourceGroup',
+  'resourceProvider', 'status', 'subStatus', 'resourceType', or anything
+  beginning with 'properties'";
+* ``scopes``: "resource IDs that will be used as prefixes. The alert will only
+  apply to Activity Log events with resource IDs that fall under one of these
+  prefixes";
+* ``enabled``: "If an Activity Log Alert rule is not enabled, then none of its
+  actions will be activated" (default true).
+
+The events that must raise an alert are, for every watched operation
+(``infra.components.monitoring.WATCHED_OPERATIONS``: writes *and* deletes) and
+every resource group that holds a watched resource: category Administrative,
+that operation name, its resource provider and type, that resource group,
+status Succeeded (the event of a change that took effect). Any resource ID,
+caller, level, sub-status or ``properties.*`` value is possible, so a leaf on
+one of those narrows the alert to some changes: it does not fire for every
+change. An alert counts only with an enabled action group that the inventory
+holds (``useCommonAlertSchema`` and receivers' formats do not matter). The
+alerts are judged together: the promise holds when every event is caught by
+some counting alert. A part of an alert that cannot be evaluated (an unknown
+field or operator, a malformed condition) makes that alert unknown; the
+verdict is then ERROR unless the other alerts catch every event anyway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from compliance_checks.checks import domains
 from compliance_checks.checks.base import Boolean, Check, CheckMeta, ListOf, Object, Params, Read, Text
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
 from infra.components.monitoring import WATCHED_OPERATIONS
 
 ALERT = "Microsoft.Insights/activityLogAlerts"
+ACTION_GROUP = "Microsoft.Insights/actionGroups"
 REQUIRED_OPERATIONS = tuple(op.lower() for op in WATCHED_OPERATIONS)
 CATEGORY = "administrative"
-# Resource types whose changes the alert must see: its scope must hold them.
+# The event of a change that took effect (activity log event schema: status "Succeeded").
+SUCCEEDED = "succeeded"
+# Resource types whose changes the alert must see: its scope must hold their resource groups.
 WATCHED_TYPES = (
     "Microsoft.Network/networkSecurityGroups",
+    "Microsoft.Network/virtualNetworks",
     "Microsoft.DBforPostgreSQL/flexibleServers",
     "Microsoft.Web/sites",
 )
+# Fields whose value in a watched event is not fixed: a leaf on them narrows the alert.
+FREE_FIELDS = frozenset({"resourceid", "caller", "level", "substatus"})
+# Keys a leaf or anyOf member may carry besides the condition itself: the service answers "odata.type": null.
+_IGNORED_KEYS = frozenset({"odata.type"})
+_SHOWN = 5  # alerts named in a FAIL or ERROR message at most (evidence stays proportional)
 
 
 class Unknown(Exception):
-    """A part of the alert that decides whether it fires is unknown."""
+    """A part of the alert that decides whether it fires cannot be evaluated."""
 
 
-def _leaf_matches(leaf: Any, event: dict[str, str]) -> bool:
-    """Whether one leaf condition matches the event. A field the event does not fix narrows: False."""
-    if leaf is UNKNOWN or isinstance(leaf, SecretValue) or not isinstance(leaf, dict):
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or value is UNKNOWN or isinstance(value, SecretValue):
+        raise Unknown(f"{what} {value!r} is not a known text")
+    return value
+
+
+def _leaf_matches(leaf: Any, event: Mapping[str, str]) -> bool:
+    """Whether one leaf condition matches the event (a field the event does not fix never matches every event)."""
+    if not isinstance(leaf, Mapping):
         raise Unknown(f"condition {leaf!r} is unknown or malformed")
-    field = leaf.get("field")
-    if not isinstance(field, str):
-        raise Unknown(f"condition field {field!r} is unknown")
-    equals, contains_any = leaf.get("equals", MISSING), leaf.get("containsany", MISSING)
-    if equals is UNKNOWN or contains_any is UNKNOWN:
-        raise Unknown(f"the value of condition {field} is unknown")
-    value = event.get(field.lower())
-    if value is None:
-        return False  # narrows to events the audit does not assume (a resource group, a caller, a status…)
-    if isinstance(equals, str) and equals.lower() == value:
-        return True
-    return isinstance(contains_any, list) and value in {str(v).lower() for v in contains_any}
+    keys = {str(k).lower() for k in leaf} - _IGNORED_KEYS
+    operators = keys & {"equals", "containsany"}
+    if "field" not in keys or len(operators) != 1 or keys - {"field", "equals", "containsany"}:
+        raise Unknown(f"condition {dict(leaf)!r} is not a leaf of field and exactly one of equals/containsAny")
+    field = _text(leaf.get("field"), "condition field").lower()
+    if field not in domains.ACTIVITY_LOG_FIELDS and not field.startswith("properties"):
+        raise Unknown(f"condition field {field!r} is not one Azure Monitor evaluates")
+    if "equals" in operators:
+        wanted = {_text(leaf.get("equals"), f"the value of condition {field}").lower()}
+    else:
+        values = leaf.get("containsany")
+        if not isinstance(values, list):
+            raise Unknown(f"containsAny of condition {field} is not a list")
+        wanted = {_text(v, f"a value of condition {field}").lower() for v in values}
+    value = event.get(field)
+    return value is not None and value in wanted
 
 
-def fires_for(condition: Any, event: dict[str, str]) -> bool:
-    """Azure Monitor's activity-log alert semantics: every ``allOf`` item matches; an ``anyOf`` needs one leaf."""
-    if condition is UNKNOWN or not isinstance(condition, dict):
+def fires_for(condition: Any, event: Mapping[str, str]) -> bool:
+    """Azure Monitor's semantics: every ``allOf`` member matches; an ``anyOf`` member needs one of its leaves."""
+    if not isinstance(condition, Mapping):
         raise Unknown("the condition is unknown")
     items = condition.get("allof")
-    if items is UNKNOWN or not isinstance(items, list) or not items:
+    if not isinstance(items, list) or not items:
         raise Unknown("the condition has no known allOf list")
     for item in items:
-        if not isinstance(item, dict):
+        if not isinstance(item, Mapping):
             raise Unknown(f"condition item {item!r} is malformed")
-        any_of = item.get("anyof")
-        if any_of is UNKNOWN:
-            raise Unknown("an anyOf list is unknown")
-        if isinstance(any_of, list) and any_of:
-            if "field" in item:
-                raise Unknown("a condition has both a field and anyOf")
-            if not any(_leaf_matches(leaf, event) for leaf in any_of):
+        if "anyof" in item:
+            if {str(k).lower() for k in item} - _IGNORED_KEYS != {"anyof"}:
+                raise Unknown("an anyOf condition carries leaf properties too")
+            any_of = item.get("anyof")
+            if not isinstance(any_of, list) or not any_of:
+                raise Unknown("an anyOf list is unknown or empty")
+            matched = [_leaf_matches(leaf, event) for leaf in any_of]  # every leaf evaluated: malformed is ERROR
+            if not any(matched):
                 return False
         elif not _leaf_matches(item, event):
             return False
     return True
 
 
-def _estate_scopes(inventory: Inventory) -> set[str]:
-    """Subscriptions and resource groups that hold the watched resources."""
-    scopes: set[str] = set()
+def _normal_scope(scope: str) -> str:
+    # The REST API's own examples write scopes with and without the leading slash (ActivityLogAlertRule_Get.json).
+    return "/" + scope.strip().strip("/").lower()
+
+
+def _covers(scopes: Any, resource_group: str) -> bool:
+    """Whether a resource group (every resource in it, present or future) falls under one of the scopes."""
+    if not isinstance(scopes, list) or not scopes:
+        raise Unknown("the alert's scopes are unknown")
+    for scope in scopes:
+        prefix = _normal_scope(_text(scope, "a scope"))
+        if resource_group == prefix or resource_group.startswith(prefix + "/"):
+            return True
+    return False
+
+
+def estate_groups(inventory: Inventory) -> list[str]:
+    """The resource groups (lower-cased IDs) that hold the watched resources."""
+    groups: set[str] = set()
     for resource in inventory.of_type(*WATCHED_TYPES):
         parts = resource.id_key.split("/")
         if len(parts) > 4 and parts[1] == "subscriptions" and parts[3] == "resourcegroups":
-            scopes.add("/".join(parts[:3]))
-    return scopes
+            groups.add("/".join(parts[:5]))
+    return sorted(groups)
 
 
-def _covers_estate(scopes: Any, subscriptions: set[str]) -> bool:
-    if scopes is UNKNOWN or not isinstance(scopes, list):
-        raise Unknown("the alert's scopes are unknown")
-    # The REST API's own examples write scopes with and without the leading slash (ActivityLogAlertRule_Get.json).
-    known = {"/" + s.strip("/").lower() for s in scopes if isinstance(s, str)}
-    if len(known) != len(scopes):
-        raise Unknown("a scope of the alert is unknown")
-    return bool(subscriptions) and subscriptions <= known
+def _event(operation: str, group: str) -> dict[str, str]:
+    provider, _, rest = operation.partition("/")
+    return {
+        "category": CATEGORY,
+        "operationname": operation,
+        "resourceprovider": provider,
+        "resourcetype": f"{provider}/{rest.rsplit('/', 1)[0]}",
+        "resourcegroup": group.rsplit("/", 1)[-1],
+        "status": SUCCEEDED,
+    }
+
+
+@dataclass(frozen=True)
+class Judged:
+    alert: Resource
+    catches: frozenset[tuple[str, str]]  # (operation, resource group) events it raises
+    why_not: str = ""  # why it raises none, if so
+    unknown: str = ""  # what could not be evaluated
+
+
+def _notifies(alert: Resource, inventory: Inventory) -> str:
+    """'' when the alert has an enabled action group the inventory holds, else why not."""
+    groups = alert.get("properties.actions.actionGroups")
+    if not isinstance(groups, list) or not groups:
+        return "no action group (nobody would be notified)"
+    seen = []
+    for entry in groups:
+        group_id = entry.get("actiongroupid") if isinstance(entry, Mapping) else None
+        group = inventory.get(group_id) if isinstance(group_id, str) else None
+        if group is None:
+            seen.append(f"action group {group_id} is not in the inventory")
+            continue
+        enabled = group.get("properties.enabled")
+        if enabled is True:
+            return ""
+        if enabled is not False:
+            raise Unknown(f"whether action group {group.name} is enabled is unknown")
+        seen.append(f"action group {group.name} is disabled")
+    missing = [s for s in seen if s.endswith("not in the inventory")]
+    if missing:
+        raise Unknown("; ".join(missing))
+    return "; ".join(seen)
+
+
+def judge_alert(alert: Resource, inventory: Inventory, groups: list[str]) -> Judged:
+    try:
+        enabled = alert.get("properties.enabled")
+        if enabled is False:
+            return Judged(alert, frozenset(), why_not="disabled")
+        if enabled is not True and enabled is not MISSING:  # absent: the default, true (models.tsp)
+            raise Unknown("enabled is unknown")
+        silent = _notifies(alert, inventory)
+        if silent:
+            return Judged(alert, frozenset(), why_not=silent)
+        scopes, condition = alert.get("properties.scopes"), alert.get("properties.condition")
+        catches = frozenset(
+            (op, group)
+            for group in groups
+            if _covers(scopes, group)
+            for op in REQUIRED_OPERATIONS
+            if fires_for(condition, _event(op, group))
+        )
+    except Unknown as exc:
+        return Judged(alert, frozenset(), unknown=str(exc))
+    return Judged(alert, catches, why_not="" if catches else "its scope or condition catches no watched change")
 
 
 class NetworkChangeAlert(Check):
@@ -111,7 +228,7 @@ class NetworkChangeAlert(Check):
         ),
         remediation=(
             "Create an enabled activity-log alert scoped to the estate's subscription, category Administrative, with"
-            " an anyOf over every watched operation (infra/components/monitoring.py)."
+            " an anyOf over every watched operation (infra/components/monitoring.py) and an enabled action group."
         ),
         references=(
             "https://learn.microsoft.com/azure/azure-monitor/alerts/activity-log-alerts",
@@ -119,10 +236,10 @@ class NetworkChangeAlert(Check):
         ),
     )
 
-    # Shapes from the REST spec (monitor ActivityLogAlerts: AlertRuleAllOfCondition, AlertRuleAnyOfOrLeafCondition,
-    # ActionList); an item of allOf is a leaf (field + equals/containsAny) or an anyOf of leaves.
+    # Shapes from the spec (models.tsp above): AlertRuleAllOfCondition, AlertRuleAnyOfOrLeafCondition, ActionList;
+    # ActionGroup.enabled is required (ActionGroups spec: "enabled" in "required").
     READS = (
-        Read(ALERT, "properties.enabled", domain=Boolean()),
+        Read(ALERT, "properties.enabled", absent_ok=True, domain=Boolean()),
         Read(ALERT, "properties.scopes", domain=ListOf(Text()), required=True),
         Read(ALERT, "properties.condition.allOf", domain=ListOf(Object()), required=True),
         Read(ALERT, "properties.condition.allOf[*].field", absent_ok=True, domain=Text()),
@@ -131,72 +248,63 @@ class NetworkChangeAlert(Check):
         Read(ALERT, "properties.condition.allOf[*].anyOf", absent_ok=True, domain=ListOf(Object())),
         Read(ALERT, "properties.condition.allOf[*].anyOf[*].field", domain=Text(), required=True),
         Read(ALERT, "properties.condition.allOf[*].anyOf[*].equals", absent_ok=True, domain=Text()),
+        Read(ALERT, "properties.condition.allOf[*].anyOf[*].containsAny", absent_ok=True, domain=ListOf(Text())),
         Read(ALERT, "properties.actions.actionGroups", domain=ListOf(Object(("actionGroupId",)))),
+        Read(ACTION_GROUP, "properties.enabled", domain=Boolean(), required=True),
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        alerts = inventory.of_type("Microsoft.Insights/activityLogAlerts")
-        subscriptions = _estate_scopes(inventory)
+        alerts = inventory.of_type(ALERT)
+        groups = estate_groups(inventory)
+        if not groups:
+            yield self.error_nothing_found("none of the watched resources, so the estate's scope is unknown")
+            return
         expected = (
-            "enabled, scoped to "
-            + (", ".join(sorted(subscriptions)) or "the estate's subscription")
-            + ", firing for Administrative events of every watched operation"
+            f"every watched operation ({len(REQUIRED_OPERATIONS)}) in "
+            + ", ".join(groups)
+            + " caught by an enabled alert with an enabled action group"
         )
-        missing_best: list[str] | None = None
-        unknown: list[str] = []
-        for alert in alerts:
-            try:
-                enabled = alert.get("properties.enabled")
-                if enabled is UNKNOWN:
-                    raise Unknown("enabled is unknown")
-                if enabled is not True:
-                    continue
-                groups = alert.get("properties.actions.actionGroups")
-                if not isinstance(groups, list) or not groups:
-                    missing = ["an action group (nobody would be notified)"]
-                elif not _covers_estate(alert.get("properties.scopes"), subscriptions):
-                    missing = [f"scope {alert.get('properties.scopes')} does not hold the estate"]
-                else:
-                    condition = alert.get("properties.condition")
-                    missing = [
-                        op
-                        for op in REQUIRED_OPERATIONS
-                        if not fires_for(condition, {"category": CATEGORY, "operationname": op})
-                    ]
-            except Unknown as exc:
-                unknown.append(f"{alert.name}: {exc}")
-                continue
-            if not missing:
-                yield self.finding(
-                    alert,
-                    Verdict.PASS,
-                    f"Fires on all {len(REQUIRED_OPERATIONS)} watched operations in the estate's subscription.",
-                    Evidence("properties.condition", alert.get("properties.condition"), expected),
-                )
-                return
-            if missing_best is None or len(missing) < len(missing_best):
-                missing_best = missing
-        subject = _first(alerts)
+        judged = [judge_alert(alert, inventory, groups) for alert in alerts]
+        wanted = {(op, group) for op in REQUIRED_OPERATIONS for group in groups}
+        caught: set[tuple[str, str]] = set()
+        for item in judged:
+            caught |= item.catches
+        missed = sorted(wanted - caught)
+        counting = [item.alert for item in judged if item.catches]
+        if not missed:
+            by = ", ".join(a.name for a in counting[:_SHOWN]) + (" ..." if len(counting) > _SHOWN else "")
+            yield self.finding(
+                counting[0],
+                Verdict.PASS,
+                f"Every watched change ({len(REQUIRED_OPERATIONS)} operations in {len(groups)} resource group(s))"
+                f" raises an alert ({by}).",
+                Evidence("caught", len(wanted), expected),
+            )
+            return
+        missed_ops = sorted({op for op, _ in missed})
+        unknown = [item for item in judged if item.unknown]
+        subject = unknown[0].alert if unknown else (alerts[0] if alerts else None)
+        evidence = Evidence("missed", missed_ops, "none")
         if unknown:
+            shown = "; ".join(f"{i.alert.name}: {i.unknown}" for i in unknown[:_SHOWN])
+            more = f" (and {len(unknown) - _SHOWN} more)" if len(unknown) > _SHOWN else ""
             yield self.finding(
                 subject,
                 Verdict.ERROR,
-                "Cannot verify the alert: " + "; ".join(unknown) + ".",
-                Evidence("activityLogAlerts", [a.name for a in alerts], expected),
+                f"Cannot verify that {len(missed_ops)} watched operation(s) raise an alert: {shown}{more}.",
+                evidence,
             )
             return
+        reasons = "; ".join(f"{i.alert.name}: {i.why_not or 'catches only part of them'}" for i in judged[:_SHOWN]) + (
+            f" (and {len(judged) - _SHOWN} more alerts)" if len(judged) > _SHOWN else ""
+        )
         yield self.finding(
             subject,
             Verdict.FAIL,
-            "No enabled alert fires on every watched change"
-            + (f"; the closest misses {', '.join(missing_best)}." if missing_best else "."),
-            Evidence("activityLogAlerts", [a.name for a in alerts], expected),
-            Evidence("missing", missing_best or list(REQUIRED_OPERATIONS), "none"),
+            f"No enabled alert fires on {len(missed_ops)} watched operation(s)"
+            + (f" ({reasons})." if reasons else " (no activity-log alert)."),
+            evidence,
         )
-
-
-def _first(resources: list[Resource]) -> Resource | None:
-    return resources[0] if resources else None
 
 
 CHECK = NetworkChangeAlert()

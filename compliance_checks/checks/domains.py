@@ -247,3 +247,75 @@ CA_EVALUATOR_READS = (
     ),
     Read("Microsoft.Graph/groups", "members", absent_ok=True, domain=ListOf(OBJECT)),
 )
+
+
+# --- activity-log alerts, IPsec policies, App Service access restrictions (issue 12) --------------------------
+
+# AlertRuleLeafCondition.field: "The possible values for this field are (case-insensitive): 'resourceId',
+# 'category', 'caller', 'level', 'operationName', 'resourceGroup', 'resourceProvider', 'status', 'subStatus',
+# 'resourceType', or anything beginning with 'properties'." (Azure/azure-rest-api-specs
+# specification/monitor/resource-manager/Microsoft.Insights/Insights/ActivityLogAlertsApi/models.tsp,
+# commit 0dd75f4927be9e37dd766c1530bb63cbe92d9cb0). Lower-cased; "properties*" is matched by prefix.
+ACTIVITY_LOG_FIELDS = frozenset(
+    f.lower()
+    for f in (
+        "resourceId",
+        "category",
+        "caller",
+        "level",
+        "operationName",
+        "resourceGroup",
+        "resourceProvider",
+        "status",
+        "subStatus",
+        "resourceType",
+    )
+)
+
+# IpsecPolicy (Azure/azure-rest-api-specs specification/network/resource-manager/Microsoft.Network/stable/
+# 2024-05-01/network.json IpsecPolicy; the same enums in Microsoft's SDK, azure-mgmt-network 33.1.0
+# azure.mgmt.network.models DhGroup, PfsGroup, IkeEncryption, IkeIntegrity, IpsecEncryption, IpsecIntegrity;
+# tests/test_promise_chain.py compares them value for value).
+_IPSEC_SOURCE = "azure-mgmt-network 33.1.0 models (network.json IpsecPolicy)"
+DH_GROUP = Enum(
+    ("None", "DHGroup1", "DHGroup2", "DHGroup14", "DHGroup2048", "ECP256", "ECP384", "DHGroup24"), _IPSEC_SOURCE
+)
+PFS_GROUP = Enum(("None", "PFS1", "PFS2", "PFS2048", "ECP256", "ECP384", "PFS24", "PFS14", "PFSMM"), _IPSEC_SOURCE)
+IKE_ENCRYPTION = Enum(("DES", "DES3", "AES128", "AES192", "AES256", "GCMAES256", "GCMAES128"), _IPSEC_SOURCE)
+IKE_INTEGRITY = Enum(("MD5", "SHA1", "SHA256", "SHA384", "GCMAES256", "GCMAES128"), _IPSEC_SOURCE)
+IPSEC_ENCRYPTION = Enum(
+    ("None", "DES", "DES3", "AES128", "AES192", "AES256", "GCMAES128", "GCMAES192", "GCMAES256"), _IPSEC_SOURCE
+)
+IPSEC_INTEGRITY = Enum(("MD5", "SHA1", "SHA256", "GCMAES128", "GCMAES192", "GCMAES256"), _IPSEC_SOURCE)
+# The Diffie-Hellman group each name stands for: "| 14 | DHGroup14<br>DHGroup2048 | PFS2048 | 2048-bit MODP |"
+# (MicrosoftDocs/azure-docs includes/vpn-gateway-ipsec-ike-diffie-hellman-include.md, commit
+# 0b8729eaf7eb0aabc6390cb17348d19761285f12, included by articles/vpn-gateway/ipsec-ike-policy-howto.md).
+# PFS14 and PFSMM are in the enum but in no Microsoft table: their group is not documented (None here).
+DH_GROUP_NUMBER: dict[str, int | None] = {
+    "none": 0,
+    "dhgroup1": 1,
+    "dhgroup2": 2,
+    "dhgroup14": 14,
+    "dhgroup2048": 14,
+    "ecp256": 19,
+    "ecp384": 20,
+    "dhgroup24": 24,
+}
+PFS_GROUP_NUMBER: dict[str, int | None] = {
+    "none": 0,
+    "pfs1": 1,
+    "pfs2": 2,
+    "pfs2048": 14,
+    "ecp256": 19,
+    "ecp384": 20,
+    "pfs24": 24,
+    "pfs14": None,
+    "pfsmm": None,
+}
+
+# App Service access restrictions (Azure/azure-rest-api-specs specification/web/resource-manager/Microsoft.Web/
+# stable/2024-04-01/CommonDefinitions.json IpSecurityRestriction, SiteConfig; azure-mgmt-web 11.0.1
+# azure.mgmt.web.models IpFilterTag, DefaultAction).
+_WEB_SOURCE = "azure-mgmt-web 11.0.1 models (CommonDefinitions.json IpSecurityRestriction)"
+IP_FILTER_TAG = Enum(("Default", "XffProxy", "ServiceTag"), _WEB_SOURCE)
+SITE_DEFAULT_ACTION = Enum(("Allow", "Deny"), _WEB_SOURCE)

@@ -44,6 +44,13 @@ PROMISE_BEARING = (
 )
 
 
+# Data-plane operations with which a holder could change what the portal runs: its DATABASE_PASSWORD app
+# setting is a Key Vault reference (infra/program.py), so writing a secret rewrites its configuration outside
+# Pulumi (operation name: learn.microsoft.com/azure/role-based-access-control/permissions/security,
+# Microsoft.KeyVault "DataAction ... vaults/secrets/setSecret/action").
+PROMISE_BEARING_DATA = ("Microsoft.KeyVault/vaults/secrets/setSecret/action",)
+
+
 def privileged() -> dict[str, str]:
     """Role definition ID (lower case) -> role name, for the privileged built-in roles."""
     return {well_known.role_id(name): name for name in PRIVILEGED_ROLES}
@@ -87,7 +94,37 @@ def _granted(permissions: Any) -> list[str]:
         actions = _names(block.get("actions"), "actions")
         not_actions = _names(block.get("notactions"), "notActions")
         granted |= {op for op in PROMISE_BEARING if allows(actions, not_actions, op)}
+        # Permission.dataActions/notDataActions: the same wildcard semantics, over data-plane operations.
+        data = _names(block.get("dataactions"), "dataActions")
+        not_data = _names(block.get("notdataactions"), "notDataActions")
+        granted |= {op for op in PROMISE_BEARING_DATA if allows(data, not_data, op)}
     return sorted(granted)
+
+
+def assignment_scope(assignment: Resource) -> str:
+    """The assignment's scope: ``properties.scope``, else its ID up to the (case-insensitive) provider segment."""
+    scope = assignment.get("properties.scope")
+    if isinstance(scope, str) and scope:
+        return scope
+    at = assignment.id.lower().rfind("/providers/microsoft.authorization/roleassignments/")
+    return assignment.id[:at] if at > 0 else "/"
+
+
+def broader_than_estate(scope: str) -> str:
+    """Why a scope covers more than the estate's resource groups ('' when it does not).
+
+    Azure RBAC scopes nest: management group > subscription > resource group > resource, and "permissions
+    are inherited ... to all child scopes" (learn.microsoft.com/azure/role-based-access-control/scope-overview).
+    So the tenant root, a management group and a subscription hold other resources than the estate.
+    """
+    parts = [p.lower() for p in scope.strip().strip("/").split("/") if p]
+    if not parts:
+        return "the tenant root"
+    if parts[0] == "providers" and len(parts) >= 4 and parts[1] == "microsoft.management":
+        return f"management group {parts[3]}"
+    if parts[0] == "subscriptions" and len(parts) <= 2:
+        return "a whole subscription"
+    return ""
 
 
 def _role_permissions(inventory: Inventory, role: str) -> tuple[str, Any]:
@@ -150,7 +187,7 @@ class DevelopersLeastPrivilege(Check):
         ),
         # Read-only in ARM: without it the scope is taken from the assignment's ID.
         Read("Microsoft.Authorization/roleAssignments", "properties.scope", absent_ok=True, domain=domains.SCOPE),
-        # Both optional in the spec's Permission: no actions grants nothing, no notActions removes nothing.
+        # All four optional in the spec's Permission: none grants nothing, none removes nothing.
         Read(
             "Microsoft.Authorization/roleDefinitions",
             "properties.permissions[*].actions",
@@ -160,6 +197,18 @@ class DevelopersLeastPrivilege(Check):
         Read(
             "Microsoft.Authorization/roleDefinitions",
             "properties.permissions[*].notActions",
+            absent_ok=True,
+            domain=domains.ListOf(domains.TEXT),
+        ),
+        Read(
+            "Microsoft.Authorization/roleDefinitions",
+            "properties.permissions[*].dataActions",
+            absent_ok=True,
+            domain=domains.ListOf(domains.TEXT),
+        ),
+        Read(
+            "Microsoft.Authorization/roleDefinitions",
+            "properties.permissions[*].notDataActions",
             absent_ok=True,
             domain=domains.ListOf(domains.TEXT),
         ),
@@ -175,9 +224,7 @@ class DevelopersLeastPrivilege(Check):
         privileged_roles = privileged()
         for assignment in assignments:
             role_value = assignment.get("properties.roleDefinitionId")
-            scope = str(
-                assignment.get("properties.scope") or assignment.id.split("/providers/Microsoft.Authorization")[0]
-            )
+            scope = assignment_scope(assignment)
             if not isinstance(role_value, str):
                 yield self.finding(
                     assignment,
@@ -195,15 +242,17 @@ class DevelopersLeastPrivilege(Check):
                 unknown = str(exc)
             evidence = (
                 Evidence("properties.roleDefinitionId", f"{label} ({role})", "no promise-bearing operation"),
-                Evidence("grants", granted, "none of " + ", ".join(PROMISE_BEARING)),
+                Evidence("grants", granted, "none of " + ", ".join((*PROMISE_BEARING, *PROMISE_BEARING_DATA))),
                 Evidence("properties.scope", scope, "a resource group or narrower"),
             )
             if role in privileged_roles:
                 yield self.finding(
                     assignment, Verdict.FAIL, f"Privileged role {privileged_roles[role]} assigned.", *evidence
                 )
-            elif scope.rstrip("/").count("/") <= 2:
-                yield self.finding(assignment, Verdict.FAIL, f"Assigned at subscription scope {scope}.", *evidence)
+            elif broad := broader_than_estate(scope):
+                yield self.finding(
+                    assignment, Verdict.FAIL, f"Assigned at {broad} ({scope}): more than the estate.", *evidence
+                )
             elif granted is None:
                 yield self.finding(
                     assignment, Verdict.ERROR, f"Cannot verify what role {label} can do: {unknown}.", *evidence
