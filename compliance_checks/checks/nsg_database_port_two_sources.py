@@ -128,6 +128,7 @@ class DatabasePortTwoSources(Check):
         # What the VirtualNetwork tag stands for (read only when a rule using it is reached).
         Read(nsg.VNET, "properties.addressSpace.addressPrefixes", absent_ok=True, domain=_PREFIX_LIST),
         Read(nsg.VNET, "properties.virtualNetworkPeerings", absent_ok=True, domain=domains.ListOf(domains.OBJECT)),
+        Read(nsg.GATEWAY, "properties.natRules", absent_ok=True, domain=domains.ListOf(domains.OBJECT)),
         Read(nsg.GATEWAY, "properties.ipConfigurations[*].subnet.id", absent_ok=True, domain=domains.ArmId(nsg.SUBNET)),
         Read(nsg.CONNECTION, "properties.virtualNetworkGateway1.id", absent_ok=True, domain=domains.ArmId(nsg.GATEWAY)),
         Read(nsg.CONNECTION, "properties.localNetworkGateway2.id", absent_ok=True, domain=domains.ArmId(nsg.LOCAL_GATEWAY)),

@@ -614,6 +614,10 @@ def _id(value: Any) -> str:
 
 def _gateway_parts(inventory: Inventory, gateway: Resource) -> Iterable[Resolved]:
     """What a gateway of the network connects: its point-to-site client pool and the networks of its connections."""
+    nat = gateway.get("properties.natRules")
+    if nat not in (MISSING, None, []):
+        # NAT rules translate the on-premises (IngressSnat) addresses before the NSGs see them.
+        yield Unresolved(f"gateway {gateway.name} has NAT rules: the addresses its traffic arrives from are not read")
     client = gateway.get("properties.vpnClientConfiguration")
     if client is not MISSING and client is not None:
         yield prefixes(
