@@ -313,4 +313,5 @@ def test_the_published_pack_installs_in_a_fresh_virtualenv_and_starts(built: Pat
         assert comparable(answer) == comparable(local.analyze(request))
     finally:
         codes = (published.close(), local.close())
+        shutil.rmtree(venv)  # ~440 MB; pytest keeps the temporary directories of recent runs
     assert codes == (0, 0), published.stderr()[-2000:]
