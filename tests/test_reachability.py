@@ -52,6 +52,8 @@ def test_interval_operations_agree_with_sets(a_spans: list[tuple[int, int]], b_s
     assert as_set(a & b) == sa & sb
     assert as_set(a - b) == sa - sb
     assert as_set(a.complement()) == set(range(TOP + 1)) - sa
+    assert a.split(b) == (a & b, a - b)
+    assert a.overlaps(b) == bool(sa & sb)
     assert (a <= b) == (sa <= sb)
     assert bool(a) == bool(sa)
     assert (a == b) == (sa == sb)  # canonical: equal sets have equal spans

@@ -117,18 +117,18 @@ class Tags:
             return Unresolved(f"{text!r}: a service tag or text whose addresses are not known here")
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One inbound rule, resolved. ``problem``: why the rule cannot be evaluated at all."""
+class Rule(NamedTuple):
+    """One inbound rule, resolved (an immutable tuple: NSGs of hundreds of rules are read by the thousand).
+    ``problem``: why the rule cannot be evaluated at all."""
 
     name: str
     group: str
     priority: int
     allow: bool
     protocols: frozenset[str]
-    sources: AddressSet | Unresolved | _VnetRef
+    sources: AddressSet | Unresolved | _VnetRef | _Deferred
     source_ports: PortSet | Unresolved
-    destinations: AddressSet | Unresolved | _VnetRef
+    destinations: AddressSet | Unresolved | _VnetRef | _Deferred
     destination_ports: PortSet | Unresolved
     problem: str = ""
     default: bool = False
@@ -214,13 +214,45 @@ def _texts(rule: Mapping[str, Any], singular: str, plural: str) -> list[str] | s
         if one.strip():
             found.append(one)
     if many is not MISSING and many is not None:
-        if not isinstance(many, list) or not all(isinstance(v, str) for v in many):
+        if type(many) is not list or [v for v in many if type(v) is not str]:
             return f"{plural} is not a list of texts"
-        found.extend(v for v in many if v.strip())
+        found += [v for v in many if v.strip()]
     return found
 
 
-def _addresses(rule: Mapping[str, Any], side: str, tags: Tags) -> Resolved:
+class _Deferred:
+    """A rule side's addresses, resolved the first time a packet could match the rule on every other dimension
+    (most rules of a large NSG never are, for a given port): the same answer as resolving at once, later."""
+
+    __slots__ = ("_ids", "_tags", "_texts", "_value")
+
+    def __init__(self, texts: list[str], ids: list[str], tags: Tags) -> None:
+        self._texts, self._ids, self._tags = texts, ids, tags
+        self._value: Resolved | None = None
+
+    def get(self) -> Resolved:
+        if self._value is None:
+            self._value = self._resolve()
+        return self._value
+
+    def _resolve(self) -> Resolved:
+        found: list[AddressSet] = []
+        for text in self._texts:
+            resolved = self._tags.resolve(text)
+            if isinstance(resolved, Unresolved):
+                return resolved
+            found.append(resolved)
+        for ref in self._ids:
+            members = self._tags.asg_members.get(ref.lower())
+            if members is None:
+                return Unresolved(f"application security group {ref.rsplit('/', 1)[-1]}: members not read")
+            if isinstance(members, Unresolved):
+                return members
+            found.append(members)
+        return AddressSet.union_of(found)
+
+
+def _addresses(rule: Mapping[str, Any], side: str, tags: Tags) -> AddressSet | Unresolved | _Deferred:
     texts = _texts(rule, f"{side}AddressPrefix", f"{side}AddressPrefixes")
     if isinstance(texts, str):
         return Unresolved(texts)
@@ -238,20 +270,9 @@ def _addresses(rule: Mapping[str, Any], side: str, tags: Tags) -> Resolved:
             ids.append(ref)
     if not texts and not ids:
         return Unresolved(f"no {side} address, prefix or application security group")
-    found = AddressSet.empty()
-    for text in texts:
-        resolved = tags.resolve(text)
-        if isinstance(resolved, Unresolved):
-            return resolved
-        found = found | resolved
-    for ref in ids:
-        members = tags.asg_members.get(ref.lower())
-        if members is None:
-            return Unresolved(f"application security group {ref.rsplit('/', 1)[-1]}: members not read")
-        if isinstance(members, Unresolved):
-            return members
-        found = found | members
-    return found
+    if texts == ["*"] and not ids:
+        return AddressSet.everything()
+    return _Deferred(texts, ids, tags)
 
 
 def _ports(rule: Mapping[str, Any], side: str) -> PortSet | Unresolved:
@@ -296,18 +317,44 @@ def read_rule(rule: Mapping[str, Any], group: str, tags: Tags) -> Rule | None:
     priority = _priority(_field(rule, "priority"))
     if priority is None:
         problems.append("priority unreadable")
+    get = rule.get
     return Rule(
-        name=shown,
-        group=group,
-        priority=priority or 0,
-        allow=isinstance(access, str) and access.lower() == "allow",
-        protocols=protocols,
-        sources=_addresses(rule, "source", tags),
-        source_ports=_ports(rule, "source"),
-        destinations=_addresses(rule, "destination", tags),
-        destination_ports=_ports(rule, "destination"),
-        problem="; ".join(problems),
+        shown,
+        group,
+        priority or 0,
+        isinstance(access, str) and access.lower() == "allow",
+        protocols,
+        _fast_addresses(get("sourceaddressprefix"), rule, _SOURCE_OTHERS, tags) or _addresses(rule, "source", tags),
+        _fast_ports(get("sourceportrange"), rule, "sourceportranges") or _ports(rule, "source"),
+        _fast_addresses(get("destinationaddressprefix"), rule, _DESTINATION_OTHERS, tags)
+        or _addresses(rule, "destination", tags),
+        _fast_ports(get("destinationportrange"), rule, "destinationportranges") or _ports(rule, "destination"),
+        "; ".join(problems),
     )
+
+
+_SOURCE_OTHERS: Final = ("sourceaddressprefixes", "sourceapplicationsecuritygroups")
+_DESTINATION_OTHERS: Final = ("destinationaddressprefixes", "destinationapplicationsecuritygroups")
+
+
+def _fast_ports(one: Any, rule: Mapping[str, Any], plural: str) -> PortSet | None:
+    """The common shape (one readable port text, no list) without the general path's bookkeeping; None: use it."""
+    if type(one) is not str or rule.get(plural) is not None:
+        return None
+    if one == "*":
+        return PortSet.everything()
+    try:
+        return PortSet.parse(one)
+    except ValueError:
+        return None  # the general path says why
+
+
+def _fast_addresses(
+    one: Any, rule: Mapping[str, Any], others: tuple[str, str], tags: Tags
+) -> AddressSet | _Deferred | None:
+    if type(one) is not str or not one.strip() or rule.get(others[0]) is not None or rule.get(others[1]) is not None:
+        return None
+    return AddressSet.everything() if one == "*" else _Deferred([one], [], tags)
 
 
 def default_rules(group: str, tags: Tags) -> tuple[Rule, ...]:
@@ -330,7 +377,9 @@ class _VnetRef:
     tags: Tags
 
 
-def _force(value: AddressSet | Unresolved | _VnetRef) -> Resolved:
+def _force(value: AddressSet | Unresolved | _VnetRef | _Deferred) -> Resolved:
+    if isinstance(value, _Deferred):
+        return value.get()
     return value.tags.virtual_network() if isinstance(value, _VnetRef) else value
 
 
@@ -399,6 +448,12 @@ def _family(value: AddressSet, v6: bool) -> IntervalSet:
     return value.v6 if v6 else value.v4
 
 
+def _may_match(rule: Rule, protocol: str, ports: PortSet) -> bool:
+    if rule.problem or isinstance(rule.destination_ports, Unresolved):
+        return True  # reaching it is unknown: keep it
+    return protocol in rule.protocols and rule.destination_ports.ints.overlaps(ports.ints)
+
+
 class _Cell(NamedTuple):
     """One point of the four dimensions other than the source address (each stands for its whole cell)."""
 
@@ -437,12 +492,11 @@ def _decide(group: Group, cell: _Cell) -> list[tuple[IntervalSet, str]]:
         sources = _force(rule.sources)
         if isinstance(sources, Unresolved):
             raise _Unknown(f"{rule.label}: {sources.reason}")
-        mine = _family(sources, v6)
-        hit = remaining & mine
+        hit, rest = remaining.split(_family(sources, v6))
         if hit:
             if rule.allow:
                 allowed.append((hit, rule.label))
-            remaining = remaining - mine
+            remaining = rest
     return allowed
 
 
@@ -463,7 +517,10 @@ def reach(groups: Sequence[Group], query: Query) -> Reachability:
         elif query.destinations.v6 and not query.destinations.v4:
             hit = AddressSet(AddressSet.empty().v4, hit.v6)
         return Reachability(pieces=(Piece(hit, ()),) if query.destinations and query.ports else ())
-    relevant = [r for g in groups for r in g.rules if protocol in r.protocols or r.problem]
+    # A rule that cannot match any packet of the query (another protocol, no port in common) never decides
+    # one: leaving it out changes no first match, and a 200-rule NSG asked about one port keeps a few rules.
+    groups = [Group(g.name, tuple(r for r in g.rules if _may_match(r, protocol, query.ports))) for g in groups]
+    relevant = [r for g in groups for r in g.rules]
     dst_port_cells = _cells(
         query.ports.ints, (r.destination_ports.ints for r in relevant if isinstance(r.destination_ports, PortSet))
     )
