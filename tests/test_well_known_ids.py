@@ -245,8 +245,32 @@ def scan_repository(root: Path = REPO, own: frozenset[str] = frozenset()) -> lis
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             continue
-        findings.extend(scan_text(str(path.relative_to(root)), text, own))
+        found = scan_text(str(path.relative_to(root)), text, own)
+        declared = published_placeholders(path, text)
+        findings.extend(f for f in found if f.guid not in declared)
     return findings
+
+
+def published_placeholders(path: Path, text: str) -> frozenset[str]:
+    """GUIDs a corpus of published examples declares as the examples' own placeholders.
+
+    Microsoft's published example bodies name roles and apps by placeholder
+    GUIDs (``0b5fe924-...`` in the role assignment examples of the REST API
+    specifications) that are not built-in roles. A corpus copies them verbatim
+    and says so in a top-level ``"placeholders"`` object (GUID -> why); only
+    files under tests/corpus may, and each declared GUID must really appear in
+    the file's cited examples.
+    """
+    if path.suffix != ".json" or "corpus" not in path.parts:
+        return frozenset()
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return frozenset()
+    declared = document.get("placeholders") if isinstance(document, dict) else None
+    if not isinstance(declared, dict):
+        return frozenset()
+    return frozenset(str(guid).lower() for guid, why in declared.items() if isinstance(why, str) and why)
 
 
 # --- (b) and (c): the repository --------------------------------------------------------------
@@ -625,3 +649,25 @@ def test_permissions_belong_to_built_in_roles_only() -> None:
     }
     with pytest.raises(WellKnownDataError, match="builtInRole entries only"):
         well_known.parse({"entries": [entry]})
+
+
+def test_a_declared_placeholder_appears_in_the_corpus_it_is_declared_for() -> None:
+    """A corpus may not declare a GUID it does not copy from a published example (that would hide an invention)."""
+    checked = 0
+    for path in sorted((REPO / "tests" / "corpus").rglob("*.json")):
+        text = path.read_text(encoding="utf-8")
+        declared = published_placeholders(path, text)
+        if not declared:
+            continue
+        document = json.loads(text)
+        rest = json.dumps({k: v for k, v in document.items() if k != "placeholders"}).lower()
+        for guid in declared:
+            checked += 1
+            assert guid in rest, f"{path.relative_to(REPO)}: placeholder {guid} appears in no example"
+    assert checked, "no corpus declares placeholders: drop published_placeholders"
+
+
+def test_only_a_corpus_can_declare_placeholders(tmp_path: Path) -> None:
+    text = json.dumps({"placeholders": {INVENTED_READER: "why"}, "x": {"roleDefinitionId": INVENTED_READER}})
+    assert published_placeholders(tmp_path / "infra" / "x.json", text) == frozenset()
+    assert published_placeholders(tmp_path / "corpus" / "x.json", text) == {INVENTED_READER}
