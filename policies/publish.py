@@ -73,10 +73,6 @@ PACK_DEPENDENCIES: Mapping[str, str] = {
     "pulumi": "pulumi.policy runs the pack; the gRPC stubs and runtime",
     "pulumi-policy": "PolicyPack, the policies and their analyzer server",
     "pyyaml": "the claims catalogue and the checks' data (compliance_checks/catalog/*.yaml)",
-    # infra/components/monitoring.py defines WATCHED_OPERATIONS next to the resources it builds, and
-    # two checks import it from there, which imports pulumi_azure_native (its monitor and
-    # operationalinsights modules).
-    "pulumi-azure-native": "imported through infra.components.monitoring by two checks",
 }
 
 # Packages of the project that are build or local tooling, not the pack: never vendored.

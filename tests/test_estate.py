@@ -16,8 +16,8 @@ import pytest
 from compliance_checks.checks.rbac_developers_least_privilege import privileged
 from infra import well_known
 from infra.components.developer_access import DEPLOYER_ACTIONS
-from infra.components.monitoring import WATCHED_OPERATIONS
 from infra.synth import RecordedResource, Secret, Synthesis
+from infra.watched_operations import WATCHED_OPERATIONS
 
 from .conftest import VARIANTS, synth_cached
 

@@ -9,7 +9,7 @@ import pytest
 from compliance_checks.inventory import Inventory
 from compliance_checks.sources.synth import inventory_from_synthesis
 from infra import well_known
-from infra.components.monitoring import WATCHED_OPERATIONS
+from infra.watched_operations import WATCHED_OPERATIONS
 from tests.conftest import synth_cached
 from tests.live import estate as live
 from tests.live.model import Estate

@@ -30,7 +30,7 @@ from compliance_checks.checks.webapp_scm_ip_restricted import CHECK as SCM_CHECK
 from compliance_checks.findings import Finding, Verdict, worst
 from compliance_checks.inventory import Inventory, Resource
 from compliance_checks.sources.webapp import child_applied_last, normalise_webapps
-from infra.components.monitoring import WATCHED_OPERATIONS
+from infra.watched_operations import WATCHED_OPERATIONS
 
 CORPUS = Path(__file__).parent / "corpus" / "promise_chain"
 FILES: dict[str, Check] = {

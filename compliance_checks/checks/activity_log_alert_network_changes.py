@@ -21,7 +21,7 @@ commit 0dd75f4927be9e37dd766c1530bb63cbe92d9cb0):
   actions will be activated" (default true).
 
 The events that must raise an alert are, for every watched operation
-(``infra.components.monitoring.WATCHED_OPERATIONS``: writes *and* deletes) and
+(``infra.watched_operations.WATCHED_OPERATIONS``: writes *and* deletes) and
 every resource group that holds a watched resource: category Administrative,
 that operation name, its resource provider and type, that resource group,
 status Succeeded (the event of a change that took effect). Any resource ID,
@@ -45,7 +45,7 @@ from compliance_checks.checks import domains
 from compliance_checks.checks.base import Boolean, Check, CheckMeta, ListOf, Object, Params, Read, Text
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
-from infra.components.monitoring import WATCHED_OPERATIONS
+from infra.watched_operations import WATCHED_OPERATIONS
 
 ALERT = "Microsoft.Insights/activityLogAlerts"
 ACTION_GROUP = "Microsoft.Insights/actionGroups"
@@ -228,7 +228,7 @@ class NetworkChangeAlert(Check):
         ),
         remediation=(
             "Create an enabled activity-log alert scoped to the estate's subscription, category Administrative, with"
-            " an anyOf over every watched operation (infra/components/monitoring.py) and an enabled action group."
+            " an anyOf over every watched operation (infra/watched_operations.py) and an enabled action group."
         ),
         references=(
             "https://learn.microsoft.com/azure/azure-monitor/alerts/activity-log-alerts",

@@ -22,7 +22,7 @@ from compliance_checks.checks.base import Check, CheckMeta, Params, Read
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import UNKNOWN, Inventory, Resource, SecretValue
 from infra import well_known
-from infra.components.monitoring import WATCHED_OPERATIONS
+from infra.watched_operations import WATCHED_OPERATIONS
 
 # Built-in roles that can change anything or hand out access; their IDs come from infra/data/well_known_ids.json.
 PRIVILEGED_ROLES = ("Owner", "Contributor", "User Access Administrator", "Role Based Access Control Administrator")

@@ -18,22 +18,10 @@ import pulumi
 from pulumi_azure_native import monitor, operationalinsights
 
 from infra.naming import Naming
+from infra.watched_operations import WATCHED_OPERATIONS
 
-# Operation names from Microsoft's resource provider operations reference
-# (learn.microsoft.com/azure/role-based-access-control/permissions/networking, .../databases,
-# .../web-and-mobile). The compliance check requires every one of them (one list).
-WATCHED_OPERATIONS = (
-    "Microsoft.Network/networkSecurityGroups/write",
-    "Microsoft.Network/networkSecurityGroups/delete",
-    "Microsoft.Network/networkSecurityGroups/securityRules/write",
-    "Microsoft.Network/networkSecurityGroups/securityRules/delete",
-    "Microsoft.Network/virtualNetworks/subnets/write",
-    "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/write",
-    "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules/delete",
-    "Microsoft.DBforPostgreSQL/flexibleServers/configurations/write",
-    "Microsoft.Web/sites/config/write",
-    "Microsoft.Web/sites/slots/config/write",
-)
+# The operations the alert watches live in infra/watched_operations.py (no Pulumi import there: the checks
+# and the published policy pack read them without the SDKs).
 
 
 @dataclass(frozen=True)

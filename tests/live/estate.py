@@ -28,7 +28,7 @@ import uuid
 from typing import Any, NamedTuple
 
 from infra import well_known
-from infra.components.monitoring import WATCHED_OPERATIONS
+from infra.watched_operations import WATCHED_OPERATIONS
 from tests.live.model import Estate
 
 SUBSCRIPTION_ID = "6f1c8e4a-0c1b-4a55-9d5e-0a5b7f3e9c21"
