@@ -79,8 +79,8 @@ def _run(case: Mapping[str, Any]) -> tuple[str, list[str]]:
         users=[q["user"]] if "user" in q else [],
     )
     cell = ca.query(model, app=q["app"], group=q.get("group"), user=q.get("user"))
-    if "role" in q:
-        dim = "role:" + q["role"]
+    if "holding" in q:  # a directory role the user holds
+        dim = "role:" + q["holding"]
         model.universe.add(dim, (True, False))
         cell[dim] = frozenset({True})
     return verdict(model, cell, q["goal"])
@@ -144,7 +144,7 @@ def test_an_authentication_strength_is_mfa_only_if_all_its_combinations_are(
 # --- the partition against every single sign-in --------------------------------------------------------------------
 
 APP = ca.AZURE_MANAGEMENT
-OTHER_APP = "8c2f0a77-0000-4000-8000-00000000beef"
+OTHER_APP = "21ba904d-a7ce-4525-a09e-b2fbae79956b"  # the dev estate's VPN audience app
 LOCATIONS: dict[str, dict[str, Any]] = {
     "l-trusted": {"displayName": "office", "isTrusted": True, "ipRanges": [{"cidrAddress": "10.0.0.0/24"}]},
     "l-one": {"displayName": "one", "ipRanges": [{"cidrAddress": "10.0.0.5/32"}]},

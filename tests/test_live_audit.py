@@ -192,9 +192,13 @@ def test_the_old_design_microsofts_vpn_client_as_audience_fails_and_names_the_op
 ) -> None:
     code, results, _ = run_live(live.with_old_vpn_audience(live.dev_estate(), principal=principal))
     assert code == 1
-    # Conditional Access covers the group on the old audience, so the MFA and location checks still pass:
-    # only the token check sees that everyone else can get a token and open a tunnel.
-    assert not_passing(results) == {"entra_vpn_token_developers_only": {"FAIL"}}
+    # Conditional Access covers the group on the old audience, so the MFA check still passes; everyone else can
+    # get a token and open a tunnel (the token check), and the location block, which covers only the group, leaves
+    # them free to do so from anywhere (issue 12: the block must cover everyone who can reach the VPN app).
+    assert not_passing(results) == {
+        "entra_vpn_token_developers_only": {"FAIL"},
+        "entra_ca_vpn_allowed_ip_only": {"FAIL"},
+    }
     finding = vpn_token_finding(results)
     assert open_paths(finding) == [open_path]
     assert open_path in finding["message"]
@@ -231,7 +235,10 @@ def test_a_wider_vpn_audience_fails_the_token_check(
 ) -> None:
     code, results, _ = run_live(mutate(live.dev_estate()))
     assert code == 1
-    assert not_passing(results) == {"entra_vpn_token_developers_only": {"FAIL"}}
+    # Whoever can now reach the VPN app outside the developers' group is not under the location block either
+    # (issue 12); the directly assigned user is a developer, whom the block covers.
+    widened = {"entra_ca_vpn_allowed_ip_only": {"FAIL"}} if mutate is not live.with_user_assigned else {}
+    assert not_passing(results) == {"entra_vpn_token_developers_only": {"FAIL"}, **widened}
     assert open_path in open_paths(vpn_token_finding(results))
     report = json.dumps(results)
     assert live.DEVELOPERS[0]["displayName"] not in report  # the assigned user's name is never collected
@@ -242,7 +249,11 @@ def test_forbidden_service_principals_make_exactly_the_token_check_an_error(run_
     fault = Fault("GET /v1.0/servicePrincipals$", "forbidden", times=None)
     code, results, fake = run_live(live.dev_estate(), faults=[fault])
     assert code == 2
-    assert not_passing(results) == {"entra_vpn_token_developers_only": {"ERROR"}}
+    # Who can reach the VPN app is unknown, so whether the location block covers them is too (issue 12).
+    assert not_passing(results) == {
+        "entra_vpn_token_developers_only": {"ERROR"},
+        "entra_ca_vpn_allowed_ip_only": {"ERROR"},
+    }
     [gap] = results["run"]["collection"]["gaps"]
     assert gap["types"] == ["Microsoft.Graph/servicePrincipals", "Microsoft.Graph/appRoleAssignments"]
     assert "HTTP 403 AuthorizationFailed" in gap["reason"]

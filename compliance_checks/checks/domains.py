@@ -165,9 +165,7 @@ _CA_FIELDS: dict[str, tuple[Domain, bool]] = {
     "grantControls.authenticationStrength": (STRENGTH, False),
     # Read by the Conditional Access evaluator (compliance_checks/evaluate/conditional_access.py), same Graph pages:
     # conditionalaccessusers.md (includeRoles, includeGuestsOrExternalUsers), conditionalaccessgrantcontrols.md
-    # (customAuthenticationFactors, termsOfUse: ID collections); conditions and applications are required there.
-    "conditions": (Object(), True),
-    "conditions.applications": (Object(), True),
+    # (customAuthenticationFactors, termsOfUse: ID collections).
     "conditions.users.includeRoles": (IDS, False),
     "conditions.users.includeGuestsOrExternalUsers": (
         Object(any_of=("guestOrExternalUserTypes", "externalTenants")),

@@ -102,7 +102,7 @@ class MfaForDevelopers(Check):
                 yield self.finding(
                     group,
                     Verdict.FAIL,
-                    f"{len(failing)} class(es) of developer sign-in need no MFA: {'; '.join(failing[:3])}"
+                    f"MFA is not enforced for {len(failing)} class(es) of developer sign-in: {'; '.join(failing[:3])}"
                     + (" ..." if len(failing) > 3 else "")
                     + ".",
                     *evidence,
