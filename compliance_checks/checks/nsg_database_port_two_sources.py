@@ -258,6 +258,9 @@ class DatabasePortTwoSources(Check):
                 )
         if group is None and not note:
             note = f" (subnet {subnet.name} has no NSG)"
+        if group is not None:
+            # The finding names what decides (and what to fix): the NSG.
+            target = inventory.get(str(subnet.get("properties.networkSecurityGroup.id"))) or target
         result = nsg.reach(
             [group] if group is not None else [], nsg.Query(destinations, "Tcp", PortSet.of([(port, port)]))
         )
@@ -269,8 +272,20 @@ class DatabasePortTwoSources(Check):
             return
         extra = result.allowed - allowed
         if extra:
+            culprits = sorted(
+                {
+                    label + (f" (source {written})" if (written := result.written.get(label)) is not None else "")
+                    for piece in result.pieces
+                    if piece.sources & extra
+                    for label in piece.rules
+                }
+            )
+            because = f", allowed by {'; '.join(culprits)}" if culprits else ""
             yield self.finding(
-                target, Verdict.FAIL, f"Port {port}/Tcp is also reachable from {extra.describe()}{note}.", evidence
+                target,
+                Verdict.FAIL,
+                f"Port {port}/Tcp is also reachable from {extra.describe()}{because}{note}.",
+                evidence,
             )
         else:
             shown = result.allowed.describe() if result.allowed else "nowhere"

@@ -87,6 +87,7 @@ class NsgDenyAllInbound(Check):
             evidence = Evidence(
                 "inbound traffic left to the default rules", falling.rows("the default rules"), expected
             )
+            looked_at = Evidence("properties.securityRules", rules, "the rules evaluated")
             problems = []
             if broad:
                 problems.append(f"allows inbound from everywhere or a whole service tag: {', '.join(broad)}")
@@ -96,11 +97,15 @@ class NsgDenyAllInbound(Check):
                     f"AllowAzureLoadBalancerInBound), e.g. {falling.rows('the default rules')[0]}"
                 )
             if problems:
-                yield self.finding(group, Verdict.FAIL, sentence("; ".join(problems)), evidence)
+                yield self.finding(group, Verdict.FAIL, sentence("; ".join(problems)), evidence, looked_at)
             elif not falling.known:
-                yield self.finding(group, Verdict.ERROR, f"Cannot verify: {'; '.join(falling.unknown)}.", evidence)
+                yield self.finding(
+                    group, Verdict.ERROR, f"Cannot verify: {'; '.join(falling.unknown)}.", evidence, looked_at
+                )
             else:
-                yield self.finding(group, Verdict.PASS, "Denies by default; no allow from everywhere.", evidence)
+                yield self.finding(
+                    group, Verdict.PASS, "Denies by default; no allow from everywhere.", evidence, looked_at
+                )
 
 
 CHECK = NsgDenyAllInbound()

@@ -102,6 +102,11 @@ class IntervalSet:
             raise ValueError(f"interval outside 0..{top}")
         return IntervalSet(spans, top)
 
+    @staticmethod
+    def union_of(sets: Iterable[IntervalSet], top: int) -> IntervalSet:
+        """The union of many sets of one universe, normalised once."""
+        return IntervalSet(_normalise(span for one in sets for span in one.spans), top)
+
     def _same_universe(self, other: IntervalSet) -> None:
         if self.top != other.top:
             raise ValueError("sets of different universes")

@@ -132,6 +132,7 @@ class Rule(NamedTuple):
     destination_ports: PortSet | Unresolved
     problem: str = ""
     default: bool = False
+    written: Any = None  # the source as the rule writes it (prefix, list, ASG references), for messages
 
     @property
     def label(self) -> str:
@@ -170,6 +171,7 @@ class Reachability:
 
     pieces: tuple[Piece, ...] = ()
     unknown: tuple[str, ...] = ()
+    written: Mapping[str, Any] = field(default_factory=dict)  # deciding rule label -> its source as written
 
     @property
     def known(self) -> bool:
@@ -330,6 +332,8 @@ def read_rule(rule: Mapping[str, Any], group: str, tags: Tags) -> Rule | None:
         or _addresses(rule, "destination", tags),
         _fast_ports(get("destinationportrange"), rule, "destinationportranges") or _ports(rule, "destination"),
         "; ".join(problems),
+        False,
+        get("sourceaddressprefix") or get("sourceaddressprefixes") or get("sourceapplicationsecuritygroups"),
     )
 
 
@@ -464,10 +468,12 @@ class _Cell(NamedTuple):
     v6: bool
 
 
-def _decide(group: Group, cell: _Cell) -> list[tuple[IntervalSet, str]]:
-    """First match over the source addresses of one family, in one cell of the other four dimensions."""
+def _decide(group: Group, cell: _Cell, start: IntervalSet) -> list[tuple[IntervalSet, str]]:
+    """First match over the source addresses ``start`` (of one family), in one cell of the other four
+    dimensions. A rule is only reached by the sources no earlier rule decided: one that cannot be resolved
+    matters only if some source of ``start`` is still undecided when it is reached."""
     protocol, dst_port, src_port, dst, v6 = cell
-    remaining = IntervalSet(((0, V6_TOP if v6 else V4_TOP),), V6_TOP if v6 else V4_TOP)
+    remaining = start
     allowed: list[tuple[IntervalSet, str]] = []
     for rule in group.rules:
         if not remaining:
@@ -561,7 +567,9 @@ def reach(groups: Sequence[Group], query: Query) -> Reachability:
             else:
                 v6set = v6set | part
         pieces.append(Piece(AddressSet(v4, v6set), labels))
-    return Reachability(pieces=tuple(pieces))
+    labels_used = {label for piece in pieces for label in piece.rules}
+    written = {r.label: r.written for g in groups for r in g.rules if r.written is not None and r.label in labels_used}
+    return Reachability(pieces=tuple(pieces), written=written)
 
 
 def _matching(group: Group, cell: _Cell) -> tuple[int, ...]:
@@ -590,7 +598,10 @@ def _combine(groups: Sequence[Group], cell: _Cell) -> list[tuple[IntervalSet, tu
     top = V6_TOP if cell.v6 else V4_TOP
     current: list[tuple[IntervalSet, tuple[str, ...]]] = [(IntervalSet(((0, top),), top), ())]
     for group in groups:
-        decided = _decide(group, cell)
+        # The next NSG sees only what the ones before it allowed ("If NSG1 has a security rule that allows
+        # port 80, the traffic is then processed by NSG2", network-security-group-how-it-works.md).
+        reaching = IntervalSet.union_of((sources for sources, _ in current), top)
+        decided = _decide(group, cell, reaching)
         current = [
             (both, (*labels, label))
             for sources, labels in current
