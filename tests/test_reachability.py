@@ -494,10 +494,16 @@ def test_evidence_is_the_computed_table_on_the_dev_stack() -> None:
     findings = load_checks()["nsg_database_port_two_sources"].evaluate(dev, Params())
     assert [f.verdict for f in findings] == [Verdict.PASS]
     assert findings[0].evidence[0].observed == [
-        "from 10.20.0.64/26 to port 5432/Tcp: allowed by rule AllowPostgresFromPortal (priority 100) of "
-        "nsg-database-smartportal-dev-gwc",
-        "from 172.16.201.0/28 to port 5432/Tcp: allowed by rule AllowPostgresFromVpn (priority 110) of "
-        "nsg-database-smartportal-dev-gwc",
+        {
+            "from": "10.20.0.64/26",
+            "to": "port 5432/Tcp",
+            "decided by": "rule AllowPostgresFromPortal (priority 100) of nsg-database-smartportal-dev-gwc",
+        },
+        {
+            "from": "172.16.201.0/28",
+            "to": "port 5432/Tcp",
+            "decided by": "rule AllowPostgresFromVpn (priority 110) of nsg-database-smartportal-dev-gwc",
+        },
     ]
 
 

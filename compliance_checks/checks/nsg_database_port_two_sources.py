@@ -264,7 +264,7 @@ class DatabasePortTwoSources(Check):
         result = nsg.reach(
             [group] if group is not None else [], nsg.Query(destinations, "Tcp", PortSet.of([(port, port)]))
         )
-        evidence = Evidence(f"sources reaching {what}", result.rows(what), expected)
+        evidence = Evidence(f"sources reaching {what}", result.table(what), expected)
         if not result.known:
             yield self.finding(
                 target, Verdict.ERROR, f"Cannot verify who reaches {what}: {'; '.join(result.unknown)}.", evidence

@@ -85,7 +85,7 @@ class NsgDenyAllInbound(Check):
             tags = nsg.tags_for(inventory, vnet)
             falling = nsg.reaching_defaults(nsg.read_group(group.name, rules, tags))
             evidence = Evidence(
-                "inbound traffic left to the default rules", falling.rows("the default rules"), expected
+                "inbound traffic left to the default rules", falling.table("the default rules"), expected
             )
             looked_at = Evidence("properties.securityRules", rules, "the rules evaluated")
             problems = []

@@ -184,6 +184,17 @@ class Reachability:
             found = found | piece.sources
         return found
 
+    def table(self, what: str) -> list[dict[str, str]]:
+        """The evidence as a table the reports render: source addresses, destination, decision."""
+        if not self.known:
+            return [{"from": "(unknown)", "to": what, "decided by": reason} for reason in self.unknown]
+        if not self.pieces:
+            return [{"from": "(nothing)", "to": what, "decided by": "no rule allows it"}]
+        return [
+            {"from": p.sources.describe(), "to": what, "decided by": p.reason().removeprefix("allowed by ")}
+            for p in self.pieces
+        ]
+
     def rows(self, what: str) -> list[str]:
         """The evidence table: one line per piece ("from X to port 5432/Tcp: allowed by rule R")."""
         if not self.known:
