@@ -83,20 +83,27 @@ class MfaForDevelopers(Check):
             group_id = str(group.get("id")).lower()
             failing: list[str] = []
             unknown: list[str] = []
+            failing_rows: list[dict[str, str]] = []
+            unknown_rows: list[dict[str, str]] = []
             good: list[str] = []
             for app, label in apps.items():
                 question = ca.query(model, app=app, group=group_id)
                 for result in model.cells(question, MFA_OR_BLOCK):
-                    where = f"developer, {label}, {model.describe(result.cell, question)}"
+                    sign_in = model.describe(result.cell, question)
+                    where = f"developer, {label}, {sign_in}"
+                    row = {"who": "developer", "application": label, "sign-in": sign_in}
                     if result.status == ca.Status.BAD:
                         failing.append(f"{where}: no MFA")
+                        failing_rows.append({**row, "outcome": "no MFA"})
                     elif result.status == ca.Status.UNKNOWN:
-                        unknown.append(f"{where}: cannot tell ({'; '.join(result.notes)})")
+                        why = "; ".join(result.notes)
+                        unknown.append(f"{where}: cannot tell ({why})")
+                        unknown_rows.append({**row, "outcome": f"cannot tell: {why}"})
                     else:
                         good.extend(result.notes)
             evidence = [
-                Evidence("cellsWithoutMfa", _shown(failing), "none: every cell requires MFA or is blocked"),
-                Evidence("cellsUnknown", _shown(unknown), "none"),
+                Evidence("cellsWithoutMfa", _shown(failing_rows), "none: every cell requires MFA or is blocked"),
+                Evidence("cellsUnknown", _shown(unknown_rows), "none"),
             ]
             if failing:
                 yield self.finding(
@@ -125,8 +132,12 @@ class MfaForDevelopers(Check):
                 )
 
 
-def _shown(cells: list[str]) -> list[str]:
-    return cells[:SHOWN_CELLS] + ([f"... and {len(cells) - SHOWN_CELLS} more"] if len(cells) > SHOWN_CELLS else [])
+def _shown(cells: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The first cells as table rows; one more row says how many are left (the evidence stays bounded)."""
+    if len(cells) <= SHOWN_CELLS:
+        return cells
+    more = {key: "" for key in cells[0]} | {"outcome": f"... and {len(cells) - SHOWN_CELLS} more cells"}
+    return [*cells[:SHOWN_CELLS], more]
 
 
 CHECK = MfaForDevelopers()

@@ -149,28 +149,36 @@ class VpnAllowedIpOnly(Check):
             questions += [(f"user {u}", ca.query(model, app=audience, user=u)) for u in sorted(reach.users)]
         open_cells: list[str] = []
         unknown = list(reach.unknown)
+        open_rows: list[dict[str, str]] = []
+        unknown_rows = [{"who": "(who can reach the VPN app)", "sign-in": "", "outcome": why} for why in unknown]
         addresses: set[str] = set()
         for who, question in questions:
             for result in model.cells(question, BLOCKED):
-                where = f"{who}, {model.describe(result.cell, question)}"
+                sign_in = model.describe(result.cell, question)
+                where = f"{who}, {sign_in}"
                 if result.status == ca.Status.UNKNOWN:
-                    unknown.append(f"{where}: cannot tell ({'; '.join(result.notes)})")
+                    why = "; ".join(result.notes)
+                    unknown.append(f"{where}: cannot tell ({why})")
+                    unknown_rows.append({"who": who, "sign-in": sign_in, "outcome": f"cannot tell: {why}"})
                 elif result.status == ca.Status.BAD:
                     everywhere = frozenset(range(len(model.locations.atoms)))
                     atoms = result.cell.get("ip", model.universe.domains.get("ip", everywhere))
                     single = {model.locations.atoms[i].single_address() for i in atoms}
                     if None in single:
                         open_cells.append(f"{where}: not blocked")
+                        open_rows.append({"who": who, "sign-in": sign_in, "outcome": "not blocked"})
                     else:
                         addresses |= {a for a in single if a is not None}
         if len(addresses) > 1:
-            open_cells.append(f"not blocked from {len(addresses)} addresses: {', '.join(sorted(addresses))}")
+            several = f"not blocked from {len(addresses)} addresses: {', '.join(sorted(addresses))}"
+            open_cells.append(several)
+            open_rows.append({"who": "(together)", "sign-in": "", "outcome": several})
         expected = "every sign-in to the VPN app blocked except from one single IP address"
         evidence = [
             Evidence("vpnApp", audience, "the gateway's Entra audience"),
             Evidence("reachableBy", [q for q, _ in questions], "who can get a token for the VPN app"),
-            Evidence("cellsNotBlocked", _shown(open_cells), expected),
-            Evidence("cellsUnknown", _shown(unknown), "none"),
+            Evidence("cellsNotBlocked", _shown(open_rows), expected),
+            Evidence("cellsUnknown", _shown(unknown_rows), "none"),
         ]
         if open_cells:
             return self.finding(
@@ -189,8 +197,12 @@ class VpnAllowedIpOnly(Check):
         return self.finding(gateway, Verdict.PASS, f"VPN sign-in only from {shown}.", *evidence)
 
 
-def _shown(cells: list[str]) -> list[str]:
-    return cells[:SHOWN_CELLS] + ([f"... and {len(cells) - SHOWN_CELLS} more"] if len(cells) > SHOWN_CELLS else [])
+def _shown(cells: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The first cells as table rows; one more row says how many are left (the evidence stays bounded)."""
+    if len(cells) <= SHOWN_CELLS:
+        return cells
+    more = {key: "" for key in cells[0]} | {"outcome": f"... and {len(cells) - SHOWN_CELLS} more cells"}
+    return [*cells[:SHOWN_CELLS], more]
 
 
 CHECK = VpnAllowedIpOnly()
