@@ -19,6 +19,7 @@ not, is one line naming the file and the line, exit 2.
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,6 +32,7 @@ from compliance_checks.errors import CatalogError
 if TYPE_CHECKING:
     from compliance_checks.catalog import Catalog
     from compliance_checks.checks.base import Check
+    from compliance_checks.inventory import Inventory
     from policies.pack import PolicySpec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -223,6 +225,50 @@ def policies_table(sources: Sources) -> str:
     return _table(("policy", "claim", "scope", "enforcement", "checks"), rows)
 
 
+# Checks whose evidence is a reachability table (sources that reach a port): shown per stack in architecture.md.
+REACHABILITY_CHECKS = ("nsg_database_port_two_sources", "keyvault_private_endpoint_reachability")
+STACKS = ("dev", "prod")
+
+
+@functools.cache
+def _synthesized(stack: str) -> Inventory:
+    """A stack's offline synthesis, once per process (the program and its config do not change under us)."""
+    from compliance_checks.sources.synth import load_synth
+
+    return load_synth(stack)[0]
+
+
+def reachability_tables(sources: Sources) -> str:
+    """Who reaches the database (and the Key Vault) on each stack, as the checks compute it from the program.
+
+    The rows are the evidence the checks themselves give (compliance_checks/evaluate/nsg.py), evaluated on
+    the offline synthesis of each stack: the same computation the audit, the policy pack and drift use.
+    """
+    from compliance_checks.checks.base import Params
+    from compliance_checks.render_values import as_table
+
+    parts: list[str] = []
+    for stack in STACKS:
+        inventory = _synthesized(stack)
+        for check_id in REACHABILITY_CHECKS:
+            check = sources.checks.get(check_id)
+            if check is None:
+                continue
+            for finding in check.evaluate(inventory, Params()):
+                for evidence in finding.evidence:
+                    table = as_table(evidence.observed)
+                    if table is None:
+                        continue
+                    columns, rows = table
+                    where = finding.resource_id.rstrip("/").rsplit("/", 1)[-1]
+                    parts.append(
+                        f"**{stack}**, `{check_id}` on `{where}`: {finding.verdict.value}. "
+                        f"{_cell(evidence.path)} (expected: {_cell(evidence.expected)})\n\n"
+                        + _table([_cell(c) for c in columns], [[_cell(v) for v in row] for row in rows])
+                    )
+    return "\n\n".join(parts)
+
+
 Renderer = Callable[[Sources], str]
 
 # Which blocks each doc holds, and what renders them.
@@ -235,6 +281,7 @@ BLOCKS: dict[str, dict[str, Renderer]] = {
     },
     "docs/policy-pack.md": {"policies": policies_table},
     "docs/compliance-checks.md": {"checks": checks_table, "check-reads": reads_table},
+    "docs/architecture.md": {"reachability": reachability_tables},
 }
 
 

@@ -189,3 +189,17 @@ def test_tables_show_what_the_sources_hold() -> None:
     checks = docs_gen.checks_table(sources)
     assert "| `probe_tls_protocols` | high | SEC-TLS | live only (a probe) |" in checks
     assert docs_gen._cell("a | b\nc") == r"a \| b c"
+
+
+def test_the_reachability_tables_are_what_the_check_computes_on_each_stack() -> None:
+    """The architecture doc's table moves with the program: a changed NSG rule changes the generated rows."""
+    from compliance_checks.docs_gen import load_sources, reachability_tables
+    from tests.conftest import synth_cached
+
+    text = reachability_tables(load_sources())
+    for stack in ("dev", "prod"):
+        synthesis = synth_cached(stack)
+        nsg = next(r for r in synthesis.resources if r.name == "network-nsg-database")
+        portal = next(rule for rule in nsg.inputs["securityRules"] if rule["name"] == "AllowPostgresFromPortal")
+        assert f"| {portal['sourceAddressPrefix']} | port 5432/Tcp | rule AllowPostgresFromPortal" in text
+        assert f"**{stack}**, `nsg_database_port_two_sources`" in text
