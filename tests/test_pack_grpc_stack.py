@@ -120,3 +120,18 @@ def test_without_property_dependencies_a_first_preview_break_is_unknown_not_pass
     assert described(response) == []
     unknown = [d for d in analyzer.advisory(response) if d.policyName == UNKNOWN_VALUES_POLICY]
     assert any("\n[SEC-DB-SINGLE-IP-VPN] " in d.message or "[SEC-DB-SINGLE-IP-VPN]" in d.message for d in unknown)
+
+
+def test_a_preview_that_opens_the_database_says_why_with_the_audits_evidence(pack: analyzer.PolicyPackProcess) -> None:
+    """The pack runs the reachability evaluator the audit runs: the diagnostic carries its computed rows."""
+    response = pack.analyze_stack(
+        analyzer.analyze_stack_request(broken("db-port-open-to-internet"), first_preview=True)
+    )
+    messages = [d.message for d in analyzer.mandatory(response) if "Database port is open only" in d.message]
+    assert len(messages) == 1
+    lines = messages[0].splitlines()
+    assert lines[1].strip().startswith("sources reaching port 5432/Tcp (expected: only from ")
+    assert any(
+        line.strip().startswith("from: ") and "decided by: rule AllowPostgresExtra (priority 105)" in line
+        for line in lines[2:]
+    )
