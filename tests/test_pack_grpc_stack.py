@@ -130,6 +130,7 @@ def test_a_preview_that_opens_the_database_says_why_with_the_audits_evidence(pac
     messages = [d.message for d in analyzer.mandatory(response) if "Database port is open only" in d.message]
     assert len(messages) == 1
     lines = messages[0].splitlines()
+    lines = lines[next(i for i, line in enumerate(lines) if line.startswith("[SEC-DB-SINGLE-IP-VPN] ")) :]
     assert lines[1].strip().startswith("sources reaching port 5432/Tcp (expected: only from ")
     assert any(
         line.strip().startswith("from: ") and "decided by: rule AllowPostgresExtra (priority 105)" in line
