@@ -117,3 +117,52 @@ def test_an_inbound_allow_from_a_whole_service_tag_is_broad(dev: Inventory, tag:
     }
     broken = mutated(dev, group, ("properties", "securityrules"), [*rules, allow])
     assert judged("nsg_deny_all_inbound", broken) == Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    ("check_id", "value", "expected"),
+    [
+        # App Service spells TLS versions "1.2" (SupportedTlsVersions); PostgreSQL "TLSv1.2" (its parameter's values).
+        ("webapp_min_tls_version", "1.2", [Verdict.PASS]),
+        ("webapp_min_tls_version", "TLSv1.2", [Verdict.ERROR]),
+        ("webapp_min_tls_version", " 1.2", [Verdict.ERROR]),
+        ("webapp_min_tls_version", "1.20", [Verdict.ERROR, Verdict.FAIL]),
+        ("postgres_min_tls_version", "TLSv1.2", [Verdict.PASS]),
+        # The setting (the guard) and the server it decides (the check) are both ERROR.
+        ("postgres_min_tls_version", "1.2", [Verdict.ERROR, Verdict.ERROR]),
+    ],
+)
+def test_tls_versions_are_read_in_each_service_s_own_spelling_and_nothing_else(
+    check_id: str, value: str, expected: list[Verdict]
+) -> None:
+    """A value outside the property's own enumeration is ERROR, and no PASS is left standing beside it."""
+    from compliance_checks.checks.base import Params
+    from compliance_checks.inventory import Resource
+
+    if check_id == "webapp_min_tls_version":
+        subject = Resource.create(
+            id="/subscriptions/s/resourceGroups/r/providers/Microsoft.Web/sites/a",
+            type="Microsoft.Web/sites",
+            name="a",
+            body={"properties": {"siteConfig": {"minTlsVersion": value, "scmMinTlsVersion": "1.2"}}},
+            source="test",
+            origin="test",
+        )
+        resources = [subject]
+    else:
+        server = "/subscriptions/s/resourceGroups/r/providers/Microsoft.DBforPostgreSQL/flexibleServers/db"
+        resources = [
+            Resource.create(
+                id=server, type="Microsoft.DBforPostgreSQL/flexibleServers", name="db", body={}, source="t", origin="t"
+            ),
+            Resource.create(
+                id=f"{server}/configurations/ssl_min_protocol_version",
+                type="Microsoft.DBforPostgreSQL/flexibleServers/configurations",
+                name="ssl_min_protocol_version",
+                body={"properties": {"value": value}},
+                source="test",
+                origin="test",
+            ),
+        ]
+    findings = load_checks()[check_id].evaluate(Inventory(resources), Params())
+    assert sorted(f.verdict for f in findings) == sorted(expected), [f.message for f in findings]

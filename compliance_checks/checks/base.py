@@ -315,7 +315,16 @@ class Check(ABC):
             findings = [self.error_nothing_found(what)]
         # The check may have said "cannot verify" for that resource itself: one ERROR per resource is enough.
         errored = {f.resource_id.lower() for f in findings if f.verdict == Verdict.ERROR}
-        findings.extend(g for g in self.guard(inventory) if g.resource_id.lower() not in errored)
+        guarded = self.guard(inventory)
+        # A PASS (or "not applicable") drawn from a value outside what Azure accepts is no verdict at all: the
+        # guard's ERROR replaces it. A FAIL stays (the resource is broken whatever that value means).
+        invalid = {g.resource_id.lower() for g in guarded}
+        findings = [
+            f
+            for f in findings
+            if not (f.verdict in (Verdict.PASS, Verdict.NOT_APPLICABLE) and f.resource_id.lower() in invalid)
+        ]
+        findings.extend(g for g in guarded if g.resource_id.lower() not in errored)
         return [_unless_maybe(finding, inventory) for finding in findings]
 
     def guard(self, inventory: Inventory) -> list[Finding]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from compliance_checks.checks.base import Check, CheckMeta, Domain, Expect, Params, Read, Rule, judge
 from compliance_checks.findings import Evidence, Finding, Verdict
 from compliance_checks.inventory import MISSING, Inventory
+from compliance_checks.render_values import show
 
 SERVER = "Microsoft.DBforPostgreSQL/flexibleServers"
 CONFIGURATION = f"{SERVER}/configurations"
@@ -40,6 +41,17 @@ class ServerParameterCheck(Check):
                 evidence = Evidence(f"configurations/{self.parameter}", MISSING, self.expect(params).describe())
                 yield self.finding(
                     server, Verdict.FAIL, f"Server parameter {self.parameter} is not set explicitly.", evidence
+                )
+                continue
+            value = setting.get("properties.value")
+            if not self.domain.accepts(value):
+                # Outside what the parameter takes (another service's spelling, a typo): the server's verdict
+                # cannot rest on it; the guard's ERROR names the setting, this one the server it decides.
+                yield self.finding(
+                    server,
+                    Verdict.ERROR,
+                    f"Cannot verify: {self.parameter} is {show(value)!r}, not a value the parameter takes.",
+                    Evidence(f"configurations/{self.parameter}", value, self.domain.describe()),
                 )
                 continue
             verdict, evidence = judge(setting, Rule("properties.value", self.expect), params)

@@ -1,5 +1,6 @@
 """The portal and its SCM (Kudu) site refuse TLS below the configured floor (default 1.2)."""
 
+from compliance_checks.checks import domains
 from compliance_checks.checks.base import CheckMeta, PropertyCheck, Rule, VersionAtLeast
 from compliance_checks.findings import Severity
 
@@ -18,7 +19,16 @@ CHECK = PropertyCheck(
     resource_type="Microsoft.Web/sites",
     also_types=("Microsoft.Web/sites/slots",),  # every deployment slot is judged like its site
     rules=(
-        Rule("properties.siteConfig.minTlsVersion", lambda p: VersionAtLeast(p.min_tls_version)),
-        Rule("properties.siteConfig.scmMinTlsVersion", lambda p: VersionAtLeast(p.min_tls_version)),
+        # App Service spells versions "1.2" (SupportedTlsVersions); "TLSv1.2" is PostgreSQL's spelling and ERROR here.
+        Rule(
+            "properties.siteConfig.minTlsVersion",
+            lambda p: VersionAtLeast(p.min_tls_version),
+            domain=domains.SITE_TLS_VERSION,
+        ),
+        Rule(
+            "properties.siteConfig.scmMinTlsVersion",
+            lambda p: VersionAtLeast(p.min_tls_version),
+            domain=domains.SITE_TLS_VERSION,
+        ),
     ),
 )
