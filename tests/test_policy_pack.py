@@ -235,6 +235,16 @@ BREAKS = [
         _set("azure-native:keyvault:Vault", "properties.enablePurgeProtection", False),
     ),
     (
+        "keyvault-private-endpoint-reachability",
+        "SEC-DATA-PROTECTION",
+        _set(
+            "azure-native:network:NetworkSecurityGroup",
+            "securityRules.0.sourceAddressPrefix",
+            "0.0.0.0/0",
+            name="network-nsg-endpoints",
+        ),
+    ),
+    (
         "log-retention",
         "SEC-DATA-PROTECTION",
         _set("azure-native:operationalinsights:Workspace", "retentionInDays", 365),
