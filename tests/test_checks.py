@@ -326,6 +326,18 @@ BREAKS: list[tuple[str, str, Callable[[], Inventory], Verdict]] = [
         Verdict.FAIL,
     ),
     (
+        "keyvault_private_endpoint_reachability",
+        "endpoints subnet's NSG not applied to private endpoints",
+        lambda: change(
+            estate("dev"),
+            "Microsoft.Network/virtualNetworks/subnets",
+            "properties.privateEndpointNetworkPolicies",
+            "Disabled",
+            name="snet-endpoints",
+        ),
+        Verdict.FAIL,
+    ),
+    (
         "log_retention_at_most_90_days",
         "365 days",
         lambda: change(estate("dev"), "Microsoft.OperationalInsights/workspaces", "properties.retentionInDays", 365),
