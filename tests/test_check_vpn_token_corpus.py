@@ -24,6 +24,11 @@ that decides it:
   to apply": client app types, locations, platforms, risk levels
   (resources/conditionalaccessconditionset.md).
 
+The check judges every class of users who can get a token with the Conditional
+Access evaluator: a FAIL names the open path in its message, or lists the
+sign-in cells left open as rows of its ``cellsOpen`` table (who, sign-in,
+outcome), and the cases name a fragment of either.
+
 The bodies go through the same path as a live read: Graph's answer with the
 collector's ``$select`` applied, then ``compliance_checks.sources.live.load_live``.
 """
@@ -412,9 +417,10 @@ CASES = [
                 mfa_for_developers(),
             ],
         ),
-        Verdict.FAIL,
-        "blocked only from one location: from everywhere else anyone gets a token",
-        "locations narrows",
+        # The named location is not in the tenant's inventory: where the block applies cannot be known (it might
+        # be every address), so the evaluator cannot tell who is blocked.
+        Verdict.ERROR,
+        "blocked only inside a named location whose ranges are unknown: who is blocked is unknown",
     ),
     Case(
         "the block for two client app types only (example 1's)",
@@ -427,7 +433,7 @@ CASES = [
         ),
         Verdict.FAIL,
         "other client app types are not blocked",
-        "clientAppTypes narrows",
+        "client app 'exchangeActiveSync', 'other'",
     ),
     Case(
         "the block with example 3's platforms",
@@ -440,7 +446,7 @@ CASES = [
         ),
         Verdict.FAIL,
         "iOS and Windows Phone are excluded from the block",
-        "platforms narrows",
+        "platform 'iOS', 'windowsPhone'",
     ),
     Case(
         "the block with example 3's sign-in risk levels",
@@ -453,7 +459,7 @@ CASES = [
         ),
         Verdict.FAIL,
         "only risky sign-ins are blocked",
-        "signInRiskLevels narrows",
+        "sign-in risk not 'high', 'medium'",
     ),
     Case(
         "the block excludes example 3's user and GuestsOrExternalUsers",
@@ -468,7 +474,7 @@ CASES = [
         ),
         Verdict.FAIL,
         "the excluded user and every guest get a token",
-        "it also exempts excludeUsers",
+        "user '124c5b6a-ffa5-483a-9b88-04c3fce5574a'",
     ),
     Case(
         "the block excludes example 3's directory role",
@@ -483,7 +489,7 @@ CASES = [
         ),
         Verdict.FAIL,
         "holders of the excluded role get a token",
-        "it also exempts excludeRoles",
+        "holding role b0f54661-2d74-4c50-afa3-1ec803f12efe",
     ),
     Case(
         "the block report-only",
@@ -518,14 +524,14 @@ CASES = [
         ),
         Verdict.FAIL,
         "the second group's members get a token",
-        "it exempts more than one group",
+        "member of group 7679d9a4-2323-44cd-b5c2-673ec88d8b12",
     ),
     Case(
         "the block exempts the developers, who have no enforced MFA",
         lambda: Tenant(principals=[principal_2019()], policies=[block_all_but_developers()]),
         Verdict.FAIL,
         "the exempted developers get a token without MFA",
-        "is not under enforced MFA",
+        "is not under enforced MFA for the VPN app",
     ),
     Case(
         "example 3 made a block (enabled, All users): its conditions and exclusions stay",
@@ -542,7 +548,7 @@ CASES = [
         ),
         Verdict.FAIL,
         "risk levels, client app types, platforms and locations narrow it; users and a role are excluded",
-        "narrows where it applies",
+        "sign-in risk not 'high', 'medium'",
     ),
     Case(
         "example 3 made a clean block of All apps, but its excludeApplications lists the VPN app",
@@ -572,6 +578,66 @@ CASES = [
         Verdict.FAIL,
         "includeApplications applies 'unless explicitly excluded (in excludeApplications)': the VPN app is not blocked",
         "appRoleAssignmentRequired=False",
+    ),
+    # --- every non-developer class blocked in every cell (issue 12: judged by the Conditional Access evaluator) ------
+    Case(
+        "a user assigned directly, and example 2 retargeted blocks that user on the VPN app",
+        lambda: Tenant(
+            principals=[principal_requiring_assignment(developers_assigned(), user_assigned())],
+            policies=[
+                mfa_for_developers(),
+                block_all_but_developers(
+                    conditions__users__includeUsers=[DEVELOPER], conditions__users__excludeGroups=[]
+                ),
+            ],
+        ),
+        Verdict.PASS,
+        "the directly assigned user gets no token in any sign-in: every one is blocked",
+    ),
+    Case(
+        "a second group assigned, and example 2 as published blocks that group (for Exchange Online only)",
+        lambda: Tenant(
+            principals=[principal_requiring_assignment(developers_assigned(), other_group_assigned())],
+            policies=[
+                mfa_for_developers(),
+                retarget(example("conditionalaccesspolicy-post-example2"), conditions__locations=None),
+            ],
+            groups=[DEVELOPERS, "7679d9a4-2323-44cd-b5c2-673ec88d8b12"],
+        ),
+        Verdict.FAIL,
+        "example 2 blocks Exchange Online, not the VPN app: the second group's members get a token",
+        "2 groups are assigned",
+    ),
+    Case(
+        "the block split over two policies by client app type (example 1's types, then the rest)",
+        lambda: Tenant(
+            principals=[principal_2019()],
+            policies=[
+                block_all_but_developers(conditions__clientAppTypes=["mobileAppsAndDesktopClients", "browser"]),
+                block_all_but_developers(id="second", conditions__clientAppTypes=["exchangeActiveSync", "other"]),
+                mfa_for_developers(),
+            ],
+        ),
+        Verdict.PASS,
+        "every client app type is blocked by one of the two enabled policies: together they cover every cell",
+    ),
+    Case(
+        "the block split over two policies, the second report-only",
+        lambda: Tenant(
+            principals=[principal_2019()],
+            policies=[
+                block_all_but_developers(conditions__clientAppTypes=["mobileAppsAndDesktopClients", "browser"]),
+                block_all_but_developers(
+                    id="second",
+                    state="enabledForReportingButNotEnforced",
+                    conditions__clientAppTypes=["exchangeActiveSync", "other"],
+                ),
+                mfa_for_developers(),
+            ],
+        ),
+        Verdict.FAIL,
+        "a report-only policy blocks nobody: the other client app types are open",
+        "client app 'exchangeActiveSync', 'other'",
     ),
     Case(
         "the list example's SimplePolicy1 (block, no apps, no users, disabled)",
@@ -604,7 +670,11 @@ def test_the_check_gives_the_documented_verdict(case: Case) -> None:
     finding = audit(case.tenant())
     assert finding.verdict == case.verdict, f"{case.reason}; the check says: {finding.message}"
     if case.verdict == Verdict.FAIL:
-        assert case.open_path and case.open_path in finding.message, finding.message
+        # The open path is named in the message, or the cells left open are rows of the evidence table.
+        [rows] = [e.observed for e in finding.evidence if e.path == "cellsOpen"]
+        shown = finding.message + json.dumps(rows)
+        assert case.open_path and case.open_path in shown, shown
+        assert isinstance(rows, list) and all(set(row) == {"who", "sign-in", "outcome"} for row in rows)
 
 
 # --- the corpus itself -------------------------------------------------------------------------------------------

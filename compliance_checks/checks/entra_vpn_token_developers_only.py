@@ -1,22 +1,26 @@
-"""Only the developers' group can obtain a token for the point-to-site VPN's Entra audience.
+"""Only developers can obtain a token for the point-to-site VPN's Entra audience; everyone else is blocked.
 
 An Entra-authenticated P2S gateway lets in whoever holds a token for its
-audience app. By default Entra ID issues that token to *every* user of the
-tenant; Conditional Access that covers only the developers then restricts no
-one else. The promise "only the development team, with two-step sign-in" holds
-for the VPN only if one of these closes every other path:
+audience app. Entra ID issues that token to *every* user of the tenant unless
+the app's service principal requires assignment ("Assignment required?",
+learn.microsoft.com/entra/identity/enterprise-apps/application-properties);
+then to the users assigned directly and the members of assigned groups
+(Graph appRoleAssignment: "If an app role is assigned to a group, direct
+members of the group are also considered to have been assigned").
 
-* **assignment required** on the audience's service principal, with the
-  developers' group the only principal assigned (Microsoft's documented way:
-  learn.microsoft.com/azure/vpn-gateway/point-to-site-entra-users-access), and
-  that group under an enforced MFA policy for the audience; or
-* an enabled Conditional Access policy that **blocks** the audience app for all
-  users except the developers' group, with no other exclusion and no condition
-  that narrows where the block applies.
+Who is a developer: a member of the developers' group -- with assignment
+required, the one group assigned to the app; without it, a group of the
+inventory (the groups the tenant's policies and role assignments name) such
+that everyone outside it is blocked. A user assigned directly is not a
+developer: the assignment outlives their membership of the team.
 
-Anything the inventory cannot tell (an unknown audience, assignment flag,
-principal or policy field) is ERROR; no service principal for the audience means
-Entra's default applies, which is "not required", so the path is open (FAIL).
+Each class of users who can get a token is judged by the Conditional Access
+evaluator (compliance_checks/evaluate/conditional_access.py) over every sign-in
+to the VPN app the policies tell apart. The check PASSes only if every class is
+either the developers' group, whose every sign-in requires MFA (or is blocked),
+or blocked by an enabled policy in every cell. Anything the inventory cannot
+tell is ERROR; a known open path is a FAIL. The evidence names the open paths
+and lists the cells that are not blocked (or without MFA) as table rows.
 """
 
 from __future__ import annotations
@@ -27,161 +31,19 @@ from typing import Any
 
 from compliance_checks.checks import domains
 from compliance_checks.checks.base import Check, CheckMeta, Params, Read
-from compliance_checks.checks.entra_ca_mfa_for_developers import covers_group
+from compliance_checks.checks.entra_ca_mfa_for_developers import MFA_OR_BLOCK
+from compliance_checks.checks.entra_ca_vpn_allowed_ip_only import BLOCKED
 from compliance_checks.checks.network_helpers import entra_gateways
+from compliance_checks.evaluate import conditional_access as ca
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
+from compliance_checks.inventory import UNKNOWN, Inventory, Resource, SecretValue
 
-# Conditions that, when set, narrow where a blocking policy applies (Graph conditionalAccessConditionSet).
-NARROWING_CONDITIONS = domains.NARROWING_CONDITIONS
-USER_EXCLUSIONS = ("excludeUsers", "excludeRoles", "excludeGuestsOrExternalUsers")
-
-
-class Unknowable(Exception):
-    """A value that decides the verdict is unknown: the answer is ERROR."""
+SHOWN_CELLS = 20  # table rows per evidence (the count of the rest is always given)
+ANY_USER = "any user of the tenant"
 
 
-def _known(value: Any, what: str) -> Any:
-    if value is UNKNOWN or isinstance(value, SecretValue):
-        raise Unknowable(f"{what} is unknown")
-    return value
-
-
-def _ids(value: Any, what: str) -> set[str]:
-    value = _known(value, what)
-    if value is None or value is MISSING:
-        return set()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise Unknowable(f"{what} is not a list of IDs ({value!r})")
-    return {v.lower() for v in value}
-
-
-def _empty(value: Any) -> bool:
-    """Absent, null or empty (Graph writes an unused condition as null or an empty list)."""
-    if value is MISSING or value is None:
-        return True
-    if isinstance(value, dict):
-        return all(_empty(v) for v in value.values())
-    return value in ([], "")
-
-
-@dataclass
-class Paths:
-    """What the audit found for one audience: the closed path (if any) and every open one."""
-
-    closed_by: str = ""
-    open_paths: list[str] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)
-
-
-def _strict_mfa(policy: Resource) -> bool:
-    """The grant demands MFA of everyone it applies to (not MFA *or* some other control)."""
-    controls = _ids(policy.get("grantControls.builtInControls"), f"policy {policy.name}: grant controls")
-    strength = _known(policy.get("grantControls.authenticationStrength"), f"policy {policy.name}: strength")
-    operator = str(_known(policy.get("grantControls.operator"), f"policy {policy.name}: operator") or "").lower()
-    demands = "mfa" in controls or not _empty(strength)
-    alternatives = len(controls | ({"strength"} if not _empty(strength) else set())) > 1
-    return demands and (operator == "and" or not alternatives)
-
-
-def _members(groups: dict[str, Resource], group: str) -> set[str] | None:
-    """Member IDs of a group, or None when the inventory does not know them."""
-    resource = groups.get(group)
-    members = resource.get("members") if resource is not None else MISSING
-    if not isinstance(members, list):
-        return None
-    return {str(m.get("id")).lower() for m in members if isinstance(m, dict)}
-
-
-def _mfa_exemptions(policy: Resource, audience: str) -> set[str] | None:
-    """The users ``policy`` exempts when it makes every sign-in to ``audience`` pass MFA; None when it does not."""
-    what = f"policy {policy.name}"
-    if str(_known(policy.get("state"), f"{what}: state")).lower() != "enabled" or not _strict_mfa(policy):
-        return None
-    apps = _ids(policy.get("conditions.applications.includeApplications"), f"{what}: applications")
-    excluded_apps = _ids(policy.get("conditions.applications.excludeApplications"), f"{what}: excluded apps")
-    if not apps & {audience, "all"} or audience in excluded_apps:
-        return None
-    if any(not _empty(_known(policy.get(f"conditions.{c}"), c)) for c in NARROWING_CONDITIONS):
-        return None
-    client_apps = _ids(policy.get("conditions.clientAppTypes"), f"{what}: client app types")
-    if client_apps and client_apps != {"all"}:
-        return None
-    if any(
-        not _empty(_known(policy.get(f"conditions.users.{k}"), k))
-        for k in ("excludeRoles", "excludeGuestsOrExternalUsers")
-    ):
-        return None
-    return _ids(policy.get("conditions.users.excludeUsers"), f"{what}: excluded users")
-
-
-Memo = dict[tuple[str, str], tuple[object, Any]]
-
-
-def _covering(policies: list[Resource], candidates: set[str], memo: Memo | None) -> list[Resource]:
-    """The policies that may cover one of ``candidates`` (a superset of what ``covers_group`` accepts),
-    from an index by included group built once per list of policies."""
-    key = ("", f"covering:{id(policies)}")
-    cached = memo.get(key) if memo is not None else None
-    if cached is not None and cached[0] is policies:
-        index: dict[str, list[int]] = cached[1]
-    else:
-        index = {}
-        for position, policy in enumerate(policies):
-            users = policy.get("conditions.users")
-            if not isinstance(users, dict):
-                continue
-            targets = {str(g).lower() for g in users.get("includegroups") or [] if isinstance(g, str)}
-            if any(isinstance(u, str) and u.lower() == "all" for u in users.get("includeusers") or []):
-                targets.add("*")
-            for target in targets:
-                index.setdefault(target, []).append(position)
-        if memo is not None:
-            memo[key] = (policies, index)
-    positions = sorted({p for group in (*candidates, "*") for p in index.get(group, [])})
-    return [policies[p] for p in positions]
-
-
-def enforced_mfa_groups(
-    policies: list[Resource],
-    audience: str,
-    candidates: set[str],
-    groups: dict[str, Resource],
-    memo: Memo | None = None,
-) -> set[str]:
-    """Of ``candidates``, the groups whose every member an enabled policy makes pass MFA on every sign-in to
-    ``audience``: the app not excluded, no condition that narrows where it applies, no member exempted.
-
-    ``memo`` keeps what each policy means for an audience across calls of one run (a tenant's policies
-    are judged once per audience, not once per assignment and gateway).
-    """
-    covered: set[str] = set()
-    for policy in _covering(policies, candidates, memo):
-        key = (policy.id_key, audience)
-        cached = memo.get(key) if memo is not None else None
-        if cached is not None and cached[0] is policy:
-            excluded_users = cached[1]
-        else:
-            excluded_users = _mfa_exemptions(policy, audience)
-            if memo is not None:
-                memo[key] = (policy, excluded_users)
-        if excluded_users is None:
-            continue
-        what = f"policy {policy.name}"
-        for group in candidates:
-            if not covers_group(policy, group):
-                continue
-            if excluded_users:
-                members = _members(groups, group)
-                if members is None:
-                    raise Unknowable(
-                        f"{what} exempts users {sorted(excluded_users)}; whether they are members of"
-                        f" group {group} is unknown"
-                    )
-                if members & excluded_users:
-                    continue
-            covered.add(group)
-    return covered
+def _known(value: Any) -> bool:
+    return value is not UNKNOWN and not isinstance(value, SecretValue)
 
 
 def _label(sp: Resource) -> str:
@@ -193,147 +55,204 @@ def _label(sp: Resource) -> str:
     )
 
 
-def _assigned_to(assignments: list[Resource], memo: Memo | None) -> dict[str, list[Resource]]:
-    """Assignments by the service principal they assign to (built once per run)."""
-    key = ("", f"assigned-to:{id(assignments)}")
-    cached = memo.get(key) if memo is not None else None
-    if cached is not None and cached[0] is assignments:
-        found: dict[str, list[Resource]] = cached[1]
-        return found
-    index: dict[str, list[Resource]] = {}
-    for assignment in assignments:
-        target = str(_known(assignment.get("resourceId"), f"{assignment.name}: resourceId")).lower()
-        index.setdefault(target, []).append(assignment)
-    if memo is not None:
-        memo[key] = (assignments, index)
-    return index
+@dataclass
+class Reach:
+    """Who can get a token for the VPN app: everyone (and why), or the assigned groups and users."""
+
+    everyone: str = ""  # why everyone can
+    groups: set[str] = field(default_factory=set)
+    users: dict[str, str] = field(default_factory=dict)  # user ID -> principal type as Graph wrote it
+    unknown: list[str] = field(default_factory=list)
+    principals: list[str] = field(default_factory=list)  # labels of the principals requiring assignment
 
 
-def _assignment_path(
-    sp: Resource,
-    *,
-    assignments: list[Resource],
-    policies: list[Resource],
-    group_resources: dict[str, Resource],
-    audience: str,
-    paths: Paths,
-    memo: Memo | None = None,
-) -> None:
-    required = _known(sp.get("appRoleAssignmentRequired"), f"{sp.name}: appRoleAssignmentRequired")
-    if required is not True:
-        paths.open_paths.append(
-            f"{_label(sp)} has appRoleAssignmentRequired={required!r}: Entra issues a token to any user of the tenant"
+def token_holders(inventory: Inventory, audience: str) -> Reach:
+    """Everyone unless a service principal of the app requires assignment; then its assigned principals."""
+    reach = Reach()
+    matching = []
+    for sp in inventory.of_type("Microsoft.Graph/servicePrincipals"):
+        app_id = sp.get("appId")
+        if not _known(app_id) or not isinstance(app_id, str):
+            reach.unknown.append(f"{sp.name}: whose service principal it is (appId) is unknown")
+        elif app_id.lower() == audience:
+            matching.append(sp)
+    if not matching and not reach.unknown:
+        reach.everyone = (
+            f"no service principal for audience {audience} requires assignment: Entra issues a token to any user"
+            " of the tenant"
         )
-        return
-    sp_id = str(_known(sp.get("id"), f"{sp.name}: id")).lower()
-    mine = _assigned_to(assignments, memo).get(sp_id, [])
-    groups: set[str] = set()
-    for assignment in mine:
-        principal = str(_known(assignment.get("principalId"), f"{assignment.name}: principalId")).lower()
-        kind_value = assignment.get("principalType")
-        if isinstance(kind_value, str) and kind_value:
-            kind = kind_value
-        elif principal in group_resources:
-            kind = "Group"  # Entra computes principalType; before apply the principal is known as a group
-        else:
-            raise Unknowable(f"{assignment.name}: the type of principal {principal} is unknown")
-        if kind.lower() != "group":
-            paths.open_paths.append(f"{kind} {principal} is assigned to the VPN app directly, outside the group")
-        else:
-            groups.add(principal)
-    if len(groups) > 1:
-        paths.open_paths.append(f"{len(groups)} groups are assigned to the VPN app ({', '.join(sorted(groups))})")
-    without_mfa = groups - enforced_mfa_groups(policies, audience, groups, group_resources, memo)
-    for group in sorted(without_mfa):
-        paths.open_paths.append(f"assigned group {group} is not under an enforced MFA policy for the VPN app")
-    if not paths.open_paths:
-        paths.closed_by = (
-            f"assignment required on {_label(sp)}; assigned: "
-            + (", ".join(f"group {g}" for g in sorted(groups)) or "nobody")
-            + " (with enforced MFA)"
-        )
-
-
-def _block_path(
-    policies: list[Resource],
-    audience: str,
-    group_resources: dict[str, Resource],
-    paths: Paths,
-    memo: Memo | None = None,
-) -> None:
-    for policy in policies:
-        try:
-            if str(_known(policy.get("state"), "state")).lower() != "enabled":
-                continue
-            if "block" not in _ids(policy.get("grantControls.builtInControls"), "grant controls"):
-                continue
-            if not _ids(policy.get("conditions.applications.includeApplications"), "applications") & {audience, "all"}:
-                continue
-            if audience in _ids(policy.get("conditions.applications.excludeApplications"), "excluded apps"):
-                continue
-            if "all" not in _ids(policy.get("conditions.users.includeUsers"), "included users"):
-                continue
-            narrowing = [c for c in NARROWING_CONDITIONS if not _empty(_known(policy.get(f"conditions.{c}"), c))]
-            client_apps = _ids(policy.get("conditions.clientAppTypes"), "client app types")
-            if client_apps and client_apps != {"all"}:
-                narrowing.append("clientAppTypes")
-            excluded_users = [k for k in USER_EXCLUSIONS if not _empty(_known(policy.get(f"conditions.users.{k}"), k))]
-            excluded_groups = _ids(policy.get("conditions.users.excludeGroups"), "excluded groups")
-            unprotected = excluded_groups - enforced_mfa_groups(
-                policies, audience, excluded_groups, group_resources, memo
-            )
-        except Unknowable as exc:
-            paths.unknown.append(f"policy {policy.name}: {exc}")
+        return reach
+    groups = {str(g.get("id")).lower() for g in inventory.of_type("Microsoft.Graph/groups")}
+    assignments = inventory.of_type("Microsoft.Graph/appRoleAssignments")
+    for sp in matching:
+        required = sp.get("appRoleAssignmentRequired")
+        if not _known(required):
+            reach.unknown.append(f"{sp.name}: whether it requires assignment is unknown")
             continue
-        problems = (
-            [f"{c} narrows where it applies" for c in narrowing]
-            + [f"it also exempts {k}" for k in excluded_users]
-            + [f"exempted group {g} is not under enforced MFA for the app" for g in sorted(unprotected)]
-            + (["it exempts more than one group"] if len(excluded_groups) > 1 else [])
-        )
-        if problems:
-            paths.open_paths.append(f"blocking policy {policy.name} leaves a path: {'; '.join(problems)}")
+        if required is not True:
+            reach.everyone = (
+                f"{_label(sp)} has appRoleAssignmentRequired={required!r}: Entra issues a token to any user of"
+                " the tenant"
+            )
+            continue
+        reach.principals.append(_label(sp))
+        sp_id = str(sp.get("id")).lower()
+        for assignment in assignments:
+            resource, principal = assignment.get("resourceId"), assignment.get("principalId")
+            if not _known(resource) or not _known(principal) or not isinstance(principal, str):
+                reach.unknown.append(f"{assignment.name}: its resource or principal is unknown")
+                continue
+            if str(resource).lower() != sp_id:
+                continue
+            kind, who = assignment.get("principalType"), principal.lower()
+            if isinstance(kind, str) and kind.lower() == "serviceprincipal":
+                continue  # an app's own token, not a user's sign-in
+            if (isinstance(kind, str) and kind.lower() == "group") or (not isinstance(kind, str) and who in groups):
+                reach.groups.add(who)
+            elif isinstance(kind, str) and kind:
+                reach.users[who] = kind
+            else:
+                reach.unknown.append(f"{assignment.name}: the type of principal {who} is unknown")
+    return reach
+
+
+@dataclass
+class Judged:
+    """One class of sign-ins against one set of good outcomes: its cells that are not good, or cannot be told."""
+
+    bad: list[dict[str, str]] = field(default_factory=list)
+    unknown: list[dict[str, str]] = field(default_factory=list)
+    by: set[str] = field(default_factory=set)
+
+    @property
+    def status(self) -> str:
+        return "open" if self.bad else ("unknown" if self.unknown else "good")
+
+
+def judge_cells(model: ca.Model, question: ca.Cell, good: frozenset[ca.Outcome], who: str, failing: str) -> Judged:
+    judged = Judged()
+    for result in model.cells(question, good):
+        sign_in = model.describe(result.cell, question)
+        if result.status == ca.Status.BAD:
+            judged.bad.append({"who": who, "sign-in": sign_in, "outcome": failing})
+        elif result.status == ca.Status.UNKNOWN:
+            judged.unknown.append(
+                {"who": who, "sign-in": sign_in, "outcome": "cannot tell: " + "; ".join(result.notes)}
+            )
         else:
-            paths.closed_by = f"policy {policy.name} blocks the VPN app for everyone but {', '.join(excluded_groups)}"
+            judged.by.update(result.notes)
+    return judged
+
+
+def outside(model: ca.Model, app: str, group: str) -> ca.Cell:
+    """The sign-ins to ``app`` of every user who is not a member of ``group`` (membership is a dimension of the
+    model: see ``model_of``)."""
+    inside = ca.query(model, app=app, group=group)
+    return {"app": inside["app"], "group:" + group.lower(): frozenset({False})}
+
+
+def model_of(inventory: Inventory, audience: str, users: Iterable[str]) -> ca.Model:
+    """The tenant's policies and named locations for sign-ins to ``audience``, with every group's membership left
+    open: Entra groups change without a deployment, so who may hold a token must not rest on today's member list
+    (an empty group today is no promise), and a user may be in any combination of groups. As
+    ``ca.from_inventory``, but with no member lists."""
+    policies = [(p.name, p.folded) for p in inventory.of_type(ca.POLICY_TYPE)]
+    locations = {str(loc.get("id")).lower(): loc.folded for loc in inventory.of_type(ca.LOCATION_TYPE)}
+    return ca.build(policies, locations=locations, members={}, apps=[audience], users=users)
+
+
+@dataclass
+class Outcome:
+    open_paths: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    rows: list[dict[str, str]] = field(default_factory=list)  # cells not blocked / without MFA
+    unknown_rows: list[dict[str, str]] = field(default_factory=list)
+    closed_by: str = ""
+
+
+def _developers_mfa(model: ca.Model, audience: str, group: str) -> Judged:
+    question = ca.query(model, app=audience, group=group)
+    return judge_cells(model, question, MFA_OR_BLOCK, f"member of group {group} (developer)", "no MFA")
+
+
+def _everyone(model: ca.Model, audience: str, reach: Reach, candidates: list[str], out: Outcome) -> None:
+    """Everyone gets a token: PASS only if, for some group, everyone outside it is blocked and it passes MFA."""
+    tried: list[tuple[str, Judged, Judged]] = []
+    for group in candidates:
+        others = judge_cells(model, outside(model, audience, group), BLOCKED, f"not a member of group {group}",
+                             "not blocked")  # fmt: skip
+        mfa = _developers_mfa(model, audience, group) if others.status != "open" else Judged()
+        if others.status == "good" and mfa.status == "good":
+            out.closed_by = (
+                f"everyone outside group {group} is blocked from the VPN app ({', '.join(sorted(others.by))}) and"
+                f" the group's members pass MFA ({', '.join(sorted(mfa.by)) or 'blocked'})"
+            )
             return
+        tried.append((group, others, mfa))
+    if not tried:
+        anyone = judge_cells(model, ca.query(model, app=audience), BLOCKED, ANY_USER, "not blocked")
+        if anyone.status == "good":
+            out.closed_by = f"every sign-in to the VPN app is blocked ({', '.join(sorted(anyone.by))})"
+            return
+        tried.append(("", anyone, Judged()))
+    # The candidate that comes closest decides what the evidence shows: blocked outside it, then fewest open cells.
+    group, others, mfa = min(tried, key=lambda t: (t[1].status == "open", len(t[1].bad), len(t[2].bad)))
+    if others.status == "open":
+        out.open_paths.append(reach.everyone)
+        out.rows += others.bad
+    elif mfa.status == "open":
+        out.open_paths.append(f"everyone else is blocked, but group {group} is not under enforced MFA for the VPN app")
+        out.rows += mfa.bad
+    else:
+        out.unknown.append(f"whether everyone outside group {group} is blocked, and the group passes MFA, is unknown")
+    out.unknown_rows += others.unknown + mfa.unknown
 
 
-def _paths(
-    audience: str,
-    *,
-    principals: list[Resource],
-    assignments: list[Resource],
-    policies: list[Resource],
-    group_resources: dict[str, Resource],
-    memo: Memo | None,
-) -> Paths:
-    """Every way a user can get a token for ``audience``, and what closes them."""
-    paths = Paths()
-    try:
-        matching = [p for p in principals if str(_known(p.get("appId"), f"{p.name}: appId")).lower() == audience]
-        if not matching:
-            paths.open_paths.append(
-                f"no service principal for audience {audience} requires assignment: Entra issues a token to any"
-                " user of the tenant"
-            )
-        for sp in matching:
-            _assignment_path(
-                sp,
-                assignments=assignments,
-                policies=policies,
-                group_resources=group_resources,
-                audience=audience,
-                paths=paths,
-                memo=memo,
-            )
-    except Unknowable as exc:
-        paths.unknown.append(str(exc))
-    if not paths.closed_by:
-        try:
-            _block_path(policies, audience, group_resources, paths, memo)
-        except Unknowable as exc:
-            paths.unknown.append(str(exc))
-    return paths
+def _assigned(model: ca.Model, audience: str, reach: Reach, out: Outcome) -> None:
+    for user, kind in sorted(reach.users.items()):
+        judged = judge_cells(model, ca.query(model, app=audience, user=user), BLOCKED, f"{kind} {user}", "not blocked")
+        if judged.status == "open":
+            out.open_paths.append(f"{kind} {user} is assigned to the VPN app directly, outside the group")
+            out.rows += judged.bad
+        elif judged.status == "unknown":
+            out.unknown.append(f"whether {kind} {user}, assigned directly, is blocked is unknown")
+            out.unknown_rows += judged.unknown
+    groups = {
+        g: judge_cells(model, ca.query(model, app=audience, group=g), BLOCKED, f"member of group {g}", "not blocked")
+        for g in sorted(reach.groups)
+    }
+    unblocked = [g for g, judged in groups.items() if judged.status != "good"]
+    opened = [g for g in unblocked if groups[g].status == "open"]
+    if len(opened) > 1:
+        out.open_paths.append(f"{len(opened)} groups are assigned to the VPN app ({', '.join(opened)})")
+        out.rows += [row for g in opened for row in groups[g].bad]
+        return
+    if len(unblocked) > 1:
+        out.unknown.append(f"whether all but one of the assigned groups {', '.join(unblocked)} are blocked is unknown")
+        out.unknown_rows += [row for g in unblocked for row in groups[g].unknown]
+        return
+    developers = unblocked[0] if unblocked else ""
+    if developers:
+        mfa = _developers_mfa(model, audience, developers)
+        if mfa.status == "open":
+            out.open_paths.append(f"assigned group {developers} is not under an enforced MFA policy for the VPN app")
+            out.rows += mfa.bad
+        elif mfa.status == "unknown":
+            out.unknown.append(f"whether assigned group {developers} passes MFA on every sign-in is unknown")
+            out.unknown_rows += mfa.unknown
+    blocked = [g for g in groups if g != developers]
+    out.closed_by = (
+        f"assignment required on {', '.join(reach.principals)}; assigned: "
+        + (f"group {developers} (with enforced MFA)" if developers else "nobody who is not blocked")
+        + (f"; blocked: {', '.join(f'group {g}' for g in blocked)}" if blocked else "")
+    )
+
+
+def _shown(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    if len(rows) <= SHOWN_CELLS:
+        return rows
+    more = {key: "" for key in rows[0]} | {"outcome": f"... and {len(rows) - SHOWN_CELLS} more cells"}
+    return [*rows[:SHOWN_CELLS], more]
 
 
 class VpnTokenDevelopersOnly(Check):
@@ -359,8 +278,10 @@ class VpnTokenDevelopersOnly(Check):
     )
 
     READS = (
+        # The evaluator's reads but the groups' member lists (membership is left open: model_of).
+        *(r for r in domains.CA_EVALUATOR_READS if r.type != "Microsoft.Graph/groups"),
         *domains.ENTRA_GATEWAY_READS,
-        Read("Microsoft.Graph/servicePrincipals", "appId"),
+        Read("Microsoft.Graph/servicePrincipals", "appId", domain=domains.TEXT, required=True),
         Read("Microsoft.Graph/servicePrincipals", "appRoleAssignmentRequired"),
         Read("Microsoft.Graph/appRoleAssignments", "principalId", domain=domains.TEXT, required=True),
         # Read-only in Graph: a desired state (Pulumi inputs) lacks it; the principal is then looked up.
@@ -371,9 +292,6 @@ class VpnTokenDevelopersOnly(Check):
             domain=domains.APP_ROLE_PRINCIPAL_TYPE,
         ),
         Read("Microsoft.Graph/appRoleAssignments", "resourceId", domain=domains.GUID, required=True),
-        *domains.MFA_PREDICATE_READS,
-        # Needed only when a policy exempts users (then a missing member list is ERROR in the check).
-        Read("Microsoft.Graph/groups", "members", absent_ok=True, domain=domains.ListOf(domains.OBJECT)),
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
@@ -382,72 +300,57 @@ class VpnTokenDevelopersOnly(Check):
         if not gateways:
             yield self.finding(None, Verdict.NOT_APPLICABLE, "No Entra-authenticated point-to-site gateway.")
             return
-        principals = inventory.of_type("Microsoft.Graph/servicePrincipals")
-        assignments = inventory.of_type("Microsoft.Graph/appRoleAssignments")
-        policies = inventory.of_type("Microsoft.Graph/conditionalAccessPolicies")
-        groups = {str(g.get("id")).lower(): g for g in inventory.of_type("Microsoft.Graph/groups")}
-        memo: Memo = {}
+        judged: dict[str, tuple[Reach, Outcome]] = {}  # tenant-wide: once per audience
         for gateway in gateways:
-            yield self._judge(gateway, principals, assignments, policies, groups, memo=memo)
+            audience = gateway.get("properties.vpnClientConfiguration.aadAudience")
+            if not isinstance(audience, str) or not audience.strip():
+                yield self.finding(
+                    gateway,
+                    Verdict.ERROR,
+                    "Cannot verify: the gateway's Entra audience is unknown.",
+                    Evidence("properties.vpnClientConfiguration.aadAudience", audience, "an application ID"),
+                )
+                continue
+            key = audience.strip().lower()
+            if key not in judged:
+                judged[key] = self._paths(inventory, key)
+            yield self._finding(gateway, key, *judged[key])
 
-    def _judge(
-        self,
-        gateway: Resource,
-        principals: list[Resource],
-        assignments: list[Resource],
-        policies: list[Resource],
-        group_resources: dict[str, Resource],
-        *,
-        memo: Memo | None = None,
-    ) -> Finding:
-        audience_value = gateway.get("properties.vpnClientConfiguration.aadAudience")
-        expected = "assignment required with only the developers' group assigned, or a block for everyone else"
-        if not isinstance(audience_value, str) or not audience_value:
-            return self.finding(
-                gateway,
-                Verdict.ERROR,
-                "Cannot verify: the gateway's Entra audience is unknown.",
-                Evidence("properties.vpnClientConfiguration.aadAudience", audience_value, "an application ID"),
-            )
-        audience = audience_value.lower()
-        # Tenant-wide: every gateway with this audience has the same paths (worked out once per run).
-        key = ("", "paths:" + audience)
-        cached = memo.get(key) if memo is not None else None
-        if cached is not None and isinstance(cached[1], Paths):
-            paths = cached[1]
+    @staticmethod
+    def _paths(inventory: Inventory, audience: str) -> tuple[Reach, Outcome]:
+        reach = token_holders(inventory, audience)
+        out = Outcome(unknown=list(reach.unknown))
+        model = model_of(inventory, audience, reach.users)
+        if reach.everyone:
+            candidates = sorted(str(g.get("id")).lower() for g in inventory.of_type("Microsoft.Graph/groups"))
+            _everyone(model, audience, reach, candidates, out)
         else:
-            paths = _paths(
-                audience,
-                principals=principals,
-                assignments=assignments,
-                policies=policies,
-                group_resources=group_resources,
-                memo=memo,
-            )
-            if memo is not None:
-                memo[key] = (gateway, paths)
+            _assigned(model, audience, reach, out)
+        return reach, out
+
+    def _finding(self, gateway: Resource, audience: str, reach: Reach, out: Outcome) -> Finding:
+        expected = "every user who can get a token is a developer under enforced MFA, or blocked in every sign-in"
         evidence = [
             Evidence("properties.vpnClientConfiguration.aadAudience", audience, "the VPN's own audience app"),
-            Evidence("openPaths", paths.open_paths, expected),
+            Evidence("openPaths", out.open_paths, expected),
+            Evidence("cellsOpen", _shown(out.rows), "none: not a developer means blocked; a developer passes MFA"),
+            Evidence("cellsUnknown", _shown(out.unknown_rows), "none"),
         ]
-        if paths.closed_by:
+        if out.open_paths:
             return self.finding(
-                gateway, Verdict.PASS, f"Only developers can get a VPN token: {paths.closed_by}.", *evidence
+                gateway,
+                Verdict.FAIL,
+                "Users outside the developers' group can get a VPN token: " + "; ".join(out.open_paths) + ".",
+                *evidence,
             )
-        if paths.unknown:
+        if out.unknown or not out.closed_by:
             return self.finding(
                 gateway,
                 Verdict.ERROR,
-                "Cannot verify who can get a VPN token: " + "; ".join(paths.unknown) + ".",
+                "Cannot verify who can get a VPN token: " + "; ".join(out.unknown or ["no path was judged"]) + ".",
                 *evidence,
-                Evidence("unknown", paths.unknown, "known"),
             )
-        return self.finding(
-            gateway,
-            Verdict.FAIL,
-            "Users outside the developers' group can get a VPN token: " + "; ".join(paths.open_paths) + ".",
-            *evidence,
-        )
+        return self.finding(gateway, Verdict.PASS, f"Only developers can get a VPN token: {out.closed_by}.", *evidence)
 
 
 CHECK = VpnTokenDevelopersOnly()
