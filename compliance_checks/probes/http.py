@@ -12,12 +12,20 @@ the checks read:
   the header is absent or malformed (``probe_http_hsts_redirect``);
 - ``contentSecurityPolicy``: the Content-Security-Policy of the HTTPS URL (several
   headers joined with ", "), or null (``probe_http_csp_no_analytics``);
+- ``contentSecurityPolicyReportOnly``: its Content-Security-Policy-Report-Only
+  headers the same way, or null: reported, never enforced (CSP3 §3.2);
+- ``contentSecurityPolicyMeta``: the ``content`` of every
+  ``<meta http-equiv="Content-Security-Policy">`` in the page's ``<head>`` (CSP3
+  §3.3), and ``contentSecurityPolicyMetaIgnored``: CSP metas a browser ignores
+  (outside ``<head>``, or report-only, which ``<meta>`` cannot deliver);
+  both null when the answer is not HTML;
 - ``setCookie``: every Set-Cookie header seen on any visited page or redirect
   hop, with the cookie value replaced by ``[redacted]`` (a cookie may be a
   session token; the name and attributes are the evidence)
   (``probe_http_no_set_cookie``);
 - ``pages``: per requested URL ``{url, status, redirects, hstsMaxAge,
-  contentSecurityPolicy, setCookieNames}``, for the report.
+  contentSecurityPolicy, contentSecurityPolicyReportOnly,
+  contentSecurityPolicyMeta, setCookieNames}``, for the report.
 
 A network fault (refused connection, DNS, TLS verification, timeout) never
 raises: the record carries ``error`` (one line naming the step), which every
@@ -35,6 +43,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from compliance_checks.inventory import Resource
+from compliance_checks.probes.csp import meta_policies_in_html
 
 USER_AGENT = "smart-portal-compliance-probe/0.1"
 MAX_REDIRECTS = 5
@@ -94,7 +103,7 @@ def _target(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, parts.hostname, port, path
 
 
-def _request(url: str, *, timeout: float, context: ssl.SSLContext | None) -> http.client.HTTPResponse:
+def _request(url: str, *, timeout: float, context: ssl.SSLContext | None) -> tuple[http.client.HTTPResponse, bytes]:
     scheme, host, port, path = _target(url)
     conn: http.client.HTTPConnection
     if scheme == "https":
@@ -104,21 +113,23 @@ def _request(url: str, *, timeout: float, context: ssl.SSLContext | None) -> htt
     try:
         conn.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "text/html,*/*"})
         response = conn.getresponse()
-        response.read(1 << 20)  # drain (bounded); only the headers matter
-        return response
+        # Bounded: the headers and the <head> (for a <meta> CSP) are what matter.
+        return response, response.read(1 << 20)
     except (OSError, http.client.HTTPException) as exc:  # socket.timeout, ssl.SSLError, refused, DNS are OSErrors
         raise ProbeError(f"GET {url}: {one_line(exc)}") from exc
     finally:
         conn.close()
 
 
-def _visit(url: str, *, timeout: float, context: ssl.SSLContext) -> tuple[http.client.HTTPResponse, list[str], int]:
+def _visit(
+    url: str, *, timeout: float, context: ssl.SSLContext
+) -> tuple[http.client.HTTPResponse, bytes, list[str], int]:
     """GET an HTTPS URL, following same-origin redirects; the final answer and every Set-Cookie on the way."""
     cookies: list[str] = []
     origin = urlsplit(url)[:2]
     current = url
     for hops in range(MAX_REDIRECTS + 1):
-        response = _request(current, timeout=timeout, context=context)
+        response, content = _request(current, timeout=timeout, context=context)
         cookies.extend(response.msg.get_all("Set-Cookie") or [])
         location = response.getheader("Location")
         if response.status in (301, 302, 303, 307, 308) and location and hops < MAX_REDIRECTS:
@@ -126,7 +137,7 @@ def _visit(url: str, *, timeout: float, context: ssl.SSLContext) -> tuple[http.c
             if urlsplit(following)[:2] == origin:
                 current = following
                 continue
-        return response, cookies, hops
+        return response, content, cookies, hops
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -151,6 +162,9 @@ def probe_http(
         "httpRedirect": {"url": None, "status": None, "location": None},
         "hsts": parse_hsts(None),
         "contentSecurityPolicy": None,
+        "contentSecurityPolicyReportOnly": None,
+        "contentSecurityPolicyMeta": None,
+        "contentSecurityPolicyMetaIgnored": None,
         "setCookie": [],
         "pages": [],
     }
@@ -159,16 +173,17 @@ def probe_http(
             raise ProbeError(f"{url}: the portal URL must be https://")
         plain = http_url or f"http://{_netloc_host(host)}/"
         body["httpRedirect"]["url"] = plain
-        answer = _request(plain, timeout=timeout, context=None)
+        answer, _ = _request(plain, timeout=timeout, context=None)
         body["httpRedirect"].update(status=answer.status, location=answer.getheader("Location"))
 
         context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         targets = [url, *(urljoin(url, p) for p in extra_paths)]
         for index, target in enumerate(targets):
-            response, cookies, hops = _visit(target, timeout=timeout, context=context)
+            response, content, cookies, hops = _visit(target, timeout=timeout, context=context)
             hsts = parse_hsts(response.getheader("Strict-Transport-Security"))
-            csp_values = response.msg.get_all("Content-Security-Policy") or []
-            csp = ", ".join(v.strip() for v in csp_values) if csp_values else None
+            csp = _joined(response, "Content-Security-Policy")
+            csp_report_only = _joined(response, "Content-Security-Policy-Report-Only")
+            meta, meta_ignored = _meta_csp(response, content)
             redacted = [redact_set_cookie(c) for c in cookies]
             body["setCookie"].extend(redacted)
             body["pages"].append(
@@ -178,15 +193,39 @@ def probe_http(
                     "redirects": hops,
                     "hstsMaxAge": hsts["maxAge"],
                     "contentSecurityPolicy": csp,
+                    "contentSecurityPolicyReportOnly": csp_report_only,
+                    "contentSecurityPolicyMeta": meta,
                     "setCookieNames": [c.split("=", 1)[0] for c in redacted],
                 }
             )
             if index == 0:
                 body["hsts"] = hsts
                 body["contentSecurityPolicy"] = csp
+                body["contentSecurityPolicyReportOnly"] = csp_report_only
+                body["contentSecurityPolicyMeta"] = meta
+                body["contentSecurityPolicyMetaIgnored"] = meta_ignored
     except (ProbeError, ValueError, OSError) as exc:
         body["error"] = str(exc) if isinstance(exc, ProbeError) else one_line(exc)
     return Resource.create(id=f"probe:http/{host}", type="Probe/http", name=host, body=body, source="probe")
+
+
+def _joined(response: http.client.HTTPResponse, header: str) -> str | None:
+    """Every ``header`` of the answer joined with ", " (CSP3 §2.2.2 reads them as one comma-separated list)."""
+    values = response.msg.get_all(header) or []
+    return ", ".join(v.strip() for v in values) if values else None
+
+
+def _meta_csp(response: http.client.HTTPResponse, content: bytes) -> tuple[list[str] | None, list[str] | None]:
+    """The CSP ``<meta>`` contents a browser applies and ignores; (None, None) for an answer that is not HTML."""
+    content_type = (response.getheader("Content-Type") or "").lower()
+    if "html" not in content_type:
+        return None, None
+    charset = response.msg.get_content_charset() or "utf-8"
+    try:
+        text = content.decode(charset, errors="replace")
+    except LookupError:  # an unknown charset name: read it as UTF-8, the HTML default
+        text = content.decode("utf-8", errors="replace")
+    return meta_policies_in_html(text)
 
 
 def _netloc_host(host: str) -> str:
