@@ -89,12 +89,16 @@ class Finding:
     source: str = ""
     observed_at: str = ""
     waiver: Waiver | None = field(default=None, compare=False)
+    # Cautions that leave the verdict as it is but must be seen (a certificate that expires within 30 days):
+    # every report format shows them beside the verdict as WARN.
+    warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Checks interpolate observed values into messages: no message carries a secret either.
         from compliance_checks.redaction import scrub_text
 
         object.__setattr__(self, "message", scrub_text(self.message))
+        object.__setattr__(self, "warnings", tuple(scrub_text(w) for w in self.warnings))
 
     @property
     def waived(self) -> bool:

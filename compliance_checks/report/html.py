@@ -35,13 +35,38 @@ blockquote .lang{font-weight:700;color:#59636e;margin-right:6px}
 table{border-collapse:collapse;width:100%;font-size:12.5px;table-layout:fixed}td{overflow-wrap:anywhere}th,td{border:1px solid #d0d7de;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.id{font-family:ui-monospace,monospace;word-break:break-all;max-width:340px}
 code{font-family:ui-monospace,monospace;font-size:12px}.small{font-size:12px;color:#59636e}
-.waived{opacity:.75}.exit{font-size:16px;font-weight:600}
+.warn{color:#9a6700;font-weight:600}.waived{opacity:.75}.exit{font-size:16px;font-weight:600}
 table.reasoning{font-size:11.5px;table-layout:auto;margin:0}table.reasoning th,table.reasoning td{padding:2px 4px}
 """
 
 
 def _badge(verdict: str, suffix: str = "") -> str:
     return f'<span class="badge" style="background:{COLOURS[verdict]}">{escape(verdict)}{escape(suffix)}</span>'
+
+
+WARN_COLOUR = "#9a6700"
+
+
+def _warnings_of(finding: Mapping[str, Any]) -> list[str]:
+    """A finding's WARN cautions (absent in results written before the field existed)."""
+    return list(finding.get("warnings") or [])
+
+
+def _warn_badge() -> str:
+    return f'<span class="badge" style="background:{WARN_COLOUR}">WARN</span>'
+
+
+def _warnings_section(findings: Sequence[Mapping[str, Any]]) -> str:
+    """Every WARN of the audit in one list near the top: a PASS that is about to stop being one is seen."""
+    items = [
+        f"<li>{_warn_badge()} <code>{escape(f['checkId'])}</code> on <code>{escape(f['resourceId'])}</code> "
+        f"({escape(f['verdict'])}): {escape(text)}</li>"
+        for f in findings
+        for text in _warnings_of(f)
+    ]
+    if not items:
+        return ""
+    return f'<h2 id="warnings">Warnings ({len(items)})</h2><div class="card"><ul>{"".join(items)}</ul></div>'
 
 
 MAX_OBSERVED = 280
@@ -206,8 +231,9 @@ def estate_svg(inventory: Mapping[str, Any]) -> str:
 
 
 def _evidence_rows(findings: Sequence[Mapping[str, Any]]) -> str:
-    problems = [f for f in findings if f["verdict"] != "PASS"]
-    passes = [f for f in findings if f["verdict"] == "PASS"]
+    # A PASS with a WARN is shown with the problems: the row cap on passes must not hide it.
+    problems = [f for f in findings if f["verdict"] != "PASS" or _warnings_of(f)]
+    passes = [f for f in findings if f["verdict"] == "PASS" and not _warnings_of(f)]
     shown = problems + passes[:MAX_PASS_ROWS]
     rows = []
     for finding in shown:
@@ -223,10 +249,12 @@ def _evidence_rows(findings: Sequence[Mapping[str, Any]]) -> str:
                     if waived
                     else ""
                 )
+                warned = "".join(f'<div class="warn">WARN: {escape(text)}</div>' for text in _warnings_of(finding))
+                badges = _badge(finding["verdict"], suffix) + (" " + _warn_badge() if warned else "")
                 lead = (
-                    f"<td{span}>{_badge(finding['verdict'], suffix)}</td><td{span}><code>{escape(finding['checkId'])}</code></td>"
+                    f"<td{span}>{badges}</td><td{span}><code>{escape(finding['checkId'])}</code></td>"
                     f'<td{span} class="id">{_resource_cell(finding["resourceId"])}</td>'
-                    f"<td{span}>{escape(finding['message'])}{note}</td>"
+                    f"<td{span}>{escape(finding['message'])}{warned}{note}</td>"
                 )
             rows.append(
                 f'<tr class="{"waived" if waived else ""}">{lead}<td><code>{escape(item["path"])}</code></td>'
@@ -391,6 +419,7 @@ Inputs: {inputs}.</p>
 <p class="small">{summary["findings"]["FAIL"]} failed, {summary["findings"]["ERROR"]} unverifiable,
 {summary["findings"]["MANUAL"]} manual, {summary["findings"]["PASS"]} passed findings; {summary["waived"]} waived;
 {summary["documentFindings"]} disagreements in the policy text.</p>
+{_warnings_section(results["findings"])}
 <div class="card">{claim_matrix_svg(results["claims"], results["findings"], results["document"])}</div>
 {document}
 <h2 id="claims">Claims</h2>{sections}

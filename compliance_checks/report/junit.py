@@ -16,7 +16,8 @@ MANUAL, NOT_APPLICABLE  ``<skipped message=…>``
 
 A claim without findings (an organisational claim, resting on an attestation)
 gets one testcase for its attestation: valid passes, expired fails and missing
-is skipped. A final ``<testsuite name="policy-text">`` holds the policy-text
+is skipped. A finding's WARN cautions (a certificate about to expire) go to its
+testcase's ``<system-out>`` as ``WARN: …`` lines, whatever the verdict. A final ``<testsuite name="policy-text">`` holds the policy-text
 findings. Every suite and the ``<testsuites>`` root carry correct tests,
 failures, errors and skipped counts. Timestamps are ``run.startedAt`` in UTC,
 written without a zone as the JUnit schema wants.
@@ -29,7 +30,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -55,6 +56,7 @@ class _Case:
     classname: str
     name: str
     outcome: _Outcome | None = None
+    warnings: tuple[str, ...] = ()  # WARN cautions, in <system-out> (a passing testcase has no other text)
 
 
 def render_junit(results: Mapping[str, Any]) -> str:
@@ -126,6 +128,9 @@ def _suite(name: str, stamp: str, cases: Sequence[_Case], properties: Sequence[t
             child = ET.SubElement(element, case.outcome.kind, attributes)
             if case.outcome.text:
                 child.text = _x(case.outcome.text)
+        if case.warnings:
+            out = ET.SubElement(element, "system-out")
+            out.text = _x("\n".join(f"WARN: {text}" for text in case.warnings))
     return suite
 
 
@@ -140,6 +145,12 @@ def _claim_properties(claim: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _finding_case(finding: Mapping[str, Any], check: Mapping[str, Any] | None) -> _Case:
+    case = _verdict_case(finding, check)
+    warnings = tuple(finding.get("warnings") or ())
+    return replace(case, warnings=warnings) if warnings else case
+
+
+def _verdict_case(finding: Mapping[str, Any], check: Mapping[str, Any] | None) -> _Case:
     verdict = finding["verdict"]
     message = finding["message"]
     case = _Case(finding["checkId"], finding["resourceId"])

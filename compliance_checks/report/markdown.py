@@ -8,6 +8,7 @@ from typing import Any
 from compliance_checks.render_values import as_table, show_json
 
 ICON = {"PASS": "✅", "FAIL": "❌", "ERROR": "⚠️", "MANUAL": "📝", "NOT_APPLICABLE": "➖"}
+WARN_ICON = "🔶"
 EXIT_MEANING = {0: "all verifiable promises kept", 1: "promises broken", 2: "not everything could be verified"}
 
 
@@ -80,6 +81,17 @@ def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20) -> st
         if len(problems) > max_findings:
             lines.append(f"| … | | | {len(problems) - max_findings} more in the full report |")
         lines += _reasoning(problems[:max_findings])
+    # WARN: cautions that leave the verdict (often PASS) unchanged, listed whatever the verdict.
+    warned = [(f, text) for f in results["findings"] for text in f.get("warnings") or []]
+    if warned:
+        lines += ["", f"### Warnings ({len(warned)})", ""]
+        lines += [
+            f"- {WARN_ICON} WARN `{f['checkId']}` on `{_cell(f['resourceId'].rsplit('/', 1)[-1])}` "
+            f"({f['verdict']}): {_cell(text)}"
+            for f, text in warned[:max_findings]
+        ]
+        if len(warned) > max_findings:
+            lines.append(f"- … {len(warned) - max_findings} more in results.json")
     waived = [f for f in results["findings"] if f["waiver"]]
     if waived:
         lines += ["", f"### Waived ({len(waived)})", ""]

@@ -108,6 +108,7 @@ def _finding(
         "resourceId": finding.resource_id,
         "resourceType": finding.resource_type,
         "message": finding.message,
+        "warnings": list(finding.warnings),
         "evidence": [
             {"path": e.path, "observed": jsonable(e.observed), "expected": e.expected} for e in finding.evidence
         ],

@@ -4,7 +4,8 @@
   for disagreements between the German and the English policy text.
 * Results are the findings that need attention: FAIL (level ``error``), ERROR
   (``warning``: nothing was verified) and MANUAL (``note``). PASS and
-  NOT_APPLICABLE are not results. ``kind`` is left at its default ``fail``
+  NOT_APPLICABLE are not results, unless they carry WARN cautions (then
+  ``note``, the cautions after the message and in ``properties.warnings``). ``kind`` is left at its default ``fail``
   because SARIF requires level ``none`` for every other kind; the verdict is
   in the result's properties.
 * A waived finding stays a result, with an accepted external suppression.
@@ -29,6 +30,8 @@ DEFAULT_POLICY_URI = "compliance_checks/catalog/privacy-policy.txt"
 FINGERPRINT_KEY = "checkAndResource/v1"
 
 LEVELS: Mapping[str, str] = {"FAIL": "error", "ERROR": "warning", "MANUAL": "note"}
+# The level of a PASS (or NOT_APPLICABLE) finding that carries WARN cautions.
+WARN_LEVEL = "note"
 SECURITY_SEVERITY: Mapping[str, str] = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
 DOCUMENT_SEVERITY = "medium"
 EXIT_CODES: Mapping[int, str] = {
@@ -47,10 +50,11 @@ def render_sarif(results: Mapping[str, Any], *, policy_uri: str = DEFAULT_POLICY
     inputs = _unique_inputs(run["inputs"])
     fallback_uri = _uri(inputs[0]["path"]) if inputs else None
 
+    # A PASS or NOT_APPLICABLE with a WARN is a result too (level "note"): a caution must reach the code-scanning view.
     sarif_results = [
         _finding_result(finding, rule_index, fallback_uri)
         for finding in results["findings"]
-        if finding["verdict"] in LEVELS
+        if finding["verdict"] in LEVELS or finding.get("warnings")
     ]
     sarif_results += [
         _document_result(item, rule_index, _uri(policy_uri))
@@ -212,6 +216,15 @@ def _with_claims(message: str, claims: Sequence[str]) -> str:
     return text
 
 
+def _with_warnings(finding: Mapping[str, Any]) -> str:
+    """The message, with each WARN caution after it (the verdict stays in properties.verdict)."""
+    warnings = finding.get("warnings") or []
+    text = str(finding["message"]).strip()
+    if not warnings:
+        return text
+    return f"{text} " + " ".join(f"WARN: {w.strip()}" for w in warnings)
+
+
 def _resource_name(resource_id: str) -> str:
     return resource_id.rstrip("/").rsplit("/", 1)[-1] or resource_id
 
@@ -243,8 +256,8 @@ def _finding_result(
     result: dict[str, Any] = {
         "ruleId": check_id,
         "ruleIndex": rule_index[check_id],
-        "level": LEVELS[finding["verdict"]],
-        "message": {"text": _with_claims(finding["message"], finding["claims"])},
+        "level": LEVELS.get(finding["verdict"], WARN_LEVEL),
+        "message": {"text": _with_claims(_with_warnings(finding), finding["claims"])},
         "locations": [location],
         "partialFingerprints": {FINGERPRINT_KEY: _fingerprint(check_id, resource_id.lower())},
     }
@@ -269,6 +282,8 @@ def _finding_result(
         "observedAt": finding["observedAt"],
         "evidence": [dict(item) for item in finding["evidence"]],
     }
+    if finding.get("warnings"):
+        result["properties"]["warnings"] = list(finding["warnings"])
     return result
 
 
