@@ -681,6 +681,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify-report", help="verify a report directory against its manifest")
     verify.add_argument("directory", metavar="DIR")
     verify.set_defaults(handler=cmd_verify)
+
+    from compliance_checks.trackers import add_cli as add_trackers_cli  # `trackers update|show`, owned there
+
+    add_trackers_cli(commands)
     return parser
 
 
