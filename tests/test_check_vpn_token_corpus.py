@@ -489,7 +489,7 @@ CASES = [
         ),
         Verdict.FAIL,
         "holders of the excluded role get a token",
-        "holding role b0f54661-2d74-4c50-afa3-1ec803f12efe",
+        "holding role " + example(DEMO)["conditions"]["users"]["excludeRoles"][0],
     ),
     Case(
         "the block report-only",
