@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterable
+from dataclasses import replace
 
 from compliance_checks.checks.base import Check, Params
 from compliance_checks.findings import Evidence, Finding, Verdict
@@ -38,7 +39,13 @@ class ProbeCheck(Check):
                 )
                 continue
             verdict, message, evidence = self.judge(probe, params)
-            yield self.finding(probe, verdict, message, *evidence)
+            finding = self.finding(probe, verdict, message, *evidence)
+            cautions = self.warnings(probe, params)
+            yield replace(finding, warnings=cautions) if cautions else finding
+
+    def warnings(self, probe: Resource, params: Params) -> tuple[str, ...]:
+        """WARN cautions that leave the verdict as it is (a certificate about to expire); none by default."""
+        return ()
 
     @abstractmethod
     def judge(self, probe: Resource, params: Params) -> tuple[Verdict, str, list[Evidence]]: ...

@@ -2,7 +2,10 @@
 
 Probe/tls record: ``acceptedProtocols`` (list such as ["TLSv1.2", "TLSv1.3"]),
 ``certificate.chainValid``, ``certificate.hostnameMatches``,
-``certificate.daysToExpiry``.
+``certificate.daysToExpiry``. A certificate that expires in fewer than 30 days
+still passes, with a WARN every report shows. Cipher suites and key exchange
+groups are judged by probe_tls_cipher_suites, the certificate's key and
+signature by probe_tls_certificate, HSTS by probe_http_hsts_redirect.
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ class TlsProtocols(ProbeCheck):
             return Verdict.FAIL, sentence("; ".join(problems)), evidence
         note = f" Certificate expires in {days} days: renew soon." if days < EXPIRY_WARNING_DAYS else ""
         return Verdict.PASS, f"Only {', '.join(map(str, accepted))}; certificate valid.{note}", evidence
+
+    def warnings(self, probe: Resource, params: Params) -> tuple[str, ...]:
+        days, not_after = probe.get("certificate.daysToExpiry"), probe.get("certificate.notAfter")
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 < days < EXPIRY_WARNING_DAYS:
+            return ()  # expired (<= 0) is a FAIL already; unknown is the judge's ERROR
+        return (f"Certificate expires in {days} days (notAfter {not_after}): renew it before it lapses.",)
 
 
 CHECK = TlsProtocols()

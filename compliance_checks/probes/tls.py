@@ -12,9 +12,20 @@ judges that chain itself with ``cryptography``:
 - ``certificate.hostnameMatches``: the leaf's subjectAltName covers
   ``server_name`` (or ``host``), wildcards in the left-most label only;
 - ``certificate.daysToExpiry``: whole days left, positive while the leaf is
-  valid, zero or negative once it has expired.
+  valid, zero or negative once it has expired;
+- ``certificate.publicKey`` (``type``, ``size`` in bits), ``certificate.signatureAlgorithm``
+  and ``certificate.signatures`` (the hash every received certificate but a
+  self-issued root is signed with), ``certificate.ocspStapling`` (the server
+  stapled an OCSP response) and ``certificate.mustStaple``.
 
-The record (type ``Probe/tls``) is judged by the ``probe_tls_protocols`` check.
+Like testssl.sh's ``-E`` and ``-f``, it also records every cipher suite each
+protocol version accepts (``cipherSuites``: a list of
+``{protocol, name, anonymous, keySize, keyExchange}``, ``keyExchange`` being the
+ephemeral key sslyze negotiated: ``{type: DH|ECDH, size, curve}``, or null)
+and the elliptic curves the server accepts (``ellipticCurves``).
+
+The record (type ``Probe/tls``) is judged by the ``probe_tls_protocols``,
+``probe_tls_cipher_suites`` and ``probe_tls_certificate`` checks.
 A network fault (refused, timeout, DNS, no handshake on any version) gives a
 record with ``error`` set, never an exception: an ERROR finding, never a PASS.
 """
@@ -32,6 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtensionOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
@@ -88,7 +101,10 @@ def probe_tls(
         network_timeout=max(1, math.ceil(timeout)),
         network_max_retries=1,
     )
-    commands = {ScanCommand(command) for command, _ in _PROTOCOLS} | {ScanCommand.CERTIFICATE_INFO}
+    commands = {ScanCommand(command) for command, _ in _PROTOCOLS} | {
+        ScanCommand.CERTIFICATE_INFO,
+        ScanCommand.ELLIPTIC_CURVES,
+    }
     request = ServerScanRequest(server_location=location, network_configuration=network, scan_commands=commands)
 
     scanner = Scanner(per_server_concurrent_connections_limit=5, concurrent_server_scans_limit=1)
@@ -108,6 +124,7 @@ def probe_tls(
 
     accepted: list[str] = []
     tested: list[str] = []
+    suites: list[dict[str, Any]] = []
     for command, label in _PROTOCOLS:
         attempt = getattr(result.scan_result, command)
         if attempt.status != ScanCommandAttemptStatusEnum.COMPLETED or attempt.result is None:
@@ -116,8 +133,18 @@ def probe_tls(
         tested.append(label)
         if attempt.result.accepted_cipher_suites:
             accepted.append(label)
+            suites += [_suite(label, s) for s in attempt.result.accepted_cipher_suites]
     body["testedProtocols"] = tested
     body["acceptedProtocols"] = accepted
+    body["cipherSuites"] = suites
+    curves = result.scan_result.elliptic_curves
+    if curves.status != ScanCommandAttemptStatusEnum.COMPLETED or curves.result is None:
+        reason = _one_line(curves.error_trace) if curves.error_trace is not None else str(curves.error_reason)
+        return _record(host, port, {**body, "error": f"cannot test the elliptic curves: {reason}"})
+    body["ellipticCurves"] = {
+        "supportsEcdh": bool(curves.result.supports_ecdh_key_exchange),
+        "accepted": sorted(c.name for c in curves.result.supported_curves or []),
+    }
     if not accepted:
         return _record(host, port, {**body, "error": "no protocol version completed a handshake"})
 
@@ -129,18 +156,47 @@ def probe_tls(
     deployments = cert_attempt.result.certificate_deployments
     if not deployments or not deployments[0].received_certificate_chain:
         return _record(host, port, {**body, "error": "the server presented no certificate"})
-    chains = [d.received_certificate_chain for d in deployments]
-    body["certificate"] = _judge_chain(chains[0], name, ca_file, moment)
-    if len(chains) > 1:
+    judged = [
+        {
+            **_judge_chain(d.received_certificate_chain, name, ca_file, moment),
+            "ocspStapling": d.ocsp_response is not None,
+            "mustStaple": bool(d.leaf_certificate_has_must_staple_extension),
+        }
+        for d in deployments
+    ]
+    body["certificate"] = judged[0]
+    if len(judged) > 1:
         # Servers may present other leaves to other clients (RSA versus ECDSA); each must be as good,
         # so "certificate" is the worst of them and every one is kept.
-        body["otherCertificates"] = [_judge_chain(chain, name, ca_file, moment) for chain in chains[1:]]
+        body["otherCertificates"] = judged[1:]
         worst = min(
             [body["certificate"], *body["otherCertificates"]],
             key=lambda c: (c["chainValid"], c["hostnameMatches"], c["daysToExpiry"]),
         )
         body["certificate"] = worst
     return _record(host, port, body)
+
+
+def _suite(protocol: str, accepted: Any) -> dict[str, Any]:
+    """One accepted cipher suite (sslyze's CipherSuiteAcceptedByServer) as record data."""
+    suite = accepted.cipher_suite
+    key = accepted.ephemeral_key
+    exchange: dict[str, Any] | None = None
+    if key is not None:
+        # nassl's EphemeralKeyInfo: type_name "DH" or "ECDH", size in bits, curve_name for ECDH only.
+        exchange = {
+            "type": str(key.type_name),
+            "size": int(key.size),
+            "curve": getattr(key, "curve_name", None),
+        }
+    return {
+        "protocol": protocol,
+        "name": suite.name,  # the IANA name (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)
+        "openSslName": suite.openssl_name,
+        "anonymous": bool(suite.is_anonymous),
+        "keySize": int(suite.key_size),
+        "keyExchange": exchange,
+    }
 
 
 def _record(host: str, port: int, body: dict[str, Any]) -> Resource:
@@ -182,7 +238,44 @@ def _judge_chain(chain: list[x509.Certificate], name: str, ca_file: Path | None,
         "trustStore": store_name,
         "hostnameMatches": matches,
         "chainLength": len(chain),
+        "publicKey": _public_key(leaf),
+        "signatureAlgorithm": _signature_name(leaf),
+        "signatures": [
+            {"subject": cert.subject.rfc4514_string(), "algorithm": _signature_name(cert), "hash": _hash_name(cert)}
+            for cert in chain
+            # A self-issued certificate is a trust anchor: its own signature is never checked (RFC 5280, 6.1).
+            if cert.subject != cert.issuer
+        ],
     }
+
+
+def _public_key(cert: x509.Certificate) -> dict[str, Any]:
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return {"type": "RSA", "size": key.key_size}
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return {"type": "EC", "size": key.curve.key_size, "curve": key.curve.name}
+    if isinstance(key, dsa.DSAPublicKey):
+        return {"type": "DSA", "size": key.key_size}
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return {"type": "Ed25519", "size": 256}
+    if isinstance(key, ed448.Ed448PublicKey):
+        return {"type": "Ed448", "size": 456}
+    return {"type": type(key).__name__, "size": None}
+
+
+def _hash_name(cert: x509.Certificate) -> str | None:
+    """The signature's hash (sha256, sha1, md5); None for Ed25519/Ed448 or a hash cryptography does not know."""
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        return None
+    return algorithm.name if algorithm is not None else None
+
+
+def _signature_name(cert: x509.Certificate) -> str:
+    oid = cert.signature_algorithm_oid
+    return str(getattr(oid, "_name", None) or oid.dotted_string)
 
 
 def _subject_alt_names(leaf: x509.Certificate) -> list[str]:
