@@ -5,13 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 STACK  ?= dev
 
-.PHONY: help setup run audit render test lint typecheck unit lock browser checkov-env benchmark docs policy-pack clean
+.PHONY: help setup run audit render test lint typecheck unit lock browser tls-tools checkov-env benchmark docs policy-pack clean
 
 help:
 	@echo "make run       - set up, then audit the $(STACK) stack offline and write reports/ (no Azure account needed)"
 	@echo "make test      - set up, then lint, type-check and run every test"
 	@echo "make render    - print every resource the $(STACK) stack would deploy"
 	@echo "make browser   - install Debian's Chromium for the report screenshot test (root)"
+	@echo "make tls-tools - install Debian's testssl.sh and openssl for the TLS probe tests (root)"
 	@echo "make checkov-env - checkov in its own virtualenv (.venv-checkov), pinned by policies/checkov/requirements.lock"
 	@echo "make benchmark - time the checks on 1k-100k resources, the live collection of 10k resources and the policy pack over gRPC"
 	@echo "make docs      - regenerate the tables in docs/ from the catalogue, the checks and the policy pack"
@@ -62,6 +63,10 @@ checkov-env: $(CHECKOV_STAMP)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
+
+# testssl.sh, the reference the TLS probe is compared with (tests/test_probes_tls_ciphers.py); openssl signs its SHA-1 case.
+tls-tools:
+	@{ command -v testssl >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq testssl.sh openssl; }
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/render.py

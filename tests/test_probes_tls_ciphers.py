@@ -98,7 +98,7 @@ def _sha1_leaf(directory: Path, ca: Issued, key: ec.EllipticCurvePrivateKey) -> 
     """A leaf signed with ecdsa-with-SHA1: cryptography refuses to make one, Debian's openssl CLI does not."""
     openssl = shutil.which("openssl")
     if openssl is None:
-        missing_prerequisite("the openssl command (Debian package openssl) not installed", "apt-get install openssl")
+        missing_prerequisite("the openssl command (Debian package openssl) not installed", "make tls-tools")
     template = _leaf(ca, key)  # the same leaf, re-signed below
     ca_cert, ca_key = _write(directory, "sha1-ca", ca.cert, ca.key)
     cert_path, key_path = _write(directory, "sha1", template, key)
