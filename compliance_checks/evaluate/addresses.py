@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import functools
 import ipaddress
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
@@ -88,6 +89,50 @@ def _difference(a: tuple[Interval, ...], b: tuple[Interval, ...]) -> tuple[Inter
     return tuple(out)
 
 
+def split_spans(
+    spans: tuple[Interval, ...], other: tuple[Interval, ...]
+) -> tuple[tuple[Interval, ...], tuple[Interval, ...]]:
+    """``(spans & other, spans - other)`` of two canonical span tuples, both canonical. Each range of ``other``
+    takes two bisections and slices, so a many-span ``spans`` split by a few ranges (first-match evaluation: the
+    undecided sources split by each rule's prefixes) costs no Python-level loop over its spans."""
+    if not other or not spans:
+        return (), spans
+    inside: list[Interval] = []
+    for low, high in other:
+        first = bisect.bisect_right(spans, (low, _BEYOND))  # spans[:first] start at or before ``low``
+        if first and spans[first - 1][1] >= low:
+            first -= 1  # the span holding ``low``
+        last = bisect.bisect_right(spans, (high, _BEYOND))  # spans[:last] start at or before ``high``
+        if first >= last:
+            continue
+        a = spans[first][0]
+        d = spans[last - 1][1]
+        if a >= low and d <= high:
+            inside.extend(spans[first:last])
+            spans = spans[:first] + spans[last:]
+            continue
+        middle = list(spans[first:last])
+        cut: list[Interval] = []
+        if a < low:
+            cut.append((a, low - 1))
+            middle[0] = (low, middle[0][1])
+        if d > high:
+            cut.append((high + 1, d))
+            middle[-1] = (middle[-1][0], high)
+        inside.extend(middle)
+        spans = spans[:first] + tuple(cut) + spans[last:]
+    return tuple(inside), spans
+
+
+_BEYOND: Final = 1 << 129  # greater than any bound (IPv6 addresses are below 2^128)
+
+
+# The span-level operations, for evaluators whose inner loops work on plain tuples (addresses.py's sets wrap them).
+normalise_spans: Final = _normalise
+intersect_spans: Final = _intersect
+complement_spans: Final = _complement
+
+
 @dataclass(frozen=True, slots=True)
 class IntervalSet:
     """A set of integers in ``[0, top]``; ``spans`` is canonical (see ``_normalise``)."""
@@ -136,43 +181,8 @@ class IntervalSet:
     def split(self, other: IntervalSet) -> tuple[IntervalSet, IntervalSet]:
         """``(self & other, self - other)`` in one pass that only touches the spans ``other`` overlaps
         (first-match evaluation splits a many-span remainder by small rule sets, hundreds of times)."""
-        spans = self.spans
-        inside: list[Interval] = []
-        outside: list[Interval] = []
-        pos = 0  # spans[:pos] are placed
-        carry: Interval | None = None  # the unplaced rest of a span cut by an earlier range of ``other``
-        for low, high in other.spans:
-            if carry is not None and carry[1] < low:
-                outside.append(carry)
-                carry = None
-            if carry is None:
-                first = bisect.bisect_left(spans, low, lo=pos, key=_end)
-                outside.extend(spans[pos:first])  # wholly before this range
-                pos = first
-            while True:
-                if carry is not None:
-                    current = carry
-                elif pos < len(spans) and spans[pos][0] <= high:
-                    current = spans[pos]
-                    pos += 1
-                else:
-                    break
-                carry = None
-                a, b = current
-                if a < low:
-                    outside.append((a, low - 1))
-                    a = low
-                if a > high:
-                    carry = (a, b)
-                    break
-                inside.append((a, min(b, high)))
-                if b > high:
-                    carry = (high + 1, b)
-                    break
-        if carry is not None:
-            outside.append(carry)
-        outside.extend(spans[pos:])
-        return IntervalSet(tuple(inside), self.top), IntervalSet(tuple(outside), self.top)
+        inside, outside = split_spans(self.spans, other.spans)
+        return IntervalSet(inside, self.top), IntervalSet(outside, self.top)
 
     def overlaps(self, other: IntervalSet) -> bool:
         """Whether the sets share a value (``bool(a & b)`` without building the intersection)."""
@@ -278,16 +288,34 @@ _NO_PORTS: Final = PortSet(IntervalSet((), PORT_TOP))
 
 @functools.lru_cache(maxsize=65536)
 def _parse_port(text: str) -> PortSet:
+    return PortSet(IntervalSet(_port_spans(text), PORT_TOP))
+
+
+def _port_spans(text: str) -> tuple[Interval, ...]:
     stripped = text.strip()
     if stripped == "*":
-        return _ALL_PORTS
+        return _ALL_PORTS.ints.spans
     low_text, dash, high_text = stripped.partition("-")
     if not low_text.isdigit() or (dash and not high_text.isdigit()) or len(low_text) > 5 or len(high_text) > 5:
         raise ValueError(f"not a port or port range: {text!r}")
     low, high = int(low_text), int(high_text) if dash else int(low_text)
     if not 0 <= low <= high <= PORT_TOP:
         raise ValueError(f"not a port range between 0 and 65535: {text!r}")
-    return PortSet(IntervalSet(((low, high),), PORT_TOP))
+    return ((low, high),)
+
+
+_PORT_SPANS: dict[str, tuple[Interval, ...]] = {}
+_KEPT: Final = 4096  # texts remembered: the common ones; a cache of every distinct text would only feed the collector
+
+
+def port_spans(text: str) -> tuple[Interval, ...]:
+    """A port rule text's spans (``PortSet.parse`` as plain tuples, for the evaluators' inner loops)."""
+    found = _PORT_SPANS.get(text)
+    if found is None:
+        found = _port_spans(text)
+        if len(_PORT_SPANS) < _KEPT:
+            _PORT_SPANS[text] = found
+    return found
 
 
 # --- addresses ----------------------------------------------------------------------------------------------------
@@ -411,6 +439,29 @@ def _v4_int(text: str) -> int | None:
             return None
         value = (value << 8) | octet
     return value
+
+
+_OCTET: Final = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # 0-255 without leading zeros, as ``_v4_int``
+_V4_PREFIX: Final = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/([0-9][0-9]?))?").fullmatch
+
+
+def v4_prefix_span(text: str) -> Interval | None:
+    """A plain IPv4 address or CIDR text (ASCII, no blanks) as ``AddressSet.parse`` reads it, as one span without
+    building sets (a large estate's rules hold many distinct prefixes); None for any other text (parse that in
+    full: it may still be an address)."""
+    match = _V4_PREFIX(text)
+    if match is None:
+        return None
+    a, b, c, d, length_text = match.groups()
+    base = int(a) << 24 | int(b) << 16 | int(c) << 8 | int(d)
+    if length_text is None:
+        return (base, base)
+    length = int(length_text)
+    if length > 32:
+        return None
+    size = 1 << (32 - length)
+    low = base & -size  # host bits set ("10.0.0.5/24") are ignored, as Azure normalises them
+    return (low, low + size - 1)
 
 
 @functools.lru_cache(maxsize=65536)

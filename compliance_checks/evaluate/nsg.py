@@ -47,9 +47,21 @@ import bisect
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
-from compliance_checks.evaluate.addresses import V4_TOP, V6_TOP, AddressSet, IntervalSet, PortSet
+from compliance_checks.evaluate.addresses import (
+    PORT_TOP,
+    V4_TOP,
+    V6_TOP,
+    AddressSet,
+    IntervalSet,
+    PortSet,
+    intersect_spans,
+    normalise_spans,
+    port_spans,
+    split_spans,
+    v4_prefix_span,
+)
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
 
 # The rule properties read, as the inventory folds them (flattened: no "properties." inside a rule).
@@ -84,6 +96,8 @@ class Unresolved:
 
 
 Resolved = AddressSet | Unresolved
+Spans = tuple[tuple[int, int], ...]
+Family = tuple[Spans, Spans]  # (IPv4 spans, IPv6 spans) of an address set: indexed by the v6 flag
 
 
 @dataclass(frozen=True)
@@ -96,11 +110,19 @@ class Tags:
 
     virtual_network: Callable[[], Resolved] = lambda: Unresolved("the VirtualNetwork tag's addresses are unknown")
     asg_members: Mapping[str, Resolved] = field(default_factory=dict)  # lower-case ASG ID -> member addresses
+    # text -> what it stands for: a large estate repeats the same prefixes and tags in thousands of rules.
+    _resolved: dict[str, Resolved] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "virtual_network", functools.cache(self.virtual_network))
 
     def resolve(self, text: str) -> Resolved:
+        found = self._resolved.get(text)
+        if found is None:
+            found = self._resolved[text] = self._resolve(text)
+        return found
+
+    def _resolve(self, text: str) -> Resolved:
         word = text.strip().lower()
         if word in ("*", "any"):  # "Clients ... can use * or Any for this expression" (overview page)
             return AddressSet.everything()
@@ -140,13 +162,56 @@ class Rule(NamedTuple):
         return f"{kind} {self.name} (priority {self.priority}) of {self.group}"
 
 
-@dataclass(frozen=True)
-class Group:
-    """The inbound rules of one NSG, in processing order (its own rules, then the defaults)."""
+class _Header(NamedTuple):
+    """What every question needs of a rule (where it stands, what it does, whether it is readable), as
+    ``read_rule`` reads it; its ports and addresses are read when a question reaches them."""
 
-    name: str
-    rules: tuple[Rule, ...]
-    problem: str = ""  # the group as a whole cannot be evaluated (duplicate priorities, rules unreadable)
+    priority: int
+    allow: bool
+    protocols: frozenset[str]
+    problem: str
+
+
+class Group:
+    """The inbound rules of one NSG, in processing order (its own rules, then the defaults).
+
+    ``rules`` are built on first use. A group read by ``read_group`` keeps its rules' bodies in processing order
+    (and no object per rule: an estate's NSGs hold hundreds of thousands of rules); the evaluators read from the
+    bodies only the ports and addresses a question needs, with the same readings as ``read_rule``."""
+
+    __slots__ = ("_bodies", "_headers", "_priorities", "_rules", "_tags", "_unreadable", "name", "problem")
+
+    def __init__(
+        self,
+        name: str,
+        rules: tuple[Rule, ...] = (),
+        problem: str = "",  # the group as a whole cannot be evaluated (duplicate priorities, rules unreadable)
+        *,
+        bodies: list[Mapping[str, Any]] | None = None,
+        priorities: list[int] | None = None,
+        headers: dict[int, _Header] | None = None,
+        tags: Tags | None = None,
+    ) -> None:
+        self.name = name
+        self.problem = problem
+        self._rules: tuple[Rule, ...] | None = rules if bodies is None else None
+        self._bodies = bodies
+        self._priorities = priorities or []
+        self._headers = headers or {}  # position -> header, for the rules read by ``read_rule`` (unusual spellings)
+        self._unreadable = any(header.problem for header in self._headers.values())
+        self._tags = tags
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        if self._rules is None:
+            assert self._bodies is not None and self._tags is not None
+            tags = self._tags
+            read = tuple(read_rule(body, self.name, tags) for body in self._bodies)
+            self._rules = (*(rule for rule in read if rule is not None), *default_rules(self.name, tags))
+        return self._rules
+
+    def __repr__(self) -> str:
+        return f"Group({self.name!r}, {len(self.rules)} rules, problem={self.problem!r})"
 
 
 @dataclass(frozen=True)
@@ -399,33 +464,88 @@ def _force(value: AddressSet | Unresolved | _VnetRef | _Deferred) -> Resolved:
 
 
 def read_group(name: str, rules: Any, tags: Tags) -> Group:
-    """An NSG's ``securityRules`` (folded list) as a Group with its default rules after its own."""
+    """An NSG's ``securityRules`` (folded list) as a Group with its default rules after its own.
+
+    Reads of each rule what every question needs (direction, access, protocol, priority: what decides whether it
+    is readable, and where it stands); its ports and addresses are read when a question reaches them (the same
+    values ``read_rule`` gives, see ``Group.rules``). The common spellings take a short path; anything else takes
+    ``read_rule``'s own checks."""
     if _bad(rules):
         return Group(name, (), problem=f"the rules of {name} are unknown or secret")
     if rules is MISSING or rules is None:
         rules = []
     if not isinstance(rules, list):
         return Group(name, (), problem=f"the rules of {name} are not a list")
-    read: list[Rule] = []
+    bodies: list[Mapping[str, Any]] = []
+    priorities: list[int] = []
+    headers: dict[int, _Header] = {}
+    fast = _FAST_PROTOCOLS
     for body in rules:
-        if not isinstance(body, Mapping):
+        if type(body) is not dict and not isinstance(body, Mapping):
             return Group(name, (), problem=f"a rule of {name} is not an object")
-        rule = read_rule(body, name, tags)
-        if rule is not None:
-            read.append(rule)
-    seen: dict[int, str] = {}
-    for rule in read:
-        if rule.problem:
+        get = body.get
+        direction, priority, protocol, access = get("direction"), get("priority"), get("protocol"), get("access")
+        if (
+            direction == "Inbound"
+            and type(priority) is int
+            and 100 <= priority <= 4096
+            and type(protocol) is str
+            and protocol in fast
+            and access in ("Allow", "Deny")  # a tuple: compared, never hashed (the value may be a list)
+        ):
+            bodies.append(body)
+            priorities.append(priority)
             continue
-        if rule.priority in seen:
-            # Azure refuses this ("You can't create two security rules with the same priority and direction"):
-            # an input that has it is not a deployed state, so which rule wins is unknowable.
-            return Group(name, (), problem=f"{name}: rules {seen[rule.priority]} and {rule.name} share priority "
-                         f"{rule.priority}")  # fmt: skip
-        seen[rule.priority] = rule.name
+        if direction == "Outbound":
+            continue
+        header = _read_header(body)
+        if header is not None:
+            headers[len(bodies)] = header
+            bodies.append(body)
+            priorities.append(header.priority)
+    readable = [p for i, p in enumerate(priorities) if i not in headers or not headers[i].problem]
+    if len(set(readable)) != len(readable):
+        seen: dict[int, str] = {}
+        for index, body in enumerate(bodies):
+            if index in headers and headers[index].problem:
+                continue
+            shown, priority = _name(body), priorities[index]
+            if priority in seen:
+                # Azure refuses this ("You can't create two security rules with the same priority and direction"):
+                # an input that has it is not a deployed state, so which rule wins is unknowable.
+                return Group(name, (), problem=f"{name}: rules {seen[priority]} and {shown} share priority "
+                             f"{priority}")  # fmt: skip
+            seen[priority] = shown
     # Unreadable rules stay in place by their (unknown) priority: first, so that reaching them is unknown.
-    ordered = sorted(read, key=lambda r: (not r.problem, r.priority))
-    return Group(name, (*ordered, *default_rules(name, tags)))
+    if any(header.problem for header in headers.values()):
+        order = sorted(range(len(bodies)), key=lambda i: (not (i in headers and headers[i].problem), priorities[i]))
+    else:
+        order = sorted(range(len(bodies)), key=priorities.__getitem__)
+    if order != list(range(len(bodies))):
+        bodies = [bodies[i] for i in order]
+        priorities = [priorities[i] for i in order]
+        headers = {position: headers[i] for position, i in enumerate(order) if i in headers}
+    return Group(name, bodies=bodies, priorities=priorities, headers=headers, tags=tags)
+
+
+# SecurityRuleProtocol values as written (any case is read: ``read_rule``); "*" is every protocol.
+_FAST_PROTOCOLS: Final = {
+    "*": PROTOCOLS,
+    **{spelling: frozenset({word}) for word in PROTOCOLS for spelling in (word, word.capitalize(), word.upper())},
+}
+
+
+def _name(body: Mapping[str, Any]) -> str:
+    name = body.get("name", MISSING)
+    return name if isinstance(name, str) else "(unnamed)"
+
+
+def _read_header(body: Mapping[str, Any]) -> _Header | None:
+    """``read_rule``'s reading of the rule header (None: outbound), for the spellings the short path does not take."""
+    rule = read_rule(body, "", Tags())
+    if rule is None:
+        return None
+    return _Header(rule.priority, rule.allow, rule.protocols, rule.problem)
 
 
 # --- evaluation -----------------------------------------------------------------------------------------------------
@@ -534,6 +654,14 @@ def reach(groups: Sequence[Group], query: Query) -> Reachability:
         elif query.destinations.v6 and not query.destinations.v4:
             hit = AddressSet(AddressSet.empty().v4, hit.v6)
         return Reachability(pieces=(Piece(hit, ()),) if query.destinations and query.ports else ())
+    fast = _reach_fast(groups, query, protocol)
+    return fast if fast is not None else _reach_rules(groups, query)
+
+
+def _reach_rules(groups: Sequence[Group], query: Query) -> Reachability:
+    """``reach`` over the groups' ``Rule``s, cell by cell: the general evaluation (any rule, resolvable or not);
+    ``_reach_fast`` gives the same answer faster when every rule it could reach is resolved."""
+    protocol = query.protocol.lower()
     # A rule that cannot match any packet of the query (another protocol, no port in common) never decides
     # one: leaving it out changes no first match, and a 200-rule NSG asked about one port keeps a few rules.
     groups = [Group(g.name, tuple(r for r in g.rules if _may_match(r, protocol, query.ports))) for g in groups]
@@ -580,6 +708,367 @@ def reach(groups: Sequence[Group], query: Query) -> Reachability:
         pieces.append(Piece(AddressSet(v4, v6set), labels))
     labels_used = {label for piece in pieces for label in piece.rules}
     written = {r.label: r.written for g in groups for r in g.rules if r.written is not None and r.label in labels_used}
+    return Reachability(pieces=tuple(pieces), written=written)
+
+
+# --- the same evaluation, fast: one pass over the rules for all cells at once ---------------------------------------
+# ``_reach_rules`` decides every cell of the other four dimensions on its own. Most rules of a large NSG match every
+# cell (any source port, any destination), so the cells' first-match runs share long prefixes: ``_reach_fast`` runs
+# them together, as classes of cells that have matched the same rules so far (a class splits where a rule matches
+# only some of its cells), on plain span tuples. It answers only when every rule the question could reach is
+# resolved (else it returns None and the general evaluation gives the answer, with the reason of the unknown), and
+# then its answer is the general one: the same cells, the same pieces in the same order (tests/test_reachability.py
+# compares the two on random rule sets).
+
+_EVERY_PORT: Final = ((0, PORT_TOP),)
+_EVERY: Final = (((0, V4_TOP),), ((0, V6_TOP),))
+_SOURCE_KEYS: Final = ("sourceaddressprefix", "sourceaddressprefixes", "sourceapplicationsecuritygroups")
+_DESTINATION_KEYS: Final = (
+    "destinationaddressprefix",
+    "destinationaddressprefixes",
+    "destinationapplicationsecuritygroups",
+)
+
+
+def _port_spans(body: Mapping[str, Any], one_key: str, many_key: str, side: str) -> Spans | None:
+    """A rule side's ports as ``read_rule`` reads them; None when unresolved."""
+    one = body.get(one_key)
+    if type(one) is str:
+        if body.get(many_key) is None:
+            try:
+                return port_spans(one)
+            except ValueError:
+                pass  # the general reading says why
+    elif one is None and type(many := body.get(many_key)) is list:
+        found: list[tuple[int, int]] = []
+        try:
+            for text in many:
+                if type(text) is not str:
+                    break
+                if text.strip():
+                    found.extend(port_spans(text))
+            else:
+                if found:
+                    return normalise_spans(found)
+        except ValueError:
+            pass
+    ports = _ports(body, side)
+    return None if isinstance(ports, Unresolved) else ports.ints.spans
+
+
+def _text_spans(text: str, tags: Tags) -> Family | None:
+    """What one address text of a rule stands for (``Tags.resolve``); None when unresolved. A plain IPv4 prefix is
+    read without building sets or remembering it (an estate's rules hold many distinct prefixes)."""
+    span = v4_prefix_span(text)
+    if span is not None:
+        return ((span,), ())
+    resolved = tags.resolve(text)
+    return (resolved.v4.spans, resolved.v6.spans) if isinstance(resolved, AddressSet) else None
+
+
+def _address_spans(body: Mapping[str, Any], keys: tuple[str, str, str], side: str, tags: Tags) -> Family | None:
+    """A rule side's addresses as ``read_rule`` reads (and ``_force`` resolves) them; None when unresolved."""
+    one = body.get(keys[0])
+    if type(one) is str:
+        if body.get(keys[1]) is None and body.get(keys[2]) is None:
+            if one == "*":
+                return _EVERY
+            if one.strip():
+                return _text_spans(one, tags)
+    elif one is None and body.get(keys[2]) is None and type(many := body.get(keys[1])) is list:
+        listed = _texts_spans(many, tags)
+        if listed is not False:
+            return listed
+    found = _force(_fast_addresses(one, body, (keys[1], keys[2]), tags) or _addresses(body, side, tags))
+    return (found.v4.spans, found.v6.spans) if isinstance(found, AddressSet) else None
+
+
+def _texts_spans(texts: list[Any], tags: Tags) -> Family | Literal[False] | None:
+    """A list of address texts (``...AddressPrefixes``) as one family; False when it is no plain list of texts with
+    one at least (the general reading says what it is)."""
+    v4: list[tuple[int, int]] = []
+    v6: list[tuple[int, int]] = []
+    seen = False
+    for text in texts:
+        if type(text) is not str:
+            return False
+        span = v4_prefix_span(text)
+        if span is not None:
+            v4.append(span)
+            seen = True
+        elif text.strip():
+            family = _text_spans(text, tags)
+            if family is None:
+                return None
+            v4.extend(family[0])
+            v6.extend(family[1])
+            seen = True
+    if not seen:
+        return False
+    return (normalise_spans(v4) if len(v4) > 1 else tuple(v4), normalise_spans(v6) if len(v6) > 1 else tuple(v6))
+
+
+def _cuts(universe: Spans, cutters: Iterable[Spans]) -> list[tuple[int, int]]:
+    """``_cells`` on span tuples."""
+    points: set[int] = set()
+    for spans in cutters:
+        for low, high in spans:
+            points.add(low)
+            points.add(high + 1)
+    cells: list[tuple[int, int]] = []
+    cuts = sorted(points)
+    for low, high in universe:
+        start = low
+        for point in cuts[bisect.bisect_right(cuts, low) :]:
+            if point > high:
+                break
+            cells.append((start, point - 1))
+            start = point
+        cells.append((start, high))
+    return cells
+
+
+class _FastRule(NamedTuple):
+    """A rule that may match the query: its ports and destinations read; its sources read when it is reached."""
+
+    group: Group
+    position: int  # among the group's bodies; -1, -2, -3: the default rules
+    allow: bool
+    destination_ports: Spans
+    source_ports: Spans
+    destinations: Family
+    sources: Family | None  # None: not read yet
+
+
+_DEFAULTS: Final = (("AllowVnetInBound", 65000), ("AllowAzureLoadBalancerInBound", 65001), ("DenyAllInBound", 65500))
+
+
+def _label(rule: _FastRule) -> str:
+    """``Rule.label``."""
+    group = rule.group
+    if rule.position < 0:
+        name, priority = _DEFAULTS[-rule.position - 1]
+        return f"default rule {name} (priority {priority}) of {group.name}"
+    assert group._bodies is not None
+    return f"rule {_name(group._bodies[rule.position])} (priority {group._priorities[rule.position]}) of {group.name}"
+
+
+def _fast_priority(rule: _FastRule) -> int:
+    return _DEFAULTS[-rule.position - 1][1] if rule.position < 0 else rule.group._priorities[rule.position]
+
+
+def _written(rule: _FastRule) -> Any:
+    """``Rule.written``."""
+    if rule.position < 0 or rule.group._bodies is None:
+        return None
+    get = rule.group._bodies[rule.position].get
+    return get("sourceaddressprefix") or get("sourceaddressprefixes") or get("sourceapplicationsecuritygroups")
+
+
+def _sources(rule: _FastRule) -> Family | None:
+    if rule.sources is not None:
+        return rule.sources
+    group = rule.group
+    assert group._bodies is not None and group._tags is not None
+    return _address_spans(group._bodies[rule.position], _SOURCE_KEYS, "source", group._tags)
+
+
+def _relevant(group: Group, protocol: str, wanted: Spans) -> list[_FastRule] | None:
+    """The group's rules that may match the query (``_may_match``), in order, with the default rules; None when one
+    of them cannot be read (ports, destinations) or the group's VirtualNetwork tag is unknown."""
+    bodies, tags, headers = group._bodies, group._tags, group._headers
+    if bodies is None or tags is None or group._unreadable:
+        return None
+    vnet = tags.virtual_network()
+    if isinstance(vnet, Unresolved):
+        return None
+    one_range = wanted[0] if len(wanted) == 1 else None
+    fast = _FAST_PROTOCOLS
+    out: list[_FastRule] = []
+    for index, body in enumerate(bodies):
+        header = headers.get(index) if headers else None
+        if protocol not in (fast[body["protocol"]] if header is None else header.protocols):
+            continue
+        destination_ports = _port_spans(body, "destinationportrange", "destinationportranges", "destination")
+        if destination_ports is None:
+            return None
+        if one_range is not None:
+            low, high = one_range
+            for a, b in destination_ports:
+                if a <= high and b >= low:
+                    break
+            else:
+                continue
+        elif not IntervalSet(destination_ports, PORT_TOP).overlaps(IntervalSet(wanted, PORT_TOP)):
+            continue
+        source_ports = _port_spans(body, "sourceportrange", "sourceportranges", "source")
+        destinations = _address_spans(body, _DESTINATION_KEYS, "destination", tags)
+        if source_ports is None or destinations is None:
+            return None
+        allow = body["access"] == "Allow" if header is None else header.allow
+        out.append(_FastRule(group, index, allow, destination_ports, source_ports, destinations, None))
+    network = (vnet.v4.spans, vnet.v6.spans)
+    out.append(_FastRule(group, -1, True, _EVERY_PORT, _EVERY_PORT, network, network))
+    out.append(_FastRule(group, -2, True, _EVERY_PORT, _EVERY_PORT, _EVERY, (HOST_VIP.v4.spans, HOST_VIP.v6.spans)))
+    out.append(_FastRule(group, -3, False, _EVERY_PORT, _EVERY_PORT, _EVERY, _EVERY))
+    return out
+
+
+def _stripes(cells: list[tuple[int, int]], spans: Spans, every: Spans) -> list[int] | None:
+    """The cells inside ``spans`` (each cell is wholly in or out: the spans cut them); None for all of them."""
+    if spans == every:
+        return None
+    found = [index for index, (low, _) in enumerate(cells) if _member(low, spans)]
+    return None if len(found) == len(cells) else found
+
+
+def _cell_mask(rule: _FastRule, v6: bool, cells: tuple[list[tuple[int, int]], ...], full: int) -> int:
+    """The cells a rule matches, as bits: cell (i, j, k) of (destination port, source port, destination) is bit
+    (i * source port cells + j) * destination cells + k."""
+    port_cells, source_port_cells, dst_cells = cells
+    nsp, nd = len(source_port_cells), len(dst_cells)
+    found = full
+    # One cell of a port dimension lies wholly inside every rule's ports there (each overlaps the query's ports
+    # and has no boundary inside them); a single destination cell may lie outside a rule's destinations.
+    if len(port_cells) > 1 and (by_port := _stripes(port_cells, rule.destination_ports, _EVERY_PORT)) is not None:
+        block = (1 << (nsp * nd)) - 1
+        found &= sum(block << (i * nsp * nd) for i in by_port)
+    if nsp > 1 and (by_source := _stripes(source_port_cells, rule.source_ports, _EVERY_PORT)) is not None:
+        repeat = full // ((1 << (nsp * nd)) - 1)  # bit 0 of every destination-port block
+        found &= sum((((1 << nd) - 1) << (j * nd)) * repeat for j in by_source)
+    if (by_destination := _stripes(dst_cells, rule.destinations[v6], _EVERY[v6])) is not None:
+        repeat = full // ((1 << nd) - 1)  # bit 0 of every (destination port, source port) block
+        found &= sum(repeat << k for k in by_destination)
+    return found
+
+
+class _Reached(Exception):
+    """A rule whose sources cannot be resolved is reached: the general evaluation says why (UNKNOWN)."""
+
+
+def _first_match(
+    table: list[_FastRule], v6: bool, cells: tuple[list[tuple[int, int]], ...], full: int, labels: dict[str, _FastRule]
+) -> list[list[Any]]:
+    """First match over the source addresses of one family in every cell at once: the classes of cells
+    ``[cells (bits), sources not yet decided, [(allowed sources, rule label), ...]]``. ``labels``: each label used,
+    with its rule."""
+    top = V6_TOP if v6 else V4_TOP
+    classes: list[list[Any]] = [[full, ((0, top),), []]]
+    undecided = 1  # classes whose sources are not all decided yet: none left, no later rule is reached
+    for rule in table:
+        matched = _cell_mask(rule, v6, cells, full)
+        if not matched:
+            continue
+        sources: Spans | None = None
+        label = ""
+        for index in range(len(classes)):
+            current = classes[index]
+            remaining = current[1]
+            if not remaining:
+                continue
+            both = current[0] & matched
+            if not both:
+                continue
+            if sources is None:
+                family = _sources(rule)
+                if family is None:
+                    raise _Reached
+                sources = family[v6]
+            if not sources:
+                break
+            if both != current[0]:
+                classes.append([current[0] ^ both, remaining, current[2][:]])
+                current[0] = both
+                undecided += 1
+            hit, rest = split_spans(remaining, sources)
+            if hit:
+                if rule.allow:
+                    if not label:
+                        label = _label(rule)
+                        labels[label] = rule
+                    current[2].append((hit, label))
+                current[1] = rest
+                if not rest:
+                    undecided -= 1
+        if not undecided:
+            break
+    return classes
+
+
+def _reach_fast(groups: Sequence[Group], query: Query, protocol: str) -> Reachability | None:
+    wanted = query.ports.ints.spans
+    if not wanted:
+        return None
+    tables: list[list[_FastRule]] = []
+    for group in groups:
+        table = _relevant(group, protocol, wanted)
+        if table is None:
+            return None
+        tables.append(table)
+    every_rule = [rule for table in tables for rule in table]
+    port_cells = _cuts(wanted, (rule.destination_ports for rule in every_rule))
+    source_port_cells = _cuts(_EVERY_PORT, (rule.source_ports for rule in every_rule))
+    found: dict[tuple[str, ...], list[tuple[bool, Spans]]] = {}
+    labels: dict[str, _FastRule] = {}
+    for v6 in (False, True):
+        universe = _family(query.destinations, v6)
+        if not universe:
+            continue
+        cells = (port_cells, source_port_cells, _cuts(universe.spans, (rule.destinations[v6] for rule in every_rule)))
+        count = len(cells[0]) * len(cells[1]) * len(cells[2])
+        full = (1 << count) - 1
+        owners: list[list[int] | None] = []
+        decisions: list[list[list[tuple[Spans, str]]]] = []
+        for table in tables:
+            try:
+                classes = _first_match(table, v6, cells, full, labels)
+            except _Reached:
+                return None
+            owner: list[int] | None = None  # the class of each cell (None: one class holds them all)
+            if len(classes) > 1:
+                owner = [0] * count
+                for index, current in enumerate(classes):
+                    bits = current[0]
+                    while bits:
+                        low = bits & -bits
+                        owner[low.bit_length() - 1] = index
+                        bits ^= low
+            owners.append(owner)
+            decisions.append([current[2] for current in classes])
+        memo: dict[tuple[int, ...], list[tuple[Spans, tuple[str, ...]]]] = {}
+        for cell in range(count):
+            key = tuple(0 if owner is None else owner[cell] for owner in owners)
+            combined = memo.get(key)
+            if combined is None:
+                # As ``_combine``: the next NSG sees what the ones before it allowed (deciding a group from every
+                # source and intersecting is the same as deciding it from those: first match is per source).
+                combined = [(allowed, (label,)) for allowed, label in decisions[0][key[0]]]
+                for decided, chosen in zip(decisions[1:], key[1:], strict=True):
+                    if not combined:
+                        break
+                    combined = [
+                        (both, (*labels_so_far, label))
+                        for sources, labels_so_far in combined
+                        for allowed, label in decided[chosen]
+                        if (both := intersect_spans(sources, allowed))
+                    ]
+                memo[key] = combined
+            for spans, labels_of in combined:
+                found.setdefault(labels_of, []).append((v6, spans))
+    pieces: list[Piece] = []
+    for labels_of, parts in found.items():
+        v4 = normalise_spans(span for v6, part in parts if not v6 for span in part)
+        v6_spans = normalise_spans(span for v6, part in parts if v6 for span in part)
+        pieces.append(Piece(AddressSet(IntervalSet(v4, V4_TOP), IntervalSet(v6_spans, V6_TOP)), labels_of))
+    used = {label for piece in pieces for label in piece.rules}
+    # As ``_reach_rules`` builds it: every rule whose label is used, in order (a label names one priority).
+    priorities = {_fast_priority(rule) for label, rule in labels.items() if label in used}
+    written: dict[str, Any] = {}
+    for rule in every_rule:
+        if _fast_priority(rule) in priorities and (label := _label(rule)) in used:
+            value = _written(rule)
+            if value is not None:
+                written[label] = value
     return Reachability(pieces=tuple(pieces), written=written)
 
 
