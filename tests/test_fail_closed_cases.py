@@ -166,3 +166,30 @@ def test_tls_versions_are_read_in_each_service_s_own_spelling_and_nothing_else(
         ]
     findings = load_checks()[check_id].evaluate(Inventory(resources), Params())
     assert sorted(f.verdict for f in findings) == sorted(expected), [f.message for f in findings]
+
+
+@pytest.mark.parametrize(
+    "check_id", ["entra_ca_mfa_for_developers", "entra_ca_vpn_allowed_ip_only", "entra_vpn_token_developers_only"]
+)
+def test_policies_naming_todays_members_instead_of_the_group_keep_no_promise(check_id: str) -> None:
+    """The group lists its one member; every policy names that user instead of the group. Tomorrow's developer
+    is covered by nothing: not a PASS (membership changes without a deployment)."""
+    import copy
+
+    from compliance_checks.checks.base import Params
+
+    member = "11111111-1111-4111-8111-111111111111"
+    resources = []
+    for resource in inventory_from_synthesis(synth_cached("dev")):
+        body = copy.deepcopy(dict(resource.body))
+        if resource.type == "Microsoft.Graph/groups":
+            body["members"] = [{"@odata.type": "#microsoft.graph.user", "id": member}]
+        elif resource.type == "Microsoft.Graph/conditionalAccessPolicies":
+            users = body.get("conditions", {}).get("users", {})
+            if users.get("includeGroups"):
+                users["includeGroups"], users["includeUsers"] = [], [member]
+        resources.append(resource.with_body(body))
+    findings = load_checks()[check_id].evaluate(Inventory(resources), Params())
+    assert findings and all(f.verdict in (Verdict.FAIL, Verdict.ERROR) for f in findings), [
+        (f.verdict, f.message) for f in findings
+    ]

@@ -13,7 +13,7 @@ import pkgutil
 from compliance_checks.checks.base import Check
 from compliance_checks.errors import CatalogError
 
-_NOT_CHECKS = frozenset({"base", "domains", "network_helpers", "postgres_parameter", "probe_base"})
+_NOT_CHECKS = frozenset({"base", "ca_model", "domains", "network_helpers", "postgres_parameter", "probe_base"})
 
 
 @functools.cache

@@ -243,7 +243,7 @@ CA_EVALUATOR_READS = (
         absent_ok=True,
         domain=Enum(("clientIpAddress", "authenticatorAppGps"), "Graph v1.0 countryNamedLocation"),
     ),
-    Read("Microsoft.Graph/groups", "members", absent_ok=True, domain=ListOf(OBJECT)),
+    # No group member lists: the checks leave membership open (compliance_checks/checks/ca_model.py).
 )
 
 

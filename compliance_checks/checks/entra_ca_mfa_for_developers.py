@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from compliance_checks.checks import domains
 from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks.ca_model import open_membership_model
 from compliance_checks.checks.network_helpers import entra_gateways
 from compliance_checks.evaluate import conditional_access as ca
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
@@ -78,7 +79,7 @@ class MfaForDevelopers(Check):
                 )
                 continue
             apps.setdefault(audience.strip().lower(), f"the VPN app {audience.strip().lower()}")
-        model = ca.from_inventory(inventory, apps)
+        model = open_membership_model(inventory, apps)
         for group in groups:
             group_id = str(group.get("id")).lower()
             failing: list[str] = []

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from compliance_checks.checks import domains
 from compliance_checks.checks.base import Check, CheckMeta, Params, Read
+from compliance_checks.checks.ca_model import open_membership_model
 from compliance_checks.checks.network_helpers import entra_gateways
 from compliance_checks.evaluate import conditional_access as ca
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
@@ -138,7 +139,7 @@ class VpnAllowedIpOnly(Check):
             )
         audience = audience_value.strip().lower()
         reach = reachers(inventory, audience)
-        model = ca.from_inventory(inventory, [audience], users=reach.users)
+        model = open_membership_model(inventory, [audience], users=reach.users)
         questions: list[tuple[str, ca.Cell]] = []
         if reach.everyone:
             questions.append((f"any user ({'; '.join(reach.why)})", ca.query(model, app=audience)))

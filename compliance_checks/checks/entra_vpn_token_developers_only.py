@@ -31,6 +31,7 @@ from typing import Any
 
 from compliance_checks.checks import domains
 from compliance_checks.checks.base import Check, CheckMeta, Params, Read
+from compliance_checks.checks.ca_model import open_membership_model
 from compliance_checks.checks.entra_ca_mfa_for_developers import MFA_OR_BLOCK
 from compliance_checks.checks.entra_ca_vpn_allowed_ip_only import BLOCKED
 from compliance_checks.checks.network_helpers import entra_gateways
@@ -152,13 +153,8 @@ def outside(model: ca.Model, app: str, group: str) -> ca.Cell:
 
 
 def model_of(inventory: Inventory, audience: str, users: Iterable[str]) -> ca.Model:
-    """The tenant's policies and named locations for sign-ins to ``audience``, with every group's membership left
-    open: Entra groups change without a deployment, so who may hold a token must not rest on today's member list
-    (an empty group today is no promise), and a user may be in any combination of groups. As
-    ``ca.from_inventory``, but with no member lists."""
-    policies = [(p.name, p.folded) for p in inventory.of_type(ca.POLICY_TYPE)]
-    locations = {str(loc.get("id")).lower(): loc.folded for loc in inventory.of_type(ca.LOCATION_TYPE)}
-    return ca.build(policies, locations=locations, members={}, apps=[audience], users=users)
+    """The tenant's policies for sign-ins to ``audience``, every group's membership open (checks/ca_model.py)."""
+    return open_membership_model(inventory, [audience], users)
 
 
 @dataclass
@@ -278,8 +274,7 @@ class VpnTokenDevelopersOnly(Check):
     )
 
     READS = (
-        # The evaluator's reads but the groups' member lists (membership is left open: model_of).
-        *(r for r in domains.CA_EVALUATOR_READS if r.type != "Microsoft.Graph/groups"),
+        *domains.CA_EVALUATOR_READS,  # no group member lists: membership is left open (ca_model.py)
         *domains.ENTRA_GATEWAY_READS,
         Read("Microsoft.Graph/servicePrincipals", "appId", domain=domains.TEXT, required=True),
         Read("Microsoft.Graph/servicePrincipals", "appRoleAssignmentRequired"),
