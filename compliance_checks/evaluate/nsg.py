@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, NamedTuple
 
@@ -56,6 +56,7 @@ from compliance_checks.evaluate.addresses import (
     AddressSet,
     IntervalSet,
     PortSet,
+    complement_spans,
     intersect_spans,
     normalise_spans,
     port_spans,
@@ -1072,6 +1073,109 @@ def _reach_fast(groups: Sequence[Group], query: Query, protocol: str) -> Reachab
     return Reachability(pieces=tuple(pieces), written=written)
 
 
+def _sweep(ranges: list[Spans], top: int) -> set[int]:
+    """The distinct sets of rules (bit i: ranges[i]) that hold the points of ``[0, top]``, one per elementary piece
+    of the line the ranges cut."""
+    toggles: dict[int, int] = {}
+    everywhere = 0  # the rules that hold the whole line (most: any port, any destination) are in every set
+    whole = ((0, top),)
+    for index, spans in enumerate(ranges):
+        if spans == whole:
+            everywhere |= 1 << index
+            continue
+        bit = 1 << index
+        for low, high in spans:
+            toggles[low] = toggles.get(low, 0) ^ bit
+            toggles[high + 1] = toggles.get(high + 1, 0) ^ bit
+    found: set[int] = set()
+    current = previous = 0
+    for point in sorted(toggles):
+        if point > previous:
+            found.add(current | everywhere)
+        current ^= toggles[point]
+        previous = point
+    if previous <= top:
+        found.add(current | everywhere)
+    return found
+
+
+def _minimal(sets: Iterable[int]) -> list[int]:
+    """The sets (as bits) no other one is inside of: a cell whose matching rules include another cell's leaves
+    no more undecided than that one."""
+    kept: list[int] = []
+    for bits in sorted(set(sets), key=int.bit_count):
+        if not any(smaller & bits == smaller for smaller in kept):
+            kept.append(bits)
+    return kept
+
+
+def _reaching_defaults_fast(group: Group) -> Reachability | None:
+    """``reaching_defaults`` when every rule of the group is resolved (else None). Then the order of the rules does
+    not matter: a packet is left to the default rules exactly when no rule matches it, so the sources left over
+    for a protocol are those outside the union of the matching rules' sources in at least one cell. That is the
+    complement of the intersection, over the cells, of those unions -- and only the cells matched by the fewest
+    rules (``_minimal``) can narrow an intersection."""
+    bodies, tags, headers = group._bodies, group._tags, group._headers
+    if bodies is None or tags is None or group._unreadable or group.problem:
+        return None
+    fast = _FAST_PROTOCOLS
+    protocols: list[frozenset[str]] = []
+    port_ranges: list[Spans] = []
+    source_port_ranges: list[Spans] = []
+    destinations: list[Family] = []
+    sources: list[Family] = []
+    for index, body in enumerate(bodies):
+        header = headers.get(index) if headers else None
+        destination_ports = _port_spans(body, "destinationportrange", "destinationportranges", "destination")
+        source_ports = _port_spans(body, "sourceportrange", "sourceportranges", "source")
+        destination = _address_spans(body, _DESTINATION_KEYS, "destination", tags)
+        source = _address_spans(body, _SOURCE_KEYS, "source", tags)
+        if destination_ports is None or source_ports is None or destination is None or source is None:
+            return None
+        protocols.append(fast[body["protocol"]] if header is None else header.protocols)
+        port_ranges.append(destination_ports)
+        source_port_ranges.append(source_ports)
+        destinations.append(destination)
+        sources.append(source)
+    by_port = _minimal(_sweep(port_ranges, PORT_TOP))
+    by_source_port = _minimal(_sweep(source_port_ranges, PORT_TOP))
+    by_destination = [
+        _minimal(_sweep([destination[v6] for destination in destinations], top))
+        for v6, top in ((False, V4_TOP), (True, V6_TOP))
+    ]
+    catch = f"default rule (none of its rules) (priority 65000) of {group.name}"
+    left: dict[int, tuple[Spans, Spans]] = {}
+    pieces: list[Piece] = []
+    for protocol in sorted(PROTOCOLS):
+        chosen = sum(1 << index for index, names in enumerate(protocols) if protocol in names)
+        if chosen not in left:
+            per_family: list[Spans] = []
+            for v6, top in ((False, V4_TOP), (True, V6_TOP)):
+                cells = _minimal(
+                    a & b & c & chosen for a in by_port for b in by_source_port for c in by_destination[v6]
+                )
+                covered: Spans = ((0, top),)
+                for bits in cells:
+                    union = normalise_spans(span for index in _bits(bits) for span in sources[index][v6])
+                    covered = intersect_spans(covered, union)
+                    if not covered:
+                        break
+                per_family.append(complement_spans(covered, top))
+            left[chosen] = (per_family[0], per_family[1])
+        v4, v6_spans = left[chosen]
+        if v4 or v6_spans:
+            sources_left = AddressSet(IntervalSet(v4, V4_TOP), IntervalSet(v6_spans, V6_TOP))
+            pieces.append(Piece(sources_left, (f"{protocol.upper()} {catch}",)))
+    return Reachability(pieces=tuple(pieces))
+
+
+def _bits(bits: int) -> Iterator[int]:
+    while bits:
+        low = bits & -bits
+        yield low.bit_length() - 1
+        bits ^= low
+
+
 def _matching(group: Group, cell: _Cell) -> tuple[int, ...]:
     """The rules that could apply in this cell, by position (the memo key: cells whose rules are the same are
     decided the same)."""
@@ -1344,6 +1448,12 @@ def reaching_defaults(group: Group) -> Reachability:
     """The traffic no rule of ``group`` decides -- which therefore meets AllowVnetInBound and
     AllowAzureLoadBalancerInBound -- over every protocol, port and destination. Its pieces are that traffic's
     sources; empty means the group's own rules decide everything (an effective deny-all)."""
+    fast = _reaching_defaults_fast(group)
+    return fast if fast is not None else _reaching_defaults_rules(group)
+
+
+def _reaching_defaults_rules(group: Group) -> Reachability:
+    """``reaching_defaults`` by the general evaluation, protocol by protocol (any rule, resolvable or not)."""
     own = tuple(r for r in group.rules if not r.default)
     every, ports = AddressSet.everything(), PortSet.everything()
     catch = Rule("(none of its rules)", group.name, 65000, True, PROTOCOLS, every, ports, every, ports, default=True)
