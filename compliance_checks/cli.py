@@ -256,12 +256,42 @@ def _with_probes(args: argparse.Namespace, inventory: Inventory, step: Callable[
         vantage_is_allowed=args.vantage_is_allowed_ip,
         host_resolver_rules=args.host_resolver_rules,
         tls_endpoints=tuple(parse_endpoint(e, "--probe-tls") for e in args.probe_tls or ()),
+        crawl=_crawl(args),
+        evidence_dir=_evidence_dir(args),
     )
     records = run_probes(target, step)
     return Inventory([*inventory.resources, *records], sources=[*inventory.sources, "probe"], gaps=inventory.gaps)
 
 
-def write_reports(results: dict[str, Any], formats: Sequence[str], out: Path) -> list[Path]:
+def _crawl(args: argparse.Namespace) -> Any:
+    """The browser probe's bounds from --probe-depth/--probe-max-pages/--probe-time-budget/--probe-settle."""
+    from compliance_checks.probes.browser import Crawl
+
+    for option, value in (("--probe-depth", args.probe_depth), ("--probe-max-pages", args.probe_max_pages)):
+        if value < 0 or (option == "--probe-max-pages" and value < 1):
+            raise UsageError(f"{option}: expected a positive number, got {value}")
+    for option, seconds in (("--probe-time-budget", args.probe_time_budget), ("--probe-settle", args.probe_settle)):
+        if not 0 <= seconds <= 3600:
+            raise UsageError(f"{option}: expected seconds from 0 to 3600, got {seconds:g}")
+    return Crawl(
+        max_depth=args.probe_depth,
+        max_pages=args.probe_max_pages,
+        time_budget_s=args.probe_time_budget,
+        settle_s=args.probe_settle,
+    )
+
+
+def _evidence_dir(args: argparse.Namespace) -> Path:
+    """A private directory for the probes' HAR and screenshots; write_reports moves it into the report."""
+    from compliance_checks.report.manifest import EVIDENCE_DIR
+
+    args.probe_evidence = Path(tempfile.mkdtemp(prefix="compliance-evidence-")) / EVIDENCE_DIR
+    return Path(args.probe_evidence)
+
+
+def write_reports(
+    results: dict[str, Any], formats: Sequence[str], out: Path, evidence: Path | None = None
+) -> list[Path]:
     """Write into a fresh directory, then move it into place: no half-written report survives an error."""
     from compliance_checks.report.manifest import write_manifest
 
@@ -295,6 +325,9 @@ def write_reports(results: dict[str, Any], formats: Sequence[str], out: Path) ->
             path = staging / FILE_NAMES[fmt]
             path.write_text(renderers[fmt](results), encoding="utf-8")
             written.append(path)
+        if evidence is not None and evidence.is_dir():  # the browser's HAR and screenshots, listed like the rest
+            shutil.copytree(evidence, staging / evidence.name)
+            written.extend(sorted(p for p in (staging / evidence.name).rglob("*") if p.is_file()))
         write_manifest(staging, written, results=results)
         if out.is_dir() and not out.is_symlink():
             shutil.rmtree(out)
@@ -315,7 +348,13 @@ def _check_out(out: Path) -> None:
     symbolic link or a directory with anything but a report in it (``--out .``)
     is an InputError before anything is read.
     """
-    from compliance_checks.report.manifest import CHECKSUM_NAME, INVALID_NAME, MANIFEST_NAME, REPORT_FILES
+    from compliance_checks.report.manifest import (
+        CHECKSUM_NAME,
+        EVIDENCE_DIR,
+        INVALID_NAME,
+        MANIFEST_NAME,
+        REPORT_FILES,
+    )
 
     source = str(out)
     try:
@@ -330,7 +369,7 @@ def _check_out(out: Path) -> None:
         raise InputError(source, "", f"cannot use as the report directory ({exc.strerror or exc})") from None
     if names and not names & {MANIFEST_NAME, INVALID_NAME}:
         raise InputError(source, "", "--out is a directory that holds no report; not replacing it (choose another)")
-    unexpected = names - {MANIFEST_NAME, CHECKSUM_NAME, INVALID_NAME, *REPORT_FILES}
+    unexpected = names - {MANIFEST_NAME, CHECKSUM_NAME, INVALID_NAME, EVIDENCE_DIR, *REPORT_FILES}
     if unexpected:
         first = sorted(unexpected)[0]
         raise InputError(source, "", f"holds {first!r}, which no audit writes; not replacing it (remove it first)")
@@ -421,12 +460,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
     try:
         result, results = run_audit(args, today)
         with _progress(f"Writing {', '.join(formats)} to {out}…"):
-            paths = write_reports(results, formats, out)
+            paths = write_reports(results, formats, out, getattr(args, "probe_evidence", None))
     except BaseException as exc:
         reason = terminal_safe(str(exc)) if isinstance(exc, ComplianceError) else type(exc).__name__
         with contextlib.suppress(ComplianceError):  # the audit's own error is the one to report
             _invalidate(out, f"The audit started at {started} failed ({reason}); this directory holds no valid report.")
         raise
+    finally:  # the probes' evidence was copied into the report (or the audit failed): its staging goes
+        if getattr(args, "probe_evidence", None) is not None:
+            shutil.rmtree(args.probe_evidence.parent, ignore_errors=True)
     if not args.quiet:
         print_summary(results, paths)
     return result.exit_code
@@ -606,6 +648,34 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         action="append",
         help="with --probe: another public TLS endpoint to scan, e.g. the SCM site (repeatable)",
+    )
+    audit.add_argument(
+        "--probe-depth",
+        type=int,
+        default=2,
+        metavar="N",
+        help="with --probe: link hops the browser follows (default: 2)",
+    )
+    audit.add_argument(
+        "--probe-max-pages",
+        type=int,
+        default=25,
+        metavar="N",
+        help="with --probe: pages the browser visits (default: 25)",
+    )
+    audit.add_argument(
+        "--probe-time-budget",
+        type=float,
+        default=180,
+        metavar="SECONDS",
+        help="with --probe: no new page after this long in the browser (default: 180)",
+    )
+    audit.add_argument(
+        "--probe-settle",
+        type=float,
+        default=1.5,
+        metavar="SECONDS",
+        help="with --probe: wait after network idle on each page, for delayed scripts (default: 1.5)",
     )
     audit.add_argument("--database", metavar="HOST:PORT", help="with --probe: try the database port from here")
     audit.add_argument(

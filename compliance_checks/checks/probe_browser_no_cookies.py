@@ -1,14 +1,39 @@
-"""A real browser visiting the portal ends up with no cookie at all (header- or script-set).
+"""A real browser visiting the portal ends up with no cookie at all (header- or script-set, any frame).
 
-Probe/browser record: ``cookies`` (list of {name, domain, source}).
+Probe/browser record: ``cookies`` (list of {name, domain, source, thirdParty,
+partitionKey, firstSeenOn, refusedByBrowser}). Every cookie counts: first or
+third party, partitioned (CHIPS) or not, set by a header (a plain-HTTP hop
+included), a script, a service worker or the CookieStore API. A Set-Cookie this
+Chromium refused (a third-party cookie it blocks) counts too: the site asked
+the visitor's browser to store it, and another browser keeps it. The findings
+reference the visit's HAR and screenshots.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from compliance_checks.checks.base import CheckMeta, Params
 from compliance_checks.checks.probe_base import ProbeCheck
 from compliance_checks.findings import Evidence, Severity, Verdict
 from compliance_checks.inventory import Resource
+from compliance_checks.probes.browser import evidence_files
+
+
+def describe_cookie(cookie: dict[str, Any]) -> str:
+    notes = [
+        note
+        for note, present in (
+            ("third party", cookie.get("thirdParty") is True),
+            ("partitioned", bool(cookie.get("partitionKey"))),
+            ("refused by this browser", cookie.get("refusedByBrowser") is True),
+        )
+        if present
+    ]
+    where = cookie.get("firstSeenOn")
+    if where:
+        notes.append(f"first seen on {where}")
+    return f"{cookie.get('name')}@{cookie.get('domain')}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 class BrowserNoCookies(ProbeCheck):
@@ -24,13 +49,13 @@ class BrowserNoCookies(ProbeCheck):
     )
 
     def judge(self, probe: Resource, params: Params) -> tuple[Verdict, str, list[Evidence]]:
-        cookies = probe.get("cookies")
+        cookies = probe.body.get("cookies")
         names = (
-            [f"{c.get('name')}@{c.get('domain')}" for c in cookies if isinstance(c, dict)]
-            if isinstance(cookies, list)
+            [describe_cookie(c) for c in cookies if isinstance(c, dict)]
+            if isinstance(cookies, list) and all(isinstance(c, dict) for c in cookies)
             else None
         )
-        evidence = [Evidence("cookies", names, "none")]
+        evidence = [Evidence("cookies", names, "none"), *evidence_files(probe.body)]
         if names is None:
             return Verdict.ERROR, "Cannot verify: cookies not recorded.", evidence
         if names:

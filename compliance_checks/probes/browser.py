@@ -1,40 +1,78 @@
 """Browser probe: what a real Chromium holds and contacts after visiting the portal.
 
-``probe_browser`` visits each path in a fresh browser context (Playwright,
-sync API), waits for network idle, optionally runs ``actions`` (log in, pick a
-language), waits again and returns one ``Probe/browser`` record:
+``probe_browser`` drives one browser context (Playwright, sync API) through the
+portal the way a data-protection authority's tool does (the EDPS Website
+Evidence Collector browses, waits, scrolls and follows links). Without
+``crawl`` it visits exactly ``paths``; with a :class:`Crawl` it also
 
-- ``cookies``: every cookie in the context's jar (any domain) as ``{name,
-  domain, path, source}``; ``source`` is ``"header"`` when some response in
-  that context carried a Set-Cookie for that name, else ``"script"``. Values
-  are never recorded (``probe_browser_no_cookies``, ``probe_browser_local_storage``);
-- ``localStorage``: ``{origin: [keys]}``, keys only: values may hold tokens
-  (``probe_browser_local_storage``);
-- ``requests``: every request the pages made, ``{url, host, method,
-  resourceType, thirdParty}``; ``url`` without query string and fragment (they
-  may carry tokens); ``thirdParty`` is true when the host's registrable domain
-  differs from the portal's (``probe_browser_no_trackers`` matches the hosts
-  against the tracker list: the probe decides nothing);
-- ``pagesVisited``: ``{url, status}`` per visited path.
+- enters through the plain-HTTP address first (``http_url``, default
+  ``http://<host>/``), so a cookie set by the hop before the redirect to HTTPS
+  is in the jar;
+- visits ``/sitemap.xml``'s same-origin URLs, a not-found page (a random path)
+  and every same-origin link, breadth first, up to ``max_depth`` link hops,
+  ``max_pages`` pages and ``time_budget_s`` seconds (what was cut is recorded
+  in ``crawl.truncated``, never silently dropped);
+- on each page waits for network idle plus ``settle_s`` (scripts that set a
+  cookie after a delay), scrolls to the bottom and waits again, and, once per
+  visit, clicks the language switch (links/buttons with ``hreflang``/``lang``
+  or the text DE/EN/Deutsch/English) and submits the login form (a form with a
+  password input) empty;
+- leaves each page by navigating (the page's ``pagehide`` and
+  ``visibilitychange`` fire, so beacons sent then are recorded) and ends on
+  ``about:blank`` for the same reason.
 
-Service workers are blocked so that every request is seen by the context.
-Chromium missing or failing to launch, a page that cannot be loaded, or
+The record (``Probe/browser``) holds names, never values (they may be tokens):
+
+- ``cookies``: every cookie in the context's jar, any frame, first and third
+  party, partitioned (CHIPS) included, as ``{name, domain, path, source,
+  thirdParty, partitionKey, firstSeenOn}``; ``source`` is ``"header"`` when
+  some response (a redirect included) carried a Set-Cookie of that name, else
+  ``"script"`` (``document.cookie``, CookieStore, a service worker);
+- ``localStorage``, ``sessionStorage``, ``indexedDB`` (database names),
+  ``cacheStorage`` (cache names), ``serviceWorkers`` (registration scopes) and
+  ``cookieStore`` (cookie names a frame's CookieStore sees): each
+  ``{origin: [names]}``, read in every frame of every page (a third-party
+  iframe's partitioned storage included); ``storageErrors`` lists what could
+  not be read;
+- ``requests``: every request and WebSocket, ``{url, host, method,
+  resourceType, thirdParty, frame, page, phase, initiator}``; ``url`` without
+  query string and fragment; ``phase`` is ``load``, ``scroll``, ``interaction``
+  or ``pagehide``; ``initiator`` is the Chrome DevTools Protocol's
+  (``Network.requestWillBeSent``) type and URL where the main frame's session
+  saw it (``null`` otherwise);
+- ``pagesVisited``: ``{url, status, kind, depth}``; ``crawl``: the bounds, what
+  was truncated, the sitemap, the not-found page, the plain-HTTP entry and the
+  interactions done;
+- ``evidence``: with ``evidence_dir``, a HAR of the whole visit (cookie and
+  Set-Cookie values, Authorization headers, query values and request bodies
+  redacted; no response bodies) and one screenshot per page, as paths relative
+  to ``evidence_dir``'s parent (the report directory when ``evidence_dir`` is
+  its ``evidence`` folder).
+
+The probe decides nothing: the ``probe_browser_*`` checks judge the record.
+Chromium missing or failing to launch, the portal that cannot be loaded, or
 ``actions`` failing: the record carries ``error`` (one line) instead.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
-from collections.abc import Callable, Sequence
+import json
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from xml.etree import ElementTree
 
 from compliance_checks.inventory import Resource
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page, Request, Response
+    from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, Request, Response, WebSocket
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = (
@@ -76,9 +114,106 @@ MULTI_LABEL_SUFFIXES = frozenset(
     }
 )
 
+# The texts of a language switch when it carries no hreflang/lang attribute (the portal is German/English).
+LANGUAGE_TEXTS = ("de", "en", "deutsch", "english")
+# HAR headers whose values identify a visitor or carry credentials.
+SECRET_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization", "x-csrf-token"})
+REDACTED = "[redacted]"
+SITEMAP_LIMIT = 5_000_000  # characters of /sitemap.xml read (the sitemaps.org limit is 50 MB, 50,000 URLs)
+
+# Read in every frame: names only, each API on its own so that one that throws (an opaque origin, an API
+# this Chromium lacks) does not hide the others. CookieStore is read too: a frame's own view of its cookies.
+_STORAGE_JS = """async () => {
+  const out = {origin: self.origin, errors: {}};
+  const attempt = async (name, read) => {
+    try { out[name] = await read(); } catch (e) { out[name] = null; out.errors[name] = String(e && e.name || e); }
+  };
+  await attempt("localStorage", () => Object.keys(localStorage));
+  await attempt("sessionStorage", () => Object.keys(sessionStorage));
+  await attempt("indexedDB", async () => (await indexedDB.databases()).map(d => d.name));
+  await attempt("cacheStorage", () => caches.keys());
+  await attempt("serviceWorkers", async () =>
+    navigator.serviceWorker ? (await navigator.serviceWorker.getRegistrations()).map(r => r.scope) : []);
+  await attempt("cookieStore", async () =>
+    self.cookieStore ? (await cookieStore.getAll()).map(c => c.name) : []);
+  return out;
+}"""
+STORAGE_APIS = ("localStorage", "sessionStorage", "indexedDB", "cacheStorage", "serviceWorkers", "cookieStore")
+
+_SCROLL_JS = """async () => {
+  for (let y = 0; y < document.documentElement.scrollHeight; y += Math.max(200, innerHeight / 2)) {
+    window.scrollTo(0, y);
+    await new Promise(r => setTimeout(r, 30));
+  }
+  window.scrollTo(0, document.documentElement.scrollHeight);
+  window.dispatchEvent(new Event("scroll"));
+}"""
+
+_HIDE_JS = """() => {
+  Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
+  Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+  document.dispatchEvent(new Event("visibilitychange"));
+  window.dispatchEvent(new PageTransitionEvent("pagehide", {persisted: false}));
+}"""
+
+_LINKS_JS = "() => Array.from(document.querySelectorAll('a[href], area[href]'), a => a.href)"
+
+# Candidates for the language switch, most specific first; texts compared case-insensitively and trimmed.
+_LANGUAGE_JS = """(texts) => {
+  const seen = new Set(), found = [];
+  const add = (el) => { if (!seen.has(el)) { seen.add(el); found.push(el); } };
+  document.querySelectorAll("a[hreflang], button[hreflang], [role=button][hreflang], a[lang], button[lang], "
+    + "option[lang], option[hreflang]").forEach(add);
+  document.querySelectorAll("a, button, [role=button]").forEach(el => {
+    if (texts.includes((el.textContent || "").trim().toLowerCase())) add(el);
+  });
+  return found.length;
+}"""
+_LANGUAGE_CLICK_JS = """([texts, index]) => {
+  const seen = new Set(), found = [];
+  const add = (el) => { if (!seen.has(el)) { seen.add(el); found.push(el); } };
+  document.querySelectorAll("a[hreflang], button[hreflang], [role=button][hreflang], a[lang], button[lang], "
+    + "option[lang], option[hreflang]").forEach(add);
+  document.querySelectorAll("a, button, [role=button]").forEach(el => {
+    if (texts.includes((el.textContent || "").trim().toLowerCase())) add(el);
+  });
+  const el = found[index];
+  if (!el) return null;
+  if (el.tagName === "OPTION") {
+    const select = el.closest("select");
+    if (select) { select.value = el.value; select.dispatchEvent(new Event("change", {bubbles: true})); }
+  } else { el.click(); }
+  return el.getAttribute("hreflang") || el.getAttribute("lang") || (el.textContent || "").trim();
+}"""
+# Submit every form with a password input empty: no credentials, client-side validation bypassed (an empty
+# required field would otherwise stop the submit event the portal's script listens to).
+_LOGIN_JS = """() => {
+  const forms = Array.from(document.querySelectorAll("form")).filter(f => f.querySelector("input[type=password]"));
+  for (const form of forms) {
+    form.noValidate = true;
+    form.querySelectorAll("input:not([type=hidden]):not([type=submit])").forEach(i => { i.value = ""; });
+    if (form.requestSubmit) form.requestSubmit(); else form.submit();
+  }
+  return forms.length;
+}"""
+
 
 class ProbeFailed(Exception):
     """The probe could not observe; its message is one line."""
+
+
+@dataclass(frozen=True)
+class Crawl:
+    """How far the visit goes. Every bound is enforced; what it cut is recorded in ``crawl.truncated``."""
+
+    max_depth: int = 2  # link hops from the entry pages
+    max_pages: int = 25  # pages visited, every kind included
+    time_budget_s: float = 180.0  # no new page is started after this
+    settle_s: float = 1.5  # after network idle, for scripts that act after a delay
+    sitemap: bool = True
+    not_found: bool = True
+    plain_http: bool = True
+    interact: bool = True  # language switch and empty login
 
 
 def one_line(exc: BaseException) -> str:
@@ -114,6 +249,11 @@ def _strip_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 def _set_cookie_names(response: Response) -> set[str]:
     names: set[str] = set()
     for header in response.headers_array():
@@ -126,10 +266,130 @@ def _set_cookie_names(response: Response) -> set[str]:
     return names
 
 
-def _visit(
+def _cookie_domain_host(domain: str) -> str:
+    return domain.lstrip(".").lower()
+
+
+@dataclass
+class _Observed:
+    """Everything one visit saw, accumulated across pages."""
+
+    portal_site: str
+    cookies: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
+    header_cookie_names: set[str] = field(default_factory=set)
+    # (name, host that sent the Set-Cookie) -> the page it was sent on: what the site tried to store, whether
+    # or not this browser kept it (a third-party cookie this Chromium blocks, another browser may keep).
+    set_cookie_headers: dict[tuple[str, str], str] = field(default_factory=dict)
+    storage: dict[str, dict[str, set[str]]] = field(default_factory=lambda: {api: {} for api in STORAGE_APIS})
+    storage_errors: set[str] = field(default_factory=set)
+    requests: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
+    initiators: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pages: list[dict[str, Any]] = field(default_factory=list)
+    screenshots: list[str] = field(default_factory=list)
+    current_page: str = ""
+    phase: str = "load"
+
+    def third_party(self, host: str) -> bool:
+        return registrable_host(host) != self.portal_site
+
+    def add_request(self, url: str, method: str, resource_type: str, frame: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https", "ws", "wss"):
+            return
+        host = (parts.hostname or "").lower()
+        stripped = _strip_url(url)
+        key = (method, stripped, self.current_page, self.phase)
+        if key in self.requests:
+            return
+        self.requests[key] = {
+            "url": stripped,
+            "host": host,
+            "method": method,
+            "resourceType": resource_type,
+            "thirdParty": self.third_party(host),
+            "frame": frame,
+            "page": self.current_page,
+            "phase": self.phase,
+            "initiator": None,
+        }
+
+
+def _frame_url(request: Request) -> str:
+    from playwright.sync_api import Error as PlaywrightError
+
+    if request.service_worker is not None:
+        return f"service-worker:{_strip_url(request.service_worker.url)}"
+    try:
+        frame = request.frame
+        if request.is_navigation_request():
+            # A navigation belongs to the document that embeds the frame (the top-level page has none).
+            return "top" if frame.parent_frame is None else _strip_url(frame.parent_frame.url)
+        return _strip_url(frame.url)
+    except PlaywrightError:  # a request without a frame (a worker's, or the frame is gone)
+        return ""
+
+
+def _read_storage(page: Page, seen: _Observed) -> None:
+    from playwright.sync_api import Error as PlaywrightError
+
+    for frame in page.frames:
+        if frame.is_detached() or not frame.url.startswith(("http://", "https://")):
+            continue
+        try:
+            found: dict[str, Any] = frame.evaluate(_STORAGE_JS)
+        except PlaywrightError as exc:  # the frame navigated or went away while being read
+            seen.storage_errors.add(f"{_strip_url(frame.url)}: {one_line(exc)}")
+            continue
+        origin = str(found.get("origin") or _origin(frame.url))
+        for api in STORAGE_APIS:
+            names = found.get(api)
+            if isinstance(names, list):
+                bucket = seen.storage[api].setdefault(origin, set())
+                bucket.update(str(n) for n in names)
+            elif origin != "null":  # an opaque (sandboxed) origin holds no storage: nothing hidden
+                seen.storage_errors.add(f"{origin}: {api}: {found.get('errors', {}).get(api, 'unreadable')}")
+
+
+def _read_cookies(context: BrowserContext, seen: _Observed) -> None:
+    for cookie in context.cookies():
+        name, domain, path = cookie.get("name", ""), cookie.get("domain", ""), cookie.get("path", "")
+        partition = cookie.get("partitionKey") or ""
+        key = (name, domain, path, partition)
+        if key not in seen.cookies:
+            seen.cookies[key] = {
+                "name": name,
+                "domain": domain,
+                "path": path,
+                "source": "script",
+                "thirdParty": seen.third_party(_cookie_domain_host(domain)),
+                "partitionKey": partition or None,
+                "firstSeenOn": seen.current_page,
+            }
+
+
+def _settle(page: Page, settle_ms: float, idle_ms: float) -> None:
+    from playwright.sync_api import Error as PlaywrightError
+
+    # A page that never goes idle (long polling, a WebSocket heartbeat) is still observed: the settle time
+    # runs either way, and the bound keeps the visit finite.
+    with contextlib.suppress(PlaywrightError):
+        page.wait_for_load_state("networkidle", timeout=idle_ms)
+    if settle_ms > 0:
+        page.wait_for_timeout(settle_ms)
+
+
+@dataclass
+class _Plan:
+    entries: list[tuple[str, str]]  # (url, kind) visited first, at depth 0
+    crawl: Crawl | None
+    origin: str
+    evidence_dir: Path | None
+
+
+def _session(
     browser: Browser,
     url: str,
-    portal_site: str,
+    plan: _Plan,
     *,
     ignore_https_errors: bool,
     actions: Callable[[Page], None] | None,
@@ -137,128 +397,368 @@ def _visit(
 ) -> dict[str, Any]:
     from playwright.sync_api import Error as PlaywrightError
 
-    requests: list[Request] = []
+    seen = _Observed(portal_site=registrable_host(urlsplit(url).hostname or ""))
     responses: list[Response] = []
+    crawl = plan.crawl
+    settle_ms = crawl.settle_s * 1000 if crawl else 0.0
+    started = time.monotonic()
+    har_path = plan.evidence_dir / "visit.har" if plan.evidence_dir else None
 
-    # Playwright tags its handlers with an attribute: plain functions, not builtins like list.append.
     def on_request(request: Request) -> None:
-        requests.append(request)
+        seen.add_request(request.url, request.method, request.resource_type, _frame_url(request))
 
     def on_response(response: Response) -> None:
         responses.append(response)
 
-    context: BrowserContext = browser.new_context(ignore_https_errors=ignore_https_errors, service_workers="block")
+    def drain() -> None:
+        # Raw headers are read while the page that received them is current (later they may be gone).
+        while responses:
+            response = responses.pop()
+            try:
+                names = _set_cookie_names(response)
+                seen.header_cookie_names |= names
+                host = (urlsplit(response.url).hostname or "").lower()
+                for name in names:
+                    seen.set_cookie_headers.setdefault((name, host), seen.current_page)
+            except PlaywrightError:
+                continue  # a response whose headers are gone (e.g. an aborted request) set nothing we can see
+
+    def on_websocket(socket: WebSocket) -> None:
+        seen.add_request(socket.url, "GET", "websocket", _strip_url(seen.current_page))
+
+    def on_cdp_request(event: dict[str, Any]) -> None:
+        initiator = event.get("initiator") or {}
+        stack = (initiator.get("stack") or {}).get("callFrames") or []
+        where = initiator.get("url") or (stack[0].get("url") if stack else None)
+        request_url = (event.get("request") or {}).get("url", "")
+        seen.initiators.setdefault(
+            _strip_url(request_url), {"type": initiator.get("type"), "url": _strip_url(where) if where else None}
+        )
+
+    options: dict[str, Any] = {"ignore_https_errors": ignore_https_errors, "service_workers": "allow"}
+    if har_path is not None:
+        plan.evidence_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+        options.update(record_har_path=str(har_path), record_har_content="omit")
+    context: BrowserContext = browser.new_context(**options)
+    truncated: list[str] = []
+    interactions: list[dict[str, Any]] = []
+    extras: dict[str, Any] = {}
     try:
         context.set_default_timeout(timeout_ms)
         context.set_default_navigation_timeout(timeout_ms)
         context.on("request", on_request)
         context.on("response", on_response)
         page = context.new_page()
+        page.on("websocket", on_websocket)
+        cdp: CDPSession | None = None
         try:
-            response = page.goto(url, wait_until="networkidle")
-        except PlaywrightError as exc:
-            raise ProbeFailed(f"{url}: {one_line(exc)}") from exc
-        if actions is not None:
+            cdp = context.new_cdp_session(page)
+            cdp.on("Network.requestWillBeSent", on_cdp_request)
+            cdp.send("Network.enable")
+        except PlaywrightError:
+            cdp = None  # initiators are extra detail: the requests themselves come from Playwright's events
+
+        queue: list[tuple[str, str, int]] = [(target, kind, 0) for target, kind in plan.entries]
+        queued = {_strip_url(target) for target, _ in plan.entries}
+        done_interaction = False
+
+        def enqueue(target: str, kind: str, depth: int) -> None:
+            stripped = _strip_url(target.split("#", 1)[0])
+            if _origin(stripped) != plan.origin or stripped in queued:
+                return
+            queued.add(stripped)
+            queue.append((target.split("#", 1)[0], kind, depth))
+
+        if crawl is not None and crawl.sitemap:
+            extras["sitemap"] = _sitemap(context, plan.origin, enqueue)
+        while queue:
+            target, kind, depth = queue.pop(0)
+            if crawl is not None:
+                if len(seen.pages) >= crawl.max_pages:
+                    truncated.append(f"max_pages {crawl.max_pages}: {len(queue) + 1} page(s) not visited")
+                    break
+                if time.monotonic() - started > crawl.time_budget_s:
+                    truncated.append(f"time_budget_s {crawl.time_budget_s:g}: {len(queue) + 1} page(s) not visited")
+                    break
+            seen.current_page, seen.phase = _strip_url(target), "load"
             try:
-                actions(page)
-                page.wait_for_load_state("networkidle")
-            except Exception as exc:
-                raise ProbeFailed(f"actions on {url} failed: {one_line(exc)}") from exc
-        header_names: set[str] = set()
-        for item in responses:
-            try:
-                header_names |= _set_cookie_names(item)
-            except PlaywrightError:
-                continue  # a response whose headers are gone (e.g. an aborted request) set nothing we can see
-        cookies = [
-            {
-                "name": c.get("name", ""),
-                "domain": c.get("domain", ""),
-                "path": c.get("path", ""),
-                "source": "header" if c.get("name", "") in header_names else "script",
-            }
-            for c in context.cookies()
-        ]
-        storage: dict[str, list[str]] = {}
-        for origin in context.storage_state().get("origins", []):
-            keys = sorted({item["name"] for item in origin.get("localStorage", [])})
-            if keys:
-                storage[origin["origin"]] = keys
-        seen: list[dict[str, Any]] = []
-        for request in requests:
-            parts = urlsplit(request.url)
-            if parts.scheme not in ("http", "https", "ws", "wss"):
+                response = page.goto(target, wait_until="load")
+            except PlaywrightError as exc:
+                if kind in ("entry", "path"):
+                    raise ProbeFailed(f"{target}: {one_line(exc)}") from exc
+                seen.pages.append({"url": target, "status": None, "kind": kind, "depth": depth, "error": one_line(exc)})
                 continue
-            host = (parts.hostname or "").lower()
-            seen.append(
-                {
-                    "url": _strip_url(request.url),
-                    "host": host,
-                    "method": request.method,
-                    "resourceType": request.resource_type,
-                    "thirdParty": registrable_host(host) != portal_site,
-                }
-            )
-        return {
-            "page": {"url": url, "status": response.status if response is not None else None},
-            "cookies": cookies,
-            "localStorage": storage,
-            "requests": seen,
-        }
+            _settle(page, settle_ms, min(timeout_ms, 10_000))
+            final = page.url
+            entry: dict[str, Any] = {
+                "url": target,
+                "status": response.status if response is not None else None,
+                "kind": kind,
+                "depth": depth,
+            }
+            if crawl is None:
+                entry = {"url": target, "status": entry["status"]}
+            elif _strip_url(final) != _strip_url(target):
+                entry["finalUrl"] = _strip_url(final)
+            seen.pages.append(entry)
+            if plan.evidence_dir is not None:
+                shot = plan.evidence_dir / f"page-{len(seen.pages):02d}.png"
+                try:
+                    page.screenshot(path=str(shot), timeout=min(timeout_ms, 10_000))
+                    seen.screenshots.append(shot.name)
+                    entry["screenshot"] = shot.name
+                except PlaywrightError as exc:  # the page's evidence is missing, the page is still observed
+                    entry["screenshotError"] = one_line(exc)
+            if crawl is not None:
+                seen.phase = "scroll"
+                with contextlib.suppress(PlaywrightError):  # a page that navigates away while scrolling
+                    page.evaluate(_SCROLL_JS)
+                _settle(page, settle_ms, min(timeout_ms, 10_000))
+            _read_storage(page, seen)
+            _read_cookies(context, seen)
+            drain()
+            if actions is not None:
+                seen.phase = "interaction"
+                try:
+                    actions(page)
+                    page.wait_for_load_state("networkidle")
+                except Exception as exc:  # the caller's code: whatever it raises is a failed observation
+                    raise ProbeFailed(f"actions on {target} failed: {one_line(exc)}") from exc
+                _read_storage(page, seen)
+                _read_cookies(context, seen)
+            if crawl is not None and _origin(final) == plan.origin:
+                if depth < crawl.max_depth and kind != "not-found":
+                    links: list[str] = []
+                    with contextlib.suppress(PlaywrightError):
+                        links = page.evaluate(_LINKS_JS)
+                    for link in links:
+                        enqueue(str(link), "link", depth + 1)
+                if crawl.interact and not done_interaction and kind != "not-found":
+                    done = _interact(page, seen, context, settle_ms, timeout_ms)
+                    if done:
+                        interactions.extend(done)
+                        done_interaction = True
+            # Leaving the page fires pagehide/visibilitychange: beacons sent then belong to this page. The
+            # page is first told it is hidden while it still runs (a beacon sent during unload is not always
+            # reported to the context), then really left.
+            seen.phase = "pagehide"
+            with contextlib.suppress(PlaywrightError):
+                if crawl is not None:
+                    page.evaluate(_HIDE_JS)
+                    page.wait_for_timeout(min(settle_ms, 300))
+                page.goto("about:blank")
+                page.wait_for_timeout(min(settle_ms, 300))
+            _read_cookies(context, seen)
+            drain()
+        if queue and not truncated and crawl is not None:
+            truncated.append(f"{len(queue)} page(s) not visited")
+        seen.phase = "pagehide"
+        page.close(run_before_unload=True)
+        if settle_ms:
+            time.sleep(settle_ms / 1000)
+        _read_cookies(context, seen)
+        drain()
+        if cdp is not None:
+            with contextlib.suppress(PlaywrightError):
+                cdp.detach()
     finally:
-        context.close()
+        context.close()  # writes the HAR
+    for cookie in seen.cookies.values():
+        if cookie["name"] in seen.header_cookie_names:
+            cookie["source"] = "header"
+    for (name, host), where in sorted(seen.set_cookie_headers.items()):
+        stored = any(
+            c["name"] == name
+            and (host == _cookie_domain_host(c["domain"]) or host.endswith("." + _cookie_domain_host(c["domain"])))
+            for c in seen.cookies.values()
+        )
+        if not stored:
+            seen.cookies[(name, host, "", "refused")] = {
+                "name": name,
+                "domain": host,
+                "path": "",
+                "source": "header",
+                "thirdParty": seen.third_party(host),
+                "partitionKey": None,
+                "firstSeenOn": where,
+                "refusedByBrowser": True,
+            }
+    for record in seen.requests.values():
+        record["initiator"] = seen.initiators.get(record["url"])
+    body: dict[str, Any] = {
+        "cookies": [
+            _legacy_cookie(c) if crawl is None else c
+            for c in sorted(seen.cookies.values(), key=lambda c: (c["domain"], c["name"], c["path"]))
+        ],
+        "localStorage": {o: sorted(k) for o, k in sorted(seen.storage["localStorage"].items()) if k},
+        "requests": list(seen.requests.values()),
+        "pagesVisited": seen.pages,
+    }
+    if crawl is not None:
+        for api in STORAGE_APIS[1:]:
+            body[api] = {o: sorted(k) for o, k in sorted(seen.storage[api].items()) if k}
+        body["storageErrors"] = sorted(seen.storage_errors)
+        body["crawl"] = {"bounds": asdict(crawl), "truncated": truncated, "interactions": interactions, **extras}
+    if plan.evidence_dir is not None:
+        prefix = plan.evidence_dir.relative_to(plan.evidence_dir.parent.parent).as_posix()
+        evidence: dict[str, Any] = {"screenshots": [f"{prefix}/{name}" for name in seen.screenshots]}
+        if har_path is not None and har_path.is_file():
+            redact_har(har_path)
+            evidence["har"] = f"{prefix}/{har_path.name}"
+        body["evidence"] = evidence
+    return body
 
 
-def _probe(
-    browser: Browser,
-    url: str,
-    paths: Sequence[str],
-    *,
-    ignore_https_errors: bool,
-    actions: Callable[[Page], None] | None,
-    timeout_ms: float,
-) -> dict[str, Any]:
+def _legacy_cookie(cookie: dict[str, Any]) -> dict[str, Any]:
+    return {k: cookie[k] for k in ("name", "domain", "path", "source")}
+
+
+def _sitemap(context: BrowserContext, origin: str, enqueue: Callable[[str, str, int], None]) -> dict[str, Any]:
+    """``/sitemap.xml``'s same-origin ``<loc>`` URLs, queued at depth 1 (as if linked from the entry)."""
     from playwright.sync_api import Error as PlaywrightError
 
-    portal_site = registrable_host(urlsplit(url).hostname or "")
-    cookies: dict[tuple[str, str, str], dict[str, Any]] = {}
-    storage: dict[str, set[str]] = {}
-    requests: dict[tuple[str, str], dict[str, Any]] = {}
-    pages: list[dict[str, Any]] = []
-    for path in paths:
-        target = urljoin(url, path)
+    where = f"{origin}/sitemap.xml"
+    try:
+        response = context.request.get(where, max_redirects=3, fail_on_status_code=False)
+        status, text = response.status, response.text() if response.ok else ""
+    except PlaywrightError as exc:
+        return {"url": where, "status": None, "error": one_line(exc), "urls": 0}
+    urls: list[str] = []
+    if text:
         try:
-            seen = _visit(
-                browser,
-                target,
-                portal_site,
-                ignore_https_errors=ignore_https_errors,
-                actions=actions,
-                timeout_ms=timeout_ms,
-            )
-        except PlaywrightError as exc:  # the jar, the storage or the context itself failed
-            raise ProbeFailed(f"{target}: {one_line(exc)}") from exc
-        pages.append(seen["page"])
-        for cookie in seen["cookies"]:
-            key = (cookie["name"], cookie["domain"], cookie["path"])
-            if key not in cookies or cookie["source"] == "header":
-                cookies[key] = cookie
-        for origin, keys in seen["localStorage"].items():
-            storage.setdefault(origin, set()).update(keys)
-        for request in seen["requests"]:
-            requests.setdefault((request["method"], request["url"]), request)
-    return {
-        "cookies": list(cookies.values()),
-        "localStorage": {origin: sorted(keys) for origin, keys in sorted(storage.items())},
-        "requests": list(requests.values()),
-        "pagesVisited": pages,
-    }
+            # Expat (>= 2.4.1, bundled with Python) refuses entity-expansion bombs; the size is bounded here.
+            root = ElementTree.fromstring(text[:SITEMAP_LIMIT])
+        except ElementTree.ParseError as exc:
+            return {"url": where, "status": status, "error": f"not XML: {exc}", "urls": 0}
+        urls = [el.text.strip() for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "loc" and el.text]
+    for found in urls:
+        enqueue(found, "sitemap", 1)
+    return {"url": where, "status": status, "urls": len(urls)}
+
+
+def _interact(
+    page: Page, seen: _Observed, context: BrowserContext, settle_ms: float, timeout_ms: float
+) -> list[dict[str, Any]]:
+    """Click the language switch(es) and submit the login form empty; what was done, or [] if nothing found."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    done: list[dict[str, Any]] = []
+    start = page.url
+    seen.phase = "interaction"
+    try:
+        count = int(page.evaluate(_LANGUAGE_JS, list(LANGUAGE_TEXTS)))
+    except PlaywrightError:
+        count = 0
+    for index in range(min(count, 4)):
+        try:
+            if _strip_url(page.url) != _strip_url(start):
+                page.goto(start, wait_until="load")
+                _settle(page, 0, min(timeout_ms, 5_000))
+            label = page.evaluate(_LANGUAGE_CLICK_JS, [list(LANGUAGE_TEXTS), index])
+        except PlaywrightError as exc:
+            done.append({"action": "language", "error": one_line(exc)})
+            continue
+        _settle(page, settle_ms, min(timeout_ms, 10_000))
+        done.append({"action": "language", "choice": label, "url": _strip_url(page.url)})
+        _read_storage(page, seen)
+        _read_cookies(context, seen)
+    try:
+        if _strip_url(page.url) != _strip_url(start):
+            page.goto(start, wait_until="load")
+            _settle(page, 0, min(timeout_ms, 5_000))
+        forms = int(page.evaluate(_LOGIN_JS))
+    except PlaywrightError as exc:
+        forms = 0
+        done.append({"action": "login", "error": one_line(exc)})
+    if forms:
+        _settle(page, settle_ms, min(timeout_ms, 10_000))
+        done.append({"action": "login", "forms": forms, "url": _strip_url(page.url)})
+        _read_storage(page, seen)
+        _read_cookies(context, seen)
+    return done
+
+
+# -- HAR redaction ----------------------------------------------------------------------------------
+
+
+def _redact_cookie_header(name: str, value: str) -> str:
+    if name == "set-cookie":
+        lines = []
+        for line in value.splitlines():
+            first, sep, rest = line.partition(";")
+            cookie_name, eq, _ = first.partition("=")
+            lines.append(f"{cookie_name}={REDACTED}{sep}{rest}" if eq else line)
+        return "\n".join(lines)
+    if name == "cookie":
+        pairs = [p.strip().partition("=") for p in value.split(";") if p.strip()]
+        return "; ".join(f"{k}={REDACTED}" if eq else k for k, eq, _ in pairs)
+    return REDACTED
+
+
+def _redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = urlencode([(k, REDACTED) for k, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="[]")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def _redact_message(message: dict[str, Any]) -> None:
+    for header in message.get("headers") or []:
+        name = str(header.get("name", "")).lower()
+        if name in SECRET_HEADERS:
+            header["value"] = _redact_cookie_header(name, str(header.get("value", "")))
+    for cookie in message.get("cookies") or []:
+        cookie["value"] = REDACTED
+    for item in message.get("queryString") or []:
+        item["value"] = REDACTED
+    if "url" in message:
+        message["url"] = _redact_url(str(message["url"]))
+    if message.get("redirectURL"):
+        message["redirectURL"] = _redact_url(str(message["redirectURL"]))
+    post = message.get("postData")
+    if isinstance(post, dict):
+        message["postData"] = {"mimeType": post.get("mimeType", ""), "text": REDACTED, "params": []}
+
+
+def redact_har(path: Path) -> None:
+    """Rewrite a HAR without cookie values, credentials, query values or request bodies (names stay)."""
+    har = json.loads(path.read_text(encoding="utf-8"))
+    for entry in (har.get("log") or {}).get("entries") or []:
+        for part in ("request", "response"):
+            if isinstance(entry.get(part), dict):
+                _redact_message(entry[part])
+    for page in (har.get("log") or {}).get("pages") or []:
+        if "title" in page:
+            page["title"] = _redact_url(str(page["title"]))
+    path.write_text(json.dumps(har, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# -- entry point ------------------------------------------------------------------------------------
+
+
+def _plan(
+    url: str, paths: Sequence[str], crawl: Crawl | None, http_url: str | None, evidence_dir: Path | None
+) -> _Plan:
+    parts = urlsplit(url)
+    origin = _origin(url)
+    entries: list[tuple[str, str]] = []
+    if crawl is not None and crawl.plain_http:
+        host = parts.hostname or ""
+        entries.append((http_url or f"http://{f'[{host}]' if ':' in host else host}/", "plain-http"))
+    entries.extend((urljoin(url, path), "entry" if crawl is not None else "path") for path in paths)
+    if crawl is not None and crawl.not_found:
+        entries.append((f"{origin}/{secrets.token_hex(8)}-not-found", "not-found"))
+    return _Plan(entries=entries, crawl=crawl, origin=origin, evidence_dir=evidence_dir)
 
 
 def probe_browser(
     url: str,
     *,
-    paths: Sequence[str] = ("/",),
+    paths: Sequence[str] | None = None,
+    crawl: Crawl | None = None,
+    http_url: str | None = None,
+    evidence_dir: Path | None = None,
     executable: Path = CHROMIUM,
     host_resolver_rules: str | None = None,
     ignore_https_errors: bool = False,
@@ -266,8 +766,12 @@ def probe_browser(
     timeout_s: float = 30,
     browser: Browser | None = None,
 ) -> Resource:
-    """Visit ``paths`` of the portal at ``url`` in Chromium and return its ``Probe/browser`` record.
+    """Visit the portal at ``url`` in Chromium and return its ``Probe/browser`` record.
 
+    ``paths`` are the entry pages (default: the URL's own path); ``crawl`` turns the visit into an
+    authority's (module docstring); ``http_url`` is the plain-HTTP entry
+    (default ``http://<host>/``); ``evidence_dir`` receives the HAR and the
+    screenshots (``<evidence_dir>/browser-<host>/``).
     ``host_resolver_rules`` is passed to Chromium as ``--host-resolver-rules``
     (e.g. ``"MAP tracker.example 127.0.0.1"``). ``browser`` reuses an already
     launched Playwright browser (then ``executable`` and ``host_resolver_rules``
@@ -286,17 +790,30 @@ def probe_browser(
     try:
         if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
             raise ProbeFailed(f"not an http(s) URL: {url!r}")
+        where = evidence_dir / f"browser-{host}" if evidence_dir is not None else None
+        entries = tuple(paths) if paths is not None else (urlsplit(url).path or "/",)
+        plan = _plan(url, entries, crawl, http_url, where)
         if browser is not None:
-            body.update(
-                _probe(
-                    browser, url, paths, ignore_https_errors=ignore_https_errors, actions=actions, timeout_ms=timeout_ms
+            from playwright.sync_api import Error as PlaywrightError  # the caller launched it: Playwright is there
+
+            try:
+                body.update(
+                    _session(
+                        browser,
+                        url,
+                        plan,
+                        ignore_https_errors=ignore_https_errors,
+                        actions=actions,
+                        timeout_ms=timeout_ms,
+                    )
                 )
-            )
+            except PlaywrightError as exc:  # the jar, the storage or the context itself failed
+                raise ProbeFailed(f"{url}: {one_line(exc)}") from exc
         else:
             body.update(
                 _launch_and_probe(
                     url,
-                    paths,
+                    plan,
                     executable=executable,
                     host_resolver_rules=host_resolver_rules,
                     ignore_https_errors=ignore_https_errors,
@@ -306,12 +823,14 @@ def probe_browser(
             )
     except ProbeFailed as exc:
         body["error"] = str(exc)
+    except OSError as exc:  # the evidence directory or the HAR could not be written: no evidence, no verdict
+        body["error"] = f"evidence: {one_line(exc)}"
     return Resource.create(id=f"probe:browser/{host}", type="Probe/browser", name=host, body=body, source="probe")
 
 
 def _launch_and_probe(
     url: str,
-    paths: Sequence[str],
+    plan: _Plan,
     *,
     executable: Path,
     host_resolver_rules: str | None,
@@ -338,8 +857,8 @@ def _launch_and_probe(
             except PlaywrightError as exc:
                 raise ProbeFailed(f"Chromium failed to launch: {one_line(exc)}") from exc
             try:
-                return _probe(
-                    browser, url, paths, ignore_https_errors=ignore_https_errors, actions=actions, timeout_ms=timeout_ms
+                return _session(
+                    browser, url, plan, ignore_https_errors=ignore_https_errors, actions=actions, timeout_ms=timeout_ms
                 )
             finally:
                 browser.close()
@@ -347,4 +866,17 @@ def _launch_and_probe(
         raise ProbeFailed(f"Playwright failed: {one_line(exc)}") from exc
 
 
-__all__ = ["probe_browser", "registrable_host"]
+def evidence_files(body: Any) -> list[Any]:
+    """The HAR and screenshots of a ``Probe/browser`` record as findings' evidence (empty without them)."""
+    from compliance_checks.findings import Evidence
+
+    evidence = body.get("evidence") if isinstance(body, Mapping) else None
+    if not isinstance(evidence, Mapping):
+        return []
+    return [
+        Evidence("evidence.har", evidence.get("har"), "HAR of the visit, in the report directory"),
+        Evidence("evidence.screenshots", evidence.get("screenshots"), "one screenshot per page visited"),
+    ]
+
+
+__all__ = ["Crawl", "evidence_files", "probe_browser", "redact_har", "registrable_host"]

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from compliance_checks.errors import UsageError
 from compliance_checks.inventory import Resource
+from compliance_checks.probes.browser import Crawl
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class ProbeTarget:
     vantage_is_allowed: bool = False  # the audit runs from the allowed IP itself
     host_resolver_rules: str | None = None
     tls_endpoints: tuple[tuple[str, int], ...] = ()  # other public TLS endpoints (SCM site, API host, ...)
+    crawl: Crawl | None = None  # the browser's crawl bounds (None: only ``paths``)
+    evidence_dir: Path | None = None  # where the browser writes its HAR and screenshots
 
 
 def parse_endpoint(text: str, option: str = "--database") -> tuple[str, int]:
@@ -56,6 +59,9 @@ def run_probes(target: ProbeTarget, progress: Callable[[str], AbstractContextMan
                 paths=paths,
                 ignore_https_errors=target.ca_file is not None,
                 host_resolver_rules=target.host_resolver_rules,
+                crawl=target.crawl,
+                http_url=target.http_url,
+                evidence_dir=target.evidence_dir,
             )
         )
     if target.database is not None:

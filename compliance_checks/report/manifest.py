@@ -2,7 +2,8 @@
 
 ``manifest.json`` records what produced the reports: the tool, the run's source,
 stack and start time, the input files with their SHA-256 and the versions in
-use. It also lists every artefact's path (relative to the directory, with
+use. It also lists every artefact's path (the probes' evidence under
+``evidence/`` included: the browser's HAR and one screenshot per page) (relative to the directory, with
 forward slashes), its size and its SHA-256. ``manifest.sha256`` beside it holds
 the SHA-256 of ``manifest.json`` in ``sha256sum`` format, so
 ``sha256sum -c manifest.sha256`` works in that directory.
@@ -31,6 +32,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -50,6 +52,8 @@ INVALID_NAME = "INVALID"
 """Left in an output directory by an audit that failed: why, in one line; never beside a valid report."""
 REPORT_FILES = frozenset({"results.json", "report.html", "report.md", "results.sarif", "junit.xml"})
 """The artefacts an audit writes (compliance_checks/cli.py FILE_NAMES); :func:`invalidate` removes only these."""
+EVIDENCE_DIR = "evidence"
+"""The folder of probe evidence in a report (the browser's HAR and screenshots); each file is an artefact."""
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -309,7 +313,7 @@ def invalidate(out_dir: Path, reason: str) -> None:
     """Remove the report files of a previous audit from ``out_dir`` and leave ``INVALID`` saying why.
 
     Only files an audit writes are removed (:data:`REPORT_FILES`, the
-    manifest and its checksum); a directory that does not exist stays absent.
+    manifest and its checksum, the :data:`EVIDENCE_DIR` folder); a directory that does not exist stays absent.
     """
     if not out_dir.is_dir() or out_dir.is_symlink():
         return
@@ -317,6 +321,9 @@ def invalidate(out_dir: Path, reason: str) -> None:
     _write_atomically(out_dir / INVALID_NAME, f"{line}\n".encode())
     for name in (MANIFEST_NAME, CHECKSUM_NAME, *sorted(REPORT_FILES)):
         (out_dir / name).unlink(missing_ok=True)
+    evidence = out_dir / EVIDENCE_DIR
+    if evidence.is_dir() and not evidence.is_symlink():  # the previous run's HAR and screenshots
+        shutil.rmtree(evidence)
 
 
 def _one_line(error: Exception) -> str:

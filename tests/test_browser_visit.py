@@ -1,0 +1,466 @@
+"""A visit like an authority's: the crawling browser probe against local pages that hide cookies and trackers.
+
+Every server is started here on 127.0.0.1 (ephemeral ports): one HTTPS server
+for the portal and the "third parties" (a throwaway certificate naming all of
+them), and a plain-HTTP entry that redirects to it. Real third-party host names
+(www.youtube.com, www.google-analytics.com, ws.hotjar.com) reach that server
+through Chromium's ``--host-resolver-rules``; nothing leaves the machine.
+
+Each case is one page of the local portal (``PAGES``) that hides a cookie, a
+tracker or storage the way the issue describes, with the verdicts the three
+``probe_browser_*`` checks must give; ``/clean/`` is the reference portal that
+passes all. Needs Debian's Chromium (skips without it, fails in CI).
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pytest
+
+from compliance_checks.checks import load_checks
+from compliance_checks.checks.base import Params
+from compliance_checks.findings import Verdict
+from compliance_checks.inventory import Inventory, Resource
+from compliance_checks.probes.browser import LAUNCH_ARGS, Crawl, probe_browser
+from tests.conftest import CHROMIUM, require_chromium
+from tests.test_probes_http_browser import QuietServer, TLSServer, serve
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+YOUTUBE, TRACKER, WS_TRACKER = "www.youtube.com", "www.google-analytics.com", "ws.hotjar.com"
+THIRD_PARTIES = (YOUTUBE, TRACKER, WS_TRACKER)
+RESOLVER_RULES = ", ".join(f"MAP {host} 127.0.0.1" for host in THIRD_PARTIES)
+CHECKS = ("probe_browser_no_cookies", "probe_browser_local_storage", "probe_browser_no_trackers")
+P, F, E, M = Verdict.PASS, Verdict.FAIL, Verdict.ERROR, Verdict.MANUAL
+# Short waits: every page here is local. The delayed cookie (400 ms) must still fall inside the settle time.
+FAST = Crawl(max_depth=2, max_pages=12, time_budget_s=60, settle_s=0.6)
+ONLY_PAGES = Crawl(
+    max_depth=2, max_pages=12, time_budget_s=60, settle_s=0.6, sitemap=False, not_found=False, plain_http=False
+)
+
+
+def page(body: str, script: str = "", head: str = "") -> str:
+    return (
+        "<!doctype html><html lang='de'><head><meta charset='utf-8'><title>Smart Portal</title>"
+        f"{head}</head><body><h1>Smart Portal</h1>{body}<script>{script}</script></body></html>"
+    )
+
+
+# The clean reference portal: language and login state in localStorage, a language switch, a login form
+# that refuses empty credentials without storing anything, a second page, an unlinked page in the sitemap.
+CLEAN_SCRIPT = """
+localStorage.setItem('lang', localStorage.getItem('lang') || 'de');
+document.querySelectorAll('[hreflang]').forEach(a => a.addEventListener('click', e => {
+  e.preventDefault(); localStorage.setItem('lang', a.getAttribute('hreflang'));
+}));
+const form = document.querySelector('form');
+if (form) form.addEventListener('submit', e => {
+  e.preventDefault();
+  if (form.user.value && form.password.value) localStorage.setItem('auth', 'token');
+  else document.querySelector('#msg').textContent = 'Bitte anmelden';
+});
+"""
+CLEAN_BODY = """<nav><a href="/clean/" hreflang="de">DE</a> <a href="/clean/" hreflang="en">EN</a>
+<a href="/clean/about">Über uns</a></nav>
+<form action="/clean/login" method="post"><input name="user"><input name="password" type="password" required>
+<button type="submit">Anmelden</button></form><p id="msg"></p>"""
+
+PAGES: dict[str, str] = {
+    "/": page("<p>Start</p>", "localStorage.setItem('lang', 'de');"),
+    "/clean/": page(CLEAN_BODY, CLEAN_SCRIPT),
+    "/clean/about": page("<p>About</p><a href='/clean/'>Home</a>", CLEAN_SCRIPT),
+    "/clean/contact": page("<p>Contact (only in the sitemap)</p>", CLEAN_SCRIPT),
+    # Hidden cookies, one way each.
+    "/delay/": page("<p>Later</p>", "setTimeout(() => { document.cookie = 'late=secret-1; path=/'; }, 400);"),
+    "/scroll/": page(
+        "<div style='height:6000px'>long</div><p>end</p>",
+        "addEventListener('scroll', () => { if (scrollY > 3000) document.cookie = 'scrolled=secret-2; path=/'; });",
+    ),
+    "/language/": page(
+        "<a href='#' hreflang='en' id='en'>EN</a>",
+        "document.querySelector('#en').addEventListener('click', e => {"
+        " e.preventDefault(); document.cookie = 'lang=en; path=/'; });",
+    ),
+    "/login/": page(
+        "<form><input name='user' required><input name='password' type='password' required>"
+        "<button>Login</button></form>",
+        "document.querySelector('form').addEventListener('submit', e => {"
+        " e.preventDefault(); document.cookie = 'login_attempt=secret-3; path=/'; });",
+    ),
+    "/second/": page("<a href='/second/inner'>weiter</a>"),
+    "/second/inner": page("<p>inner</p>", "document.cookie = 'second=secret-4; path=/';"),
+    "/spa/": page(
+        "<div id='app'></div>",
+        "const route = () => { if (location.pathname === '/spa/home') document.cookie = 'route=secret-5; path=/'; };"
+        " setTimeout(() => { history.pushState({}, '', '/spa/home'); route(); }, 100);",
+    ),
+    "/plainhop/": page("<p>Entered over plain HTTP</p>", "localStorage.setItem('lang', 'de');"),
+    "/iframe/": page("<iframe src='https://www.youtube.com:{port}/embed' width=300 height=200></iframe>"),
+    "/sw/": page("<p>offline</p>", "navigator.serviceWorker.register('/sw.js');"),
+    "/unlisted-start/": page("<p>Nothing linked; the sitemap has more</p>", "localStorage.setItem('lang', 'de');"),
+    "/unlinked": page("<p>Only in the sitemap</p>", "document.cookie = 'sitemap=secret-6; path=/';"),
+    "/notfound-start/": page("<p>Clean, but the 404 page is not</p>", "localStorage.setItem('lang', 'de');"),
+    # Trackers and storage.
+    "/analytics-ids/": page(
+        "<p>ids</p>",
+        "localStorage.setItem('lang', 'de'); localStorage.setItem('ajs_anonymous_id', 'secret-7');"
+        " localStorage.setItem('_ga', 'GA1.1.secret');",
+    ),
+    "/other-storage/": page(
+        "<p>storage</p>",
+        "localStorage.setItem('lang', 'de'); sessionStorage.setItem('visit', 'secret-8');"
+        " indexedDB.open('tracking-db'); caches.open('assets-v1');",
+    ),
+    "/beacon/": page(
+        "<p>bye</p>",
+        "localStorage.setItem('lang', 'de'); addEventListener('pagehide', () =>"
+        " navigator.sendBeacon('https://www.google-analytics.com:{port}/g/collect?tid=G-SECRET', 'x'));",
+    ),
+    "/websocket/": page(
+        "<p>live</p>",
+        "localStorage.setItem('lang', 'de'); try { new WebSocket('wss://ws.hotjar.com:{port}/'); } catch (e) {}",
+    ),
+}
+SW_SCRIPT = """
+self.addEventListener('install', e => self.skipWaiting());
+self.addEventListener('activate', e => e.waitUntil(
+  clients.claim().then(() => fetch('/sw-cookie', {credentials: 'include'}))));
+"""
+EMBED = page(
+    "<p>video</p>",
+    "document.cookie = '__Host-partitioned=secret-9; Secure; Path=/; SameSite=None; Partitioned';",
+)
+
+CASES: dict[str, tuple[str, Crawl, dict[str, Any], tuple[Verdict, Verdict, Verdict]]] = {
+    # name: (entry path, crawl, site options, verdicts of no_cookies, local_storage, no_trackers)
+    "clean reference portal": ("/clean/", FAST, {"sitemap": ["/clean/", "/clean/contact"]}, (P, P, P)),
+    "cookie after a delay": ("/delay/", ONLY_PAGES, {}, (F, F, P)),
+    "cookie on scroll": ("/scroll/", ONLY_PAGES, {}, (F, F, P)),
+    "cookie from the language switch": ("/language/", ONLY_PAGES, {}, (F, F, P)),
+    "cookie from an empty login": ("/login/", ONLY_PAGES, {}, (F, F, P)),
+    "cookie on a second page": ("/second/", ONLY_PAGES, {}, (F, F, P)),
+    "cookie after pushState": ("/spa/", ONLY_PAGES, {}, (F, F, P)),
+    "cookie from the plain-HTTP hop": ("/plainhop/", FAST, {"plain_cookie": True}, (F, F, P)),
+    "cookie in a third-party iframe": ("/iframe/", ONLY_PAGES, {}, (F, F, P)),
+    "cookie from a service worker": ("/sw/", ONLY_PAGES, {}, (F, F, P)),
+    "cookie on a page only the sitemap lists": ("/unlisted-start/", FAST, {"sitemap": ["/unlinked"]}, (F, F, P)),
+    "tracker only on the 404 page": ("/notfound-start/", FAST, {"notfound_tracker": True}, (P, P, F)),
+    "analytics ids in localStorage": ("/analytics-ids/", ONLY_PAGES, {}, (P, F, F)),
+    "storage beyond localStorage": ("/other-storage/", ONLY_PAGES, {}, (P, F, P)),
+    "beacon on page hide": ("/beacon/", ONLY_PAGES, {}, (P, P, F)),
+    "websocket to a tracker": ("/websocket/", ONLY_PAGES, {}, (P, P, F)),
+}
+
+
+# -- the servers ----------------------------------------------------------------------------------
+
+
+class Handler(BaseHTTPRequestHandler):
+    timeout = 5
+    port: ClassVar[int] = 0
+    options: ClassVar[dict[str, Any]] = {}
+    seen: ClassVar[list[str]] = []
+
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(self.timeout)
+            self.request.do_handshake()
+        super().setup()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def send(
+        self, status: int, body: str, content_type: str = "text/html", headers: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        data = body.replace("{port}", str(self.port)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", f"{content_type}; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        host = self.headers.get("Host", "").rsplit(":", 1)[0]
+        path = self.path.split("?", 1)[0]
+        self.seen.append(f"{host}{path}")
+        if host == YOUTUBE and path == "/embed":
+            cookie = ("Set-Cookie", "VISITOR_INFO1_LIVE=secret-10; Path=/; Secure; SameSite=None")
+            self.send(200, EMBED, headers=(cookie,))
+        elif host in THIRD_PARTIES:
+            self.send(200, "window.tracked = true;" if path.endswith(".js") else "", "text/javascript")
+        elif path == "/sitemap.xml" and "sitemap" in self.options:
+            urls = "".join(f"<url><loc>https://127.0.0.1:{self.port}{p}</loc></url>" for p in self.options["sitemap"])
+            xml = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
+            self.send(200, xml, "application/xml")
+        elif path == "/sw.js":
+            self.send(200, SW_SCRIPT, "text/javascript")
+        elif path == "/sw-cookie":
+            self.send(204, "", "text/plain", headers=(("Set-Cookie", "swcookie=secret-11; Path=/; Secure"),))
+        elif path in PAGES:
+            self.send(200, PAGES[path])
+        elif self.options.get("notfound_tracker"):
+            self.send(
+                404,
+                page("<p>Nicht gefunden</p>", head=f"<script src='https://{TRACKER}:{{port}}/analytics.js'></script>"),
+            )
+        else:
+            self.send(404, page("<p>Nicht gefunden</p>"))
+
+
+class PlainEntry(BaseHTTPRequestHandler):
+    """http://127.0.0.1:<port>/ -> https://127.0.0.1:<https port>/<entry>, setting a cookie first when asked."""
+
+    timeout = 5
+    target: ClassVar[str] = ""
+    options: ClassVar[dict[str, Any]] = {}
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(301)
+        self.send_header("Location", self.target)
+        if self.options.get("plain_cookie"):
+            self.send_header("Set-Cookie", "plainhop=secret-12; Path=/")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@dataclass
+class Site:
+    https: int
+    plain: int
+    options: dict[str, Any]
+    seen: list[str] = field(default_factory=list)
+
+    def url(self, path: str = "/") -> str:
+        return f"https://127.0.0.1:{self.https}{path}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.plain}/"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    names = ",".join(f"DNS:{host}" for host in THIRD_PARTIES)
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-addext", f"subjectAltName=IP:127.0.0.1,DNS:localhost,{names}",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    options: dict[str, Any] = {}
+    seen: list[str] = []
+
+    class Portal(Handler):
+        pass
+
+    Portal.options, Portal.seen = options, seen
+    https = TLSServer(Portal, context)
+    Portal.port = https.server_address[1]
+
+    class Entry(PlainEntry):
+        pass
+
+    Entry.options, Entry.target = options, f"https://127.0.0.1:{Portal.port}/"
+    plain = QuietServer(("127.0.0.1", 0), Entry)
+    servers = [https, plain]
+    threads = [serve(s) for s in servers]
+    try:
+        yield Site(Portal.port, plain.server_address[1], options, seen)
+    finally:
+        for server, thread in zip(servers, threads, strict=True):
+            server.shutdown()
+            server.server_close()
+            thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[*LAUNCH_ARGS, f"--host-resolver-rules={RESOLVER_RULES}", "--ignore-certificate-errors"],
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def visit(
+    site: Site, browser: Browser, entry: str, crawl: Crawl, options: dict[str, Any], *, evidence: Path | None = None
+) -> Resource:
+    key = json.dumps([entry, repr(crawl), options, str(evidence)], sort_keys=True)
+    if key in RECORDS:  # one visit per case: several tests read the same record
+        return RECORDS[key]
+    site.options.clear()
+    site.options.update(options)
+    RECORDS[key] = probe_browser(
+        site.url(entry),
+        crawl=crawl,
+        http_url=site.http_url,
+        evidence_dir=evidence,
+        ignore_https_errors=True,
+        timeout_s=15,
+        browser=browser,
+    )
+    return RECORDS[key]
+
+
+RECORDS: dict[str, Resource] = {}
+
+
+def verdicts(record: Resource) -> tuple[Verdict, ...]:
+    checks, inventory = load_checks(), Inventory([record])
+    found = []
+    for check_id in CHECKS:
+        findings = checks[check_id].evaluate(inventory, Params())
+        assert len(findings) == 1, findings
+        found.append(findings[0].verdict)
+    return tuple(found)
+
+
+def cookie_names(record: Resource) -> set[str]:
+    return {c["name"] for c in record.body["cookies"]}
+
+
+# -- the cases ------------------------------------------------------------------------------------
+
+EXPECTED_COOKIE = {
+    "cookie after a delay": "late",
+    "cookie on scroll": "scrolled",
+    "cookie from the language switch": "lang",
+    "cookie from an empty login": "login_attempt",
+    "cookie on a second page": "second",
+    "cookie after pushState": "route",
+    "cookie from the plain-HTTP hop": "plainhop",
+    "cookie in a third-party iframe": "VISITOR_INFO1_LIVE",
+    "cookie from a service worker": "swcookie",
+    "cookie on a page only the sitemap lists": "sitemap",
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_visit_verdicts(site: Site, browser: Browser, case: str) -> None:
+    entry, crawl, options, expected = CASES[case]
+    record = visit(site, browser, entry, crawl, options)
+    assert "error" not in record.body, record.body["error"]
+    assert verdicts(record) == expected, json.dumps(record.body, indent=1)[:4000]
+    if case in EXPECTED_COOKIE:
+        assert EXPECTED_COOKIE[case] in cookie_names(record), record.body["cookies"]
+    assert "secret-" not in json.dumps(record.body)  # names only, never values
+
+
+def test_clean_portal_visit_covers_every_entry(site: Site, browser: Browser) -> None:
+    record = visit(site, browser, "/clean/", FAST, {"sitemap": ["/clean/", "/clean/contact"]})
+    kinds = {
+        (p["kind"], p["url"].replace(str(site.https), "P").replace(str(site.plain), "H"))
+        for p in record.body["pagesVisited"]
+    }
+    assert ("plain-http", "http://127.0.0.1:H/") in kinds
+    assert ("entry", "https://127.0.0.1:P/clean/") in kinds
+    assert ("sitemap", "https://127.0.0.1:P/clean/contact") in kinds
+    assert ("link", "https://127.0.0.1:P/clean/about") in kinds
+    assert any(kind == "not-found" for kind, _ in kinds)
+    assert [p["status"] for p in record.body["pagesVisited"] if p["kind"] == "not-found"] == [404]
+    crawl = record.body["crawl"]
+    assert crawl["sitemap"]["urls"] == 2 and crawl["truncated"] == []
+    actions = {a["action"] for a in crawl["interactions"]}
+    assert actions == {"language", "login"}, crawl["interactions"]
+    assert record.body["localStorage"] == {site.url("").rstrip("/"): ["lang"]}
+    assert record.body["cookies"] == []
+
+
+def test_iframe_cookies_are_third_party_and_partitioned(site: Site, browser: Browser) -> None:
+    record = visit(site, browser, "/iframe/", ONLY_PAGES, {})
+    cookies = {c["name"]: c for c in record.body["cookies"]}
+    assert cookies["VISITOR_INFO1_LIVE"]["thirdParty"] is True
+    assert cookies["VISITOR_INFO1_LIVE"]["source"] == "header"
+    assert cookies["__Host-partitioned"]["partitionKey"], cookies  # CHIPS: kept apart per top-level site
+    assert cookies["__Host-partitioned"]["source"] == "script"
+    frames = {r["frame"] for r in record.body["requests"] if r["host"] == YOUTUBE}
+    assert frames == {site.url("/iframe/")}  # the iframe's document is requested by the portal's page
+
+
+def test_requests_carry_frame_page_phase_and_initiator(site: Site, browser: Browser) -> None:
+    record = visit(site, browser, "/beacon/", ONLY_PAGES, {})
+    beacons = [r for r in record.body["requests"] if r["host"] == TRACKER]
+    assert beacons and all(r["phase"] == "pagehide" for r in beacons), beacons
+    assert beacons[0]["url"] == f"https://{TRACKER}:{site.https}/g/collect"  # no query string (tid=...)
+    assert beacons[0]["page"] == site.url("/beacon/") and beacons[0]["thirdParty"] is True
+    record = visit(site, browser, "/websocket/", ONLY_PAGES, {})
+    sockets = [r for r in record.body["requests"] if r["resourceType"] == "websocket"]
+    assert [(s["host"], s["thirdParty"]) for s in sockets] == [(WS_TRACKER, True)]
+    record = visit(site, browser, "/notfound-start/", FAST, {"notfound_tracker": True})
+    script = next(r for r in record.body["requests"] if r["host"] == TRACKER)
+    assert script["page"].endswith("-not-found") and script["initiator"]["type"] == "parser", script
+
+
+def test_every_storage_api_is_recorded(site: Site, browser: Browser) -> None:
+    record = visit(site, browser, "/other-storage/", ONLY_PAGES, {})
+    origin = site.url("").rstrip("/")
+    assert record.body["sessionStorage"] == {origin: ["visit"]}
+    assert record.body["indexedDB"] == {origin: ["tracking-db"]}
+    assert record.body["cacheStorage"] == {origin: ["assets-v1"]}
+    record = visit(site, browser, "/sw/", ONLY_PAGES, {})
+    assert record.body["serviceWorkers"] == {origin: [site.url("/")]}
+    assert any(r["frame"].startswith("service-worker:") for r in record.body["requests"]), record.body["requests"]
+
+
+def test_bounds_are_kept_and_reported(site: Site, browser: Browser) -> None:
+    tight = Crawl(max_depth=0, max_pages=2, time_budget_s=60, settle_s=0, not_found=False)
+    record = visit(site, browser, "/clean/", tight, {"sitemap": ["/clean/", "/clean/contact"]})
+    assert len(record.body["pagesVisited"]) == 2
+    assert record.body["crawl"]["truncated"] and "max_pages 2" in record.body["crawl"]["truncated"][0]
+    shallow = Crawl(
+        max_depth=0, max_pages=10, time_budget_s=60, settle_s=0, sitemap=False, not_found=False, plain_http=False
+    )
+    record = visit(site, browser, "/second/", shallow, {})
+    assert [p["url"] for p in record.body["pagesVisited"]] == [site.url("/second/")]
+    assert verdicts(record)[0] is P  # the second page's cookie is out of bounds: not seen (and so reported)
+
+
+def test_har_and_screenshots_are_written_and_redacted(site: Site, browser: Browser, tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    record = visit(site, browser, "/plainhop/", FAST, {"plain_cookie": True}, evidence=evidence)
+    files = record.body["evidence"]
+    assert files["har"] == "evidence/browser-127.0.0.1/visit.har"
+    assert len(files["screenshots"]) == len(record.body["pagesVisited"]) >= 3
+    for relative in [files["har"], *files["screenshots"]]:
+        assert (tmp_path / relative).is_file() and (tmp_path / relative).stat().st_size > 0
+    assert (tmp_path / files["screenshots"][0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    har = (tmp_path / files["har"]).read_text(encoding="utf-8")
+    assert "plainhop=[redacted]" in har and "secret-12" not in har
+    assert len(json.loads(har)["log"]["entries"]) >= 3
+    findings = load_checks()["probe_browser_no_cookies"].evaluate(Inventory([record]), Params())
+    shown = {e.path: e.observed for e in findings[0].evidence}
+    assert shown["evidence.har"] == files["har"] and shown["evidence.screenshots"] == files["screenshots"]
