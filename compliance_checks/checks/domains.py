@@ -288,7 +288,11 @@ IPSEC_INTEGRITY = Enum(("MD5", "SHA1", "SHA256", "GCMAES128", "GCMAES192", "GCMA
 # The Diffie-Hellman group each name stands for: "| 14 | DHGroup14<br>DHGroup2048 | PFS2048 | 2048-bit MODP |"
 # (MicrosoftDocs/azure-docs includes/vpn-gateway-ipsec-ike-diffie-hellman-include.md, commit
 # 0b8729eaf7eb0aabc6390cb17348d19761285f12, included by articles/vpn-gateway/ipsec-ike-policy-howto.md).
-# PFS14 and PFSMM are in the enum but in no Microsoft table: their group is not documented (None here).
+# PFS14 and PFSMM are in Azure's PfsGroup enum but in no Azure table. Azure's names are those of Microsoft's
+# IPsec API enumeration IPSEC_PFS_GROUP (learn.microsoft.com/windows/win32/api/ipsectypes/ne-ipsectypes-ipsec_pfs_group):
+# "IPSEC_PFS_2048 Specifies Diffie Hellman group 14. IPSEC_PFS_14 Specifies Diffie Hellman group 14. This group was
+# called Diffie Hellman group 2048 when it was introduced." and "IPSEC_PFS_MM Use the same Diffie Hellman as the main
+# mode that contains this quick mode" (MAIN_MODE here: the policy's dhGroup decides).
 DH_GROUP_NUMBER: dict[str, int | None] = {
     "none": 0,
     "dhgroup1": 1,
@@ -307,9 +311,10 @@ PFS_GROUP_NUMBER: dict[str, int | None] = {
     "ecp256": 19,
     "ecp384": 20,
     "pfs24": 24,
-    "pfs14": None,
-    "pfsmm": None,
+    "pfs14": 14,
+    "pfsmm": -1,  # MAIN_MODE_GROUP: the same group as the policy's IKE (main mode) dhGroup
 }
+MAIN_MODE_GROUP = -1
 
 # App Service access restrictions (Azure/azure-rest-api-specs specification/web/resource-manager/Microsoft.Web/
 # stable/2024-04-01/CommonDefinitions.json IpSecurityRestriction, SiteConfig; azure-mgmt-web 11.0.1

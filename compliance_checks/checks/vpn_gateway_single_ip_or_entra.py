@@ -56,6 +56,8 @@ def policy_problems(name: str, policy: Any) -> tuple[list[str], list[str]]:
         return weak, unknown
     for field, table in (("dhgroup", domains.DH_GROUP_NUMBER), ("pfsgroup", domains.PFS_GROUP_NUMBER)):
         group = table[values[field]]
+        if group == domains.MAIN_MODE_GROUP:
+            group = domains.DH_GROUP_NUMBER[values["dhgroup"]]  # PFSMM: quick mode uses the main mode's group
         if group is None:
             unknown.append(f"{name}: {field} {values[field]} stands for no documented Diffie-Hellman group")
         elif group not in STRONG_GROUPS:
