@@ -217,13 +217,39 @@ def _eval(formula: Formula, cell: Cell, domains: Mapping[str, frozenset[Any]], s
     if kind == "not":
         inner = _eval(formula[1], cell, domains, split)
         return _F if inner == _T else _T if inner == _F else inner
-    results = [_eval(item, cell, domains, split) for item in formula[1]]
+    # Every item is evaluated (no short cut): the atoms an undecided item offers for splitting are collected even
+    # where a sibling decides, and the partition depends on them (``_eval_policy`` may stop early: see there).
     absorbing, neutral = (_F, _T) if kind == "and" else (_T, _F)
-    if absorbing in results:
-        return absorbing
-    if all(r == neutral for r in results):
-        return neutral
-    return _SPLIT if _SPLIT in results else _UNK
+    absorbed = False
+    result = neutral
+    for item in formula[1]:
+        value = _eval(item, cell, domains, split)
+        if value == absorbing:
+            absorbed = True
+        elif value == _SPLIT:
+            result = _SPLIT
+        elif value != neutral and result == neutral:
+            result = _UNK
+    return absorbing if absorbed else result
+
+
+def _eval_policy(formula: Formula, cell: Cell, domains: Mapping[str, frozenset[Any]], split: list[Formula]) -> int:
+    """``_eval`` of a policy's whole condition. At the top, the atoms matter only if the answer is "split"; an item
+    that decides the whole (false in an ``and``, true in an ``or``) ends the evaluation: same answer, less work."""
+    kind = formula[0]
+    if kind not in ("and", "or"):
+        return _eval(formula, cell, domains, split)
+    absorbing, neutral = (_F, _T) if kind == "and" else (_T, _F)
+    result = neutral
+    for item in formula[1]:
+        value = _eval(item, cell, domains, split)
+        if value == absorbing:
+            return absorbing
+        if value == _SPLIT:
+            result = _SPLIT
+        elif value != neutral and result == neutral:
+            result = _UNK
+    return result
 
 
 def _reasons(formula: Formula) -> Iterator[str]:
@@ -452,7 +478,7 @@ class Model:
         open_: list[tuple[Policy, int, list[Formula]]] = []
         for policy in candidates:
             atoms: list[Formula] = []
-            value = _eval(policy.applies, cell, domains, atoms)
+            value = _eval_policy(policy.applies, cell, domains, atoms)
             if value == _F:
                 continue
             if value == _T and policy.outcomes <= good and policy.state == "enabled":
