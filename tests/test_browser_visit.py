@@ -14,6 +14,7 @@ passes all. Needs Debian's Chromium (skips without it, fails in CI).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 import subprocess
@@ -247,6 +248,7 @@ class Site:
     https: int
     plain: int
     options: dict[str, Any]
+    cert: Path
     seen: list[str] = field(default_factory=list)
 
     def url(self, path: str = "/") -> str:
@@ -257,9 +259,9 @@ class Site:
         return f"http://127.0.0.1:{self.plain}/"
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    directory = tmp_path_factory.mktemp("tls")
+@contextlib.contextmanager
+def serve_portal(directory: Path) -> Iterator[Site]:
+    """The local portal and its third parties (HTTPS) plus the plain-HTTP entry; also used by benchmarks/probes.py."""
     cert, key = directory / "cert.pem", directory / "key.pem"
     names = ",".join(f"DNS:{host}" for host in THIRD_PARTIES)
     subprocess.run(
@@ -291,12 +293,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     servers = [https, plain]
     threads = [serve(s) for s in servers]
     try:
-        yield Site(Portal.port, plain.server_address[1], options, seen)
+        yield Site(Portal.port, plain.server_address[1], options, cert, seen)
     finally:
         for server, thread in zip(servers, threads, strict=True):
             server.shutdown()
             server.server_close()
             thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with serve_portal(tmp_path_factory.mktemp("tls")) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -464,3 +472,58 @@ def test_har_and_screenshots_are_written_and_redacted(site: Site, browser: Brows
     findings = load_checks()["probe_browser_no_cookies"].evaluate(Inventory([record]), Params())
     shown = {e.path: e.observed for e in findings[0].evidence}
     assert shown["evidence.har"] == files["har"] and shown["evidence.screenshots"] == files["screenshots"]
+
+
+# -- the evidence in the report bundle ------------------------------------------------------------
+
+
+def run_audit(site: Site, out: Path, *bounds: str) -> tuple[int, dict[str, Any]]:
+    """The whole audit with every probe against the clean reference portal (the database port is closed)."""
+    import socket
+
+    from compliance_checks.cli import main
+
+    require_chromium()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    site.options.clear()
+    site.options["sitemap"] = ["/clean/", "/clean/contact"]
+    code = main([
+        "audit", "--quiet", "--format", "json,md", "--out", str(out),
+        "--probe", site.url("/clean/"), "--probe-http-url", site.http_url, "--probe-ca", str(site.cert),
+        "--database", f"127.0.0.1:{closed}", "--host-resolver-rules", RESOLVER_RULES, *bounds,
+    ])  # fmt: skip
+    return code, json.loads((out / "results.json").read_text(encoding="utf-8"))
+
+
+def test_har_and_screenshots_are_in_the_bundle_and_the_manifest(site: Site, tmp_path: Path) -> None:
+    from compliance_checks.report.manifest import invalidate, verify_manifest
+
+    out = tmp_path / "report"
+    _, results = run_audit(site, out, "--probe-settle", "0.3", "--probe-max-pages", "6")
+    browser_findings = [f for f in results["findings"] if f["checkId"] in CHECKS]
+    assert {f["checkId"]: f["verdict"] for f in browser_findings} == dict.fromkeys(CHECKS, "PASS")
+    listed = {a["path"] for a in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["artefacts"]}
+    for finding in browser_findings:
+        shown = {e["path"]: e["observed"] for e in finding["evidence"]}
+        har, shots = shown["evidence.har"], shown["evidence.screenshots"]
+        assert har == "evidence/browser-127.0.0.1/visit.har" and len(shots) >= 4, shown
+        for relative in [har, *shots]:
+            assert (out / relative).is_file() and relative in listed  # referenced, present, listed
+    assert verify_manifest(out) == []
+    (out / "evidence/browser-127.0.0.1/page-01.png").write_bytes(b"edited")
+    assert any("page-01.png" in problem for problem in verify_manifest(out))
+    # A later audit replaces the report, evidence folder included; an invalidated one keeps none of it.
+    run_audit(site, out, "--probe-settle", "0", "--probe-max-pages", "2", "--probe-depth", "0")
+    assert verify_manifest(out) == [] and len(list((out / "evidence").rglob("*.png"))) == 2
+    invalidate(out, "test")
+    assert not (out / "evidence").exists() and (out / "INVALID").is_file()
+
+
+def test_crawl_bound_options_are_checked() -> None:
+    from compliance_checks.cli import main
+
+    for option, value in (("--probe-max-pages", "0"), ("--probe-depth", "-1"), ("--probe-settle", "-2")):
+        code = main(["audit", "--format", "json", "--probe", "https://portal.example/", option, value])
+        assert code == 64, option
