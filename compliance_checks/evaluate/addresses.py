@@ -304,17 +304,17 @@ def _port_spans(text: str) -> tuple[Interval, ...]:
     return ((low, high),)
 
 
-_PORT_SPANS: dict[str, tuple[Interval, ...]] = {}
+PORT_SPANS_SEEN: dict[str, tuple[Interval, ...]] = {}  # text -> spans, for the common texts (``port_spans``)
 _KEPT: Final = 4096  # texts remembered: the common ones; a cache of every distinct text would only feed the collector
 
 
 def port_spans(text: str) -> tuple[Interval, ...]:
     """A port rule text's spans (``PortSet.parse`` as plain tuples, for the evaluators' inner loops)."""
-    found = _PORT_SPANS.get(text)
+    found = PORT_SPANS_SEEN.get(text)
     if found is None:
         found = _port_spans(text)
-        if len(_PORT_SPANS) < _KEPT:
-            _PORT_SPANS[text] = found
+        if len(PORT_SPANS_SEEN) < _KEPT:
+            PORT_SPANS_SEEN[text] = found
     return found
 
 

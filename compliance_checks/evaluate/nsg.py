@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal, NamedTuple
 
 from compliance_checks.evaluate.addresses import (
+    PORT_SPANS_SEEN,
     PORT_TOP,
     V4_TOP,
     V6_TOP,
@@ -813,6 +814,8 @@ def _cuts(universe: Spans, cutters: Iterable[Spans]) -> list[tuple[int, int]]:
     """``_cells`` on span tuples."""
     points: set[int] = set()
     for spans in cutters:
+        if universe and len(spans) == 1 and spans[0][0] == 0 and spans[0][1] >= universe[-1][1]:
+            continue  # a whole line (any port, any address) cuts nothing
         for low, high in spans:
             points.add(low)
             points.add(high + 1)
@@ -890,7 +893,14 @@ def _relevant(group: Group, protocol: str, wanted: Spans) -> list[_FastRule] | N
         header = headers.get(index) if headers else None
         if protocol not in (fast[body["protocol"]] if header is None else header.protocols):
             continue
-        destination_ports = _port_spans(body, "destinationportrange", "destinationportranges", "destination")
+        one = body.get("destinationportrange")
+        destination_ports = (
+            known  # the common spelling, already read (``_port_spans``'s answer, sooner)
+            if type(one) is str
+            and (known := PORT_SPANS_SEEN.get(one)) is not None
+            and body.get("destinationportranges") is None
+            else _port_spans(body, "destinationportrange", "destinationportranges", "destination")
+        )
         if destination_ports is None:
             return None
         if one_range is not None:
@@ -956,10 +966,20 @@ def _first_match(
     top = V6_TOP if v6 else V4_TOP
     classes: list[list[Any]] = [[full, ((0, top),), []]]
     undecided = 1  # classes whose sources are not all decided yet: none left, no later rule is reached
+    every_port = len(cells[0]) == 1
+    every_source_port = len(cells[1]) == 1
+    everywhere = _EVERY[v6]
     for rule in table:
-        matched = _cell_mask(rule, v6, cells, full)
-        if not matched:
-            continue
+        if (
+            (every_port or rule.destination_ports == _EVERY_PORT)
+            and (every_source_port or rule.source_ports == _EVERY_PORT)
+            and rule.destinations[v6] == everywhere
+        ):
+            matched = full  # the common rule: any port, any destination (``_cell_mask``'s answer, sooner)
+        else:
+            matched = _cell_mask(rule, v6, cells, full)
+            if not matched:
+                continue
         sources: Spans | None = None
         label = ""
         for index in range(len(classes)):
