@@ -71,6 +71,7 @@ tls-tools:
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/evaluate.py
+	$(BIN)/python benchmarks/evaluators.py
 	$(BIN)/python benchmarks/live_collect.py
 	$(BIN)/python benchmarks/policy_pack.py
 
