@@ -14,11 +14,13 @@ passes all. Needs Debian's Chromium (skips without it, fails in CI).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import ssl
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -477,6 +479,17 @@ def test_har_and_screenshots_are_written_and_redacted(site: Site, browser: Brows
 # -- the evidence in the report bundle ------------------------------------------------------------
 
 
+def _in_fresh_loop(function: Any, *args: Any) -> Any:
+    """Call in this thread with an event loop of its own set (a probe may ask for the current loop)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return function(*args)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
 def run_audit(site: Site, out: Path, *bounds: str) -> tuple[int, dict[str, Any]]:
     """The whole audit with every probe against the clean reference portal (the database port is closed)."""
     import socket
@@ -489,11 +502,13 @@ def run_audit(site: Site, out: Path, *bounds: str) -> tuple[int, dict[str, Any]]
         closed = sock.getsockname()[1]
     site.options.clear()
     site.options["sitemap"] = ["/clean/", "/clean/contact"]
-    code = main([
+    argv = [
         "audit", "--quiet", "--format", "json,md", "--out", str(out),
         "--probe", site.url("/clean/"), "--probe-http-url", site.http_url, "--probe-ca", str(site.cert),
         "--database", f"127.0.0.1:{closed}", "--host-resolver-rules", RESOLVER_RULES, *bounds,
-    ])  # fmt: skip
+    ]  # fmt: skip
+    with ThreadPoolExecutor(1) as pool:  # its own thread: the module's Playwright may be running in this one
+        code = pool.submit(_in_fresh_loop, main, argv).result()
     return code, json.loads((out / "results.json").read_text(encoding="utf-8"))
 
 
