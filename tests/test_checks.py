@@ -870,6 +870,7 @@ GOOD_HTTP = {
     "contentSecurityPolicy": "default-src 'self'; script-src 'self'; connect-src 'self'",
 }
 GOOD_BROWSER = {
+    "url": "https://portal.example.org/",
     "cookies": [],
     "localStorage": {"https://portal.example.org": ["auth", "lang"]},
     "requests": [{"url": "https://portal.example.org/app.js", "host": "portal.example.org"}],
@@ -940,6 +941,8 @@ PROBES: list[tuple[str, str, dict[str, Any], Verdict]] = [
     ),
     ("probe_browser_local_storage", "browser", GOOD_BROWSER, Verdict.PASS),
     ("probe_browser_local_storage", "browser", {**GOOD_BROWSER, "localStorage": {}}, Verdict.MANUAL),
+    # Which origin is the portal's own cannot be told without the visited URL.
+    ("probe_browser_local_storage", "browser", {k: v for k, v in GOOD_BROWSER.items() if k != "url"}, Verdict.ERROR),
     ("probe_browser_no_trackers", "browser", GOOD_BROWSER, Verdict.PASS),
     (
         "probe_browser_no_trackers",

@@ -67,6 +67,9 @@ class BrowserLocalStorage(ProbeCheck):
             problems.append(f"analytics identifiers in localStorage: {', '.join(identifiers)}")
             evidence.append(Evidence("trackerLists", list_evidence(), "the lists the keys were matched against"))
         portal = registrable_host(urlsplit(str(body.get("url", ""))).hostname or "")
+        if not portal:
+            # Without the visited URL no origin can be told the portal's own: nothing to judge the keys against.
+            return Verdict.ERROR, "Cannot verify: the visited URL is not recorded.", [*evidence, *evidence_files(body)]
         foreign = [
             line for line in keys if registrable_host(urlsplit(line.rsplit(": ", 1)[0]).hostname or "") != portal
         ]
