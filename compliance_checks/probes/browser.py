@@ -27,7 +27,9 @@ The record (``Probe/browser``) holds names, never values (they may be tokens):
   party, partitioned (CHIPS) included, as ``{name, domain, path, source,
   thirdParty, partitionKey, firstSeenOn}``; ``source`` is ``"header"`` when
   some response (a redirect included) carried a Set-Cookie of that name, else
-  ``"script"`` (``document.cookie``, CookieStore, a service worker);
+  ``"script"`` (``document.cookie``, CookieStore, a service worker); a
+  Set-Cookie this Chromium refused (it blocks unpartitioned third-party
+  cookies) is listed too, with ``refusedByBrowser: true``;
 - ``localStorage``, ``sessionStorage``, ``indexedDB`` (database names),
   ``cacheStorage`` (cache names), ``serviceWorkers`` (registration scopes) and
   ``cookieStore`` (cookie names a frame's CookieStore sees): each
