@@ -322,3 +322,16 @@ MAIN_MODE_GROUP = -1
 _WEB_SOURCE = "azure-mgmt-web 11.0.1 models (CommonDefinitions.json IpSecurityRestriction)"
 IP_FILTER_TAG = Enum(("Default", "XffProxy", "ServiceTag"), _WEB_SOURCE)
 SITE_DEFAULT_ACTION = Enum(("Allow", "Deny"), _WEB_SOURCE)
+
+
+def vpn_reach_reads() -> tuple[Read, ...]:
+    """Who can get a token for the VPN app: its service principal and its app role assignments (the checks that
+    ask it: entra_ca_vpn_allowed_ip_only, entra_vpn_token_developers_only)."""
+    return (
+        Read("Microsoft.Graph/servicePrincipals", "appId", domain=TEXT, required=True),
+        Read("Microsoft.Graph/servicePrincipals", "appRoleAssignmentRequired"),
+        Read("Microsoft.Graph/appRoleAssignments", "principalId", domain=TEXT, required=True),
+        # Read-only in Graph: a desired state (Pulumi inputs) lacks it; the principal is then looked up.
+        Read("Microsoft.Graph/appRoleAssignments", "principalType", absent_ok=True, domain=APP_ROLE_PRINCIPAL_TYPE),
+        Read("Microsoft.Graph/appRoleAssignments", "resourceId", domain=GUID, required=True),
+    )

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from compliance_checks.checks import domains
-from compliance_checks.checks.base import Check, CheckMeta, Params, Read
+from compliance_checks.checks.base import Check, CheckMeta, Params
 from compliance_checks.checks.ca_model import open_membership_model
 from compliance_checks.checks.network_helpers import entra_gateways
 from compliance_checks.evaluate import conditional_access as ca
@@ -107,16 +107,7 @@ class VpnAllowedIpOnly(Check):
     READS = (
         *domains.CA_EVALUATOR_READS,
         *domains.ENTRA_GATEWAY_READS,
-        Read("Microsoft.Graph/servicePrincipals", "appId", domain=domains.TEXT, required=True),
-        Read("Microsoft.Graph/servicePrincipals", "appRoleAssignmentRequired"),
-        Read("Microsoft.Graph/appRoleAssignments", "principalId", domain=domains.TEXT, required=True),
-        Read(
-            "Microsoft.Graph/appRoleAssignments",
-            "principalType",
-            absent_ok=True,
-            domain=domains.APP_ROLE_PRINCIPAL_TYPE,
-        ),
-        Read("Microsoft.Graph/appRoleAssignments", "resourceId", domain=domains.GUID, required=True),
+        *domains.vpn_reach_reads(),
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance_checks.checks import domains
-from compliance_checks.checks.base import Check, CheckMeta, Params, Read
+from compliance_checks.checks.base import Check, CheckMeta, Params
 from compliance_checks.checks.ca_model import open_membership_model
 from compliance_checks.checks.entra_ca_mfa_for_developers import MFA_OR_BLOCK
 from compliance_checks.checks.entra_ca_vpn_allowed_ip_only import BLOCKED
@@ -276,17 +276,7 @@ class VpnTokenDevelopersOnly(Check):
     READS = (
         *domains.CA_EVALUATOR_READS,  # no group member lists: membership is left open (ca_model.py)
         *domains.ENTRA_GATEWAY_READS,
-        Read("Microsoft.Graph/servicePrincipals", "appId", domain=domains.TEXT, required=True),
-        Read("Microsoft.Graph/servicePrincipals", "appRoleAssignmentRequired"),
-        Read("Microsoft.Graph/appRoleAssignments", "principalId", domain=domains.TEXT, required=True),
-        # Read-only in Graph: a desired state (Pulumi inputs) lacks it; the principal is then looked up.
-        Read(
-            "Microsoft.Graph/appRoleAssignments",
-            "principalType",
-            absent_ok=True,
-            domain=domains.APP_ROLE_PRINCIPAL_TYPE,
-        ),
-        Read("Microsoft.Graph/appRoleAssignments", "resourceId", domain=domains.GUID, required=True),
+        *domains.vpn_reach_reads(),
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
