@@ -52,10 +52,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue, fold
+from infra import well_known
 
 # --- the values of the space (with their sources) ------------------------------------------------------------------
 
-AZURE_MANAGEMENT = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+# The app ID is kept once, with its source, in infra/data/well_known_ids.json.
+AZURE_MANAGEMENT = well_known.app_id("Windows Azure Service Management API")
 # Learn "Target resources" (concept-conditional-access-cloud-apps.md): the Windows Azure Service Management API
 # covers Azure Resource Manager, the Azure portal, ...; Microsoft Admin Portals covers the Azure portal too. A sign-in
 # to Azure management is therefore either through the portal (also an admin portal) or through another of its
@@ -86,7 +88,10 @@ BUILT_IN_CONTROLS_NOT_MFA = frozenset(
     c.lower()
     for c in ("compliantDevice", "domainJoinedDevice", "approvedApplication", "compliantApplication", "passwordChange")
 )
-# authenticationstrengthroot-list-policies.md Example 1: the built-in strengths, every one requirementsSatisfied "mfa".
+# The built-in strengths, every one requirementsSatisfied "mfa": "Multifactor authentication" (...0002), "Passwordless
+# MFA" (...0003), "Phishing resistant MFA" (...0004) (microsoftgraph/microsoft-graph-docs-contrib
+# api-reference/v1.0/api/authenticationstrengthroot-list-policies.md, commit 028b8e354879f1054adbd96bfa8d16fff4330811,
+# Example 1 response).
 BUILT_IN_MFA_STRENGTHS = frozenset(
     (
         "00000000-0000-0000-0000-000000000002",
