@@ -35,8 +35,10 @@ GRAPH_APP_ROLE: Final = "graphAppRole"
 GRAPH_DEFAULT_APP_ROLE: Final = "graphDefaultAppRole"
 SERVICE_TAG: Final = "serviceTag"
 PULUMI_SENTINEL: Final = "pulumiSentinel"
+BUILT_IN_AUTHENTICATION_STRENGTH: Final = "builtInAuthenticationStrength"
 KINDS: Final = frozenset(
     {
+        BUILT_IN_AUTHENTICATION_STRENGTH,
         BUILT_IN_ROLE,
         FIRST_PARTY_APP,
         AZURE_VPN_CLIENT_APP,
@@ -280,3 +282,8 @@ def service_tags() -> frozenset[str]:
 def pulumi_unknown_sentinels() -> frozenset[str]:
     """The values Pulumi puts where a value is unknown until apply (one per type)."""
     return frozenset(entry.id for entry in entries() if entry.kind == PULUMI_SENTINEL and entry.id is not None)
+
+
+def built_in_authentication_strength_ids() -> frozenset[str]:
+    """IDs of Entra's built-in authentication strengths (each one satisfies MFA, per its source)."""
+    return frozenset(e.id for e in entries() if e.kind == BUILT_IN_AUTHENTICATION_STRENGTH and e.id is not None)

@@ -34,7 +34,8 @@ from compliance_checks.sources.azure_native import GRAPH_TYPES
 from infra.azure_types import ARM_ID_TEMPLATES, arm_type, placeholders
 
 # Placeholder object IDs: stable per URN within and across runs, well-formed GUIDs (the checks' domains want GUIDs).
-_PLACEHOLDER_NAMESPACE = uuid.UUID("6d3b3f52-4f7e-4a44-9b3c-2f0c5e6a9d11")
+# The namespace is derived from this module's name, not written out: it is ours, not an ID of Microsoft's.
+_PLACEHOLDER_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:smart-portal:policies/preview_links")
 # An ID-shaped ARM path parameter spans several segments ({scope}, {resourceUri}); a name follows its type segment.
 _NAME_PARAM = re.compile(r"/([A-Za-z]+)/\{(\w+)\}")
 # Keys whose value is a reference to another resource (an ID, a list of IDs, an audience).

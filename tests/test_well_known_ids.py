@@ -671,3 +671,12 @@ def test_only_a_corpus_can_declare_placeholders(tmp_path: Path) -> None:
     text = json.dumps({"placeholders": {INVENTED_READER: "why"}, "x": {"roleDefinitionId": INVENTED_READER}})
     assert published_placeholders(tmp_path / "infra" / "x.json", text) == frozenset()
     assert published_placeholders(tmp_path / "corpus" / "x.json", text) == {INVENTED_READER}
+
+
+def test_the_evaluator_counts_exactly_the_sourced_built_in_strengths_as_mfa() -> None:
+    from compliance_checks.evaluate import conditional_access as ca
+
+    names = {e.name for e in well_known.entries() if e.kind == well_known.BUILT_IN_AUTHENTICATION_STRENGTH}
+    assert names == {"Multifactor authentication", "Passwordless MFA", "Phishing resistant MFA"}
+    assert well_known.built_in_authentication_strength_ids() == ca.BUILT_IN_MFA_STRENGTHS
+    assert len(ca.BUILT_IN_MFA_STRENGTHS) == 3

@@ -88,17 +88,9 @@ BUILT_IN_CONTROLS_NOT_MFA = frozenset(
     c.lower()
     for c in ("compliantDevice", "domainJoinedDevice", "approvedApplication", "compliantApplication", "passwordChange")
 )
-# The built-in strengths, every one requirementsSatisfied "mfa": "Multifactor authentication" (...0002), "Passwordless
-# MFA" (...0003), "Phishing resistant MFA" (...0004) (microsoftgraph/microsoft-graph-docs-contrib
-# api-reference/v1.0/api/authenticationstrengthroot-list-policies.md, commit 028b8e354879f1054adbd96bfa8d16fff4330811,
-# Example 1 response).
-BUILT_IN_MFA_STRENGTHS = frozenset(
-    (
-        "00000000-0000-0000-0000-000000000002",
-        "00000000-0000-0000-0000-000000000003",
-        "00000000-0000-0000-0000-000000000004",
-    )
-)
+# The built-in authentication strengths, every one requirementsSatisfied "mfa" (kept once, with their source, in
+# infra/data/well_known_ids.json).
+BUILT_IN_MFA_STRENGTHS = well_known.built_in_authentication_strength_ids()
 # The combinations of the built-in "Multifactor authentication" strength (same example): what Entra counts as MFA.
 MFA_COMBINATIONS = frozenset(
     ",".join(sorted(part.strip().lower() for part in combo.split(",")))
