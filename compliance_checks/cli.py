@@ -258,6 +258,7 @@ def _with_probes(args: argparse.Namespace, inventory: Inventory, step: Callable[
         tls_endpoints=tuple(parse_endpoint(e, "--probe-tls") for e in args.probe_tls or ()),
         crawl=_crawl(args),
         evidence_dir=_evidence_dir(args),
+        chromium=Path(args.chromium) if args.chromium else None,
     )
     records = run_probes(target, step)
     return Inventory([*inventory.resources, *records], sources=[*inventory.sources, "probe"], gaps=inventory.gaps)
@@ -678,6 +679,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --probe: wait after network idle on each page, for delayed scripts (default: 1.5)",
     )
     audit.add_argument("--database", metavar="HOST:PORT", help="with --probe: try the database port from here")
+    audit.add_argument(
+        "--chromium",
+        metavar="PATH",
+        help="with --probe: the Chromium to launch (default: $COMPLIANCE_CHROMIUM, else /usr/bin/chromium)",
+    )
     audit.add_argument(
         "--vantage-is-allowed-ip",
         action="store_true",

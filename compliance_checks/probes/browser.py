@@ -61,6 +61,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import os
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -76,7 +77,8 @@ from compliance_checks.inventory import Resource
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, Request, Response, WebSocket
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package (`make browser`); elsewhere --chromium or the variable
+CHROMIUM_VARIABLE = "COMPLIANCE_CHROMIUM"
 LAUNCH_ARGS = (
     "--no-sandbox",
     "--disable-gpu",
@@ -754,6 +756,33 @@ def _plan(
     return _Plan(entries=entries, crawl=crawl, origin=origin, evidence_dir=evidence_dir)
 
 
+def chromium_executable(option: str | None = None) -> Path:
+    """The Chromium the probes launch: ``--chromium PATH``, else ``$COMPLIANCE_CHROMIUM``, else Debian's.
+
+    An empty option or variable counts as unset; the path is not checked here
+    (:func:`require_chromium` does, where the browser is about to be needed).
+    """
+    chosen = option or os.environ.get(CHROMIUM_VARIABLE) or ""
+    return Path(chosen) if chosen.strip() else CHROMIUM
+
+
+def require_chromium(executable: Path) -> Path:
+    """``executable`` if it is a file this process may run, else the one-line error that says how to name another.
+
+    The CLI calls this before any probe runs: a missing browser is a setup
+    fault of this machine (exit 2), not a finding about the portal.
+    """
+    from compliance_checks.errors import ComplianceError
+
+    if executable.is_file() and os.access(executable, os.X_OK):
+        return executable
+    problem = "is not executable" if executable.is_file() else "not found"
+    raise ComplianceError(
+        f"Chromium {problem} at {executable}: install it (Debian: `make browser`) or name it with"
+        f" --chromium PATH or ${CHROMIUM_VARIABLE}"
+    )
+
+
 def probe_browser(
     url: str,
     *,
@@ -761,7 +790,7 @@ def probe_browser(
     crawl: Crawl | None = None,
     http_url: str | None = None,
     evidence_dir: Path | None = None,
-    executable: Path = CHROMIUM,
+    executable: Path | None = None,
     host_resolver_rules: str | None = None,
     ignore_https_errors: bool = False,
     actions: Callable[[Page], None] | None = None,
@@ -777,7 +806,8 @@ def probe_browser(
     ``host_resolver_rules`` is passed to Chromium as ``--host-resolver-rules``
     (e.g. ``"MAP tracker.example 127.0.0.1"``). ``browser`` reuses an already
     launched Playwright browser (then ``executable`` and ``host_resolver_rules``
-    are the caller's business); otherwise the probe launches and closes its own.
+    are the caller's business); otherwise the probe launches and closes its own,
+    ``executable`` or else :func:`chromium_executable`'s choice.
     """
     host = urlsplit(url).hostname or url
     body: dict[str, Any] = {
@@ -816,7 +846,7 @@ def probe_browser(
                 _launch_and_probe(
                     url,
                     plan,
-                    executable=executable,
+                    executable=executable if executable is not None else chromium_executable(),
                     host_resolver_rules=host_resolver_rules,
                     ignore_https_errors=ignore_https_errors,
                     actions=actions,
@@ -881,4 +911,12 @@ def evidence_files(body: Any) -> list[Any]:
     ]
 
 
-__all__ = ["Crawl", "evidence_files", "probe_browser", "redact_har", "registrable_host"]
+__all__ = [
+    "Crawl",
+    "chromium_executable",
+    "evidence_files",
+    "probe_browser",
+    "redact_har",
+    "registrable_host",
+    "require_chromium",
+]

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from compliance_checks.errors import UsageError
+from compliance_checks.errors import ComplianceError, UsageError
 from compliance_checks.inventory import Resource
-from compliance_checks.probes.browser import Crawl
+from compliance_checks.probes.browser import Crawl, chromium_executable, require_chromium
+
+# The distributions `--probe` imports, by module: the `probes` extra of pyproject.toml.
+PROBE_MODULES = {"sslyze": "sslyze", "playwright": "playwright"}
+PROBES_EXTRA = "smart-portal-compliance[probes]"
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,7 @@ class ProbeTarget:
     tls_endpoints: tuple[tuple[str, int], ...] = ()  # other public TLS endpoints (SCM site, API host, ...)
     crawl: Crawl | None = None  # the browser's crawl bounds (None: only ``paths``)
     evidence_dir: Path | None = None  # where the browser writes its HAR and screenshots
+    chromium: Path | None = None  # the browser to launch (None: $COMPLIANCE_CHROMIUM, else Debian's)
 
 
 def parse_endpoint(text: str, option: str = "--database") -> tuple[str, int]:
@@ -32,6 +38,18 @@ def parse_endpoint(text: str, option: str = "--database") -> tuple[str, int]:
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UsageError(f"{option}: expected HOST:PORT, got {text!r}")
     return host.strip("[]"), int(port)
+
+
+def require_probe_setup(target: ProbeTarget) -> Path:
+    """The Chromium to launch, once the probes' packages and the browser are known to be here.
+
+    Checked before the first probe: without them no probe could give a verdict,
+    and the fault is this machine's setup (one line, exit 2), not the portal's.
+    """
+    missing = sorted(name for name, module in PROBE_MODULES.items() if importlib.util.find_spec(module) is None)
+    if missing:
+        raise ComplianceError(f"--probe needs {', '.join(missing)} (not installed): pip install '{PROBES_EXTRA}'")
+    return require_chromium(target.chromium if target.chromium is not None else chromium_executable())
 
 
 def run_probes(target: ProbeTarget, progress: Callable[[str], AbstractContextManager[object]]) -> list[Resource]:
@@ -44,6 +62,7 @@ def run_probes(target: ProbeTarget, progress: Callable[[str], AbstractContextMan
     if parts.scheme != "https" or not parts.hostname:
         raise UsageError(f"--probe: expected the portal's https:// URL, got {target.url!r}")
     host, port = parts.hostname, parts.port or 443
+    chromium = require_probe_setup(target)
     paths = target.paths or (parts.path or "/",)
     records = []
     for tls_host, tls_port in ((host, port), *target.tls_endpoints):
@@ -62,6 +81,7 @@ def run_probes(target: ProbeTarget, progress: Callable[[str], AbstractContextMan
                 crawl=target.crawl,
                 http_url=target.http_url,
                 evidence_dir=target.evidence_dir,
+                executable=chromium,
             )
         )
     if target.database is not None:
