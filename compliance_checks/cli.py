@@ -186,6 +186,7 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
     checks = load_checks()
     waivers_file = _input_file("--waivers", args.waivers)
     waivers = load_waivers(waivers_file, checks) if waivers_file else []
+    baseline = _input_file("--baseline", getattr(args, "baseline", None))  # read when the results are built
     attestations_file = _input_file("--attestations", args.attestations)
     attestations = (
         load_attestations(attestations_file, [c.id for c in catalog.claims], today) if attestations_file else {}
@@ -222,7 +223,7 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
             extra_checks=extra[1],
         )
     return result, build_results(
-        result, source=args.source, stack=stack, inputs=inputs, collection=collection, drift=drift
+        result, source=args.source, stack=stack, inputs=inputs, collection=collection, drift=drift, baseline=baseline
     )
 
 
@@ -419,6 +420,10 @@ def print_summary(results: dict[str, Any], paths: Sequence[Path]) -> None:
     counts = ", ".join(f"{n} {v}" for v, n in summary["claims"].items() if n)
     meaning = {0: "all verifiable promises kept", 1: "promises broken", 2: "not everything could be verified"}
     console.print(f"\nClaims: {counts}. Exit {summary['exitCode']}: {meaning[summary['exitCode']]}.")
+    if "comparison" in results:  # audit --baseline FILE
+        from compliance_checks.report.baseline import summary_line
+
+        console.print(_literal(summary_line(results["comparison"])))
     for path in paths:
         console.print(f"  wrote {_literal(path)}")
 
@@ -624,6 +629,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--waivers", metavar="FILE", help="YAML file of waivers")
     audit.add_argument("--attestations", metavar="FILE", help="YAML file of attestations for organisational claims")
+    audit.add_argument("--baseline", metavar="FILE", help="results.json of an earlier audit: list new and fixed ones")
     audit.add_argument(
         "--checkov",
         action="store_true",

@@ -25,6 +25,8 @@ from compliance_checks.findings import Finding, Verdict
 from compliance_checks.inventory import Inventory, Resource
 from compliance_checks.redaction import scrub_document
 from compliance_checks.render_values import jsonable
+from compliance_checks.report.baseline import compare_with_file
+from compliance_checks.report.frameworks import framework_views
 
 SCHEMA_VERSION = "1.0"
 VERDICTS = [v.value for v in Verdict]
@@ -122,7 +124,18 @@ def _finding(
             "expires": finding.waiver.expires,
             "owner": finding.waiver.owner,
         },
+        **_remediation(finding, result),
     }
+
+
+def _remediation(finding: Finding, result: AuditResult) -> dict[str, str]:
+    """What to do about a FAIL or an ERROR: the check's own CheckMeta.remediation (a checkov check's
+    guideline when checkov gave one); nothing for other verdicts, or when no remediation is known."""
+    if finding.verdict not in (Verdict.FAIL, Verdict.ERROR):
+        return {}
+    check = result.checks.get(finding.check_id)
+    meta = check.meta if check is not None else result.extra_checks.get(finding.check_id)
+    return {"remediation": meta.remediation} if meta is not None and meta.remediation else {}
 
 
 def _counts(verdicts: Sequence[Verdict]) -> dict[str, int]:
@@ -152,6 +165,7 @@ def build_results(
     versions: Mapping[str, str] | None = None,
     collection: Mapping[str, Any] | None = None,
     drift: Mapping[str, Any] | None = None,
+    baseline: Path | None = None,
 ) -> dict[str, Any]:
     claims_of: dict[str, list[str]] = {}
     for claim_result in result.claims:
@@ -257,7 +271,19 @@ def build_results(
         "inventory": inventory_section(result.inventory),
         "drift": None if drift is None else dict(drift),
     }
+    # Per framework, from the claims as reported (verdicts final): compliance_checks/report/frameworks.py.
+    document["frameworks"] = framework_views(document["claims"], _framework_titles(result))
+    if baseline is not None:  # audit --baseline FILE: compliance_checks/report/baseline.py
+        document["comparison"] = compare_with_file(document["findings"], baseline)
     return dict(scrub_document(document))
+
+
+def _framework_titles(result: AuditResult) -> Mapping[str, str]:
+    """Each framework's edition, as claims.yaml names it (the audited catalogue, else the shipped one)."""
+    from compliance_checks.catalog import Catalog, load_catalog
+
+    catalog = result.context.get("catalog")
+    return (catalog if isinstance(catalog, Catalog) else load_catalog()).frameworks
 
 
 def _control(result: AuditResult, control_id: str) -> Any:
