@@ -189,7 +189,7 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
     baseline = _input_file("--baseline", getattr(args, "baseline", None))  # read when the results are built
     attestations_file = _input_file("--attestations", args.attestations)
     attestations = (
-        load_attestations(attestations_file, [c.id for c in catalog.claims], today) if attestations_file else {}
+        load_attestations(attestations_file, catalog.claims, today) if attestations_file else {}
     )
     drift: dict[str, Any] | None = None
     if _REGISTRY[args.source].offline:
@@ -767,6 +767,11 @@ def build_parser() -> argparse.ArgumentParser:
     from compliance_checks.trackers import add_cli as add_trackers_cli  # `trackers update|show`, owned there
 
     add_trackers_cli(commands)
+    from compliance_checks.attestations import add_cli as add_attestations_cli  # `attestations template`
+    from compliance_checks.policy_text import add_cli as add_policy_text_cli  # `policy-text`
+
+    add_attestations_cli(commands)
+    add_policy_text_cli(commands)
     return parser
 
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from compliance_checks.catalog import CATALOG_DIR, POLICY_FILE, Catalog, Claim, NonPromise
 from compliance_checks.errors import InputError
@@ -612,6 +613,12 @@ class Disagreement:
     de: str  # the German fact(s), "" when the German text has none
     en: str  # the English fact(s), "" when the English text has none
     message: str
+    # The sentence(s) holding the fact as they would read once both texts agree (see _suggest for the rule);
+    # both None when no safe suggestion can be derived.
+    suggestion_de: str | None = None
+    suggestion_en: str | None = None
+    # Which value the suggestion chose and what the organisation must decide, or why there is no suggestion.
+    suggestion_note: str = ""
 
 
 class _Matcher:
@@ -726,12 +733,220 @@ def _only(mine: list[Fact], theirs: list[Fact], counted: bool) -> list[Fact]:
     return result
 
 
+# ---------------------------------------------------------------------------
+# Suggested corrections
+#
+# One rule, the same for every disagreement, so the suggestions never pull the
+# two texts in different directions:
+# * a conflict (each text states one value, and they differ): the German value
+#   is kept, it is the original the English translates; the English sentence
+#   gets the English form of that value in place of its own. The note gives the
+#   other choice (the German sentence with the English value), for the
+#   organisation to decide.
+# * a word only one text has that can go without touching the grammar (a
+#   hedge such as "grundsätzlich", a restriction such as "only"): it is dropped,
+#   so both state what they already share; the note says the other choice needs
+#   a translator.
+# * anything else (several values, a negation, a name or country only one text
+#   mentions): no suggestion, and the note says why; nothing is invented.
+
+# Facts whose value is written the same in both languages: the replacement is the other text's own spelling.
+_VERBATIM_ASPECTS = frozenset({"contact", "entity"})
+# Lexicons that give each canonical value a word per language.
+_LEXICONS: dict[str, dict[str, list[_Entry]]] = {
+    "country": COUNTRIES,
+    "frequency": FREQUENCIES,
+    "number": NUMBERS,
+    "rights": RIGHTS,
+    "entity": ENTITIES,
+}
+# Inflections carried over to the replacement ("regelmäßigen" -> "jährlichen", "annually" -> "regularly").
+_INFLECTED = {"de": frozenset({"country", "frequency", "number"}), "en": frozenset({"frequency"})}
+_DROPPABLE = frozenset({"qualifier", "exclusivity"})
+_SuggestionParts = tuple[str | None, str | None, str]
+
+
+def _word(language: str, aspect: str, value: str) -> str | None:
+    """The lexicon's first word for ``value`` in ``language``, or None."""
+    for entry_value, variants in _LEXICONS.get(aspect, {}).get(language, []):
+        if entry_value == value and variants:
+            return variants[0][0]
+    return None
+
+
+def _replacement(language: str, fact: Fact, target: Fact) -> str | None:
+    """How ``target``'s value is written in ``language`` where ``fact`` stands now, or None if not derivable."""
+    if target.aspect in _VERBATIM_ASPECTS or (target.aspect == "number" and target.value == target.surface):
+        word: str | None = target.surface  # a name, an address or digits: the same in both languages
+        if target.aspect == "entity" and _word(language, "entity", target.value) is not None:
+            word = target.lemma if target.lemma.lower() == target.surface.lower() else target.surface
+    else:
+        word = _word(language, target.aspect, target.value)
+    if word is None:
+        return None
+    suffix = ""
+    if fact.aspect in _INFLECTED[language] and fact.surface.lower() != fact.lemma.lower():
+        if not fact.surface.lower().startswith(fact.lemma.lower()):
+            return None  # an inflection this rule cannot read ("alljährlich")
+        suffix = fact.surface[len(fact.lemma) :]
+    elif fact.surface.lower() != fact.lemma.lower() and fact.aspect not in _VERBATIM_ASPECTS:
+        if language == "en" or not fact.surface.lower().startswith(fact.lemma.lower()):
+            return None  # "the Netherlands", "Vereinigten Staaten": the words around it would change too
+        suffix = fact.surface[len(fact.lemma) :]
+    word += suffix
+    if fact.surface[:1].isupper() and word[:1].islower():
+        word = word[:1].upper() + word[1:]
+    return word
+
+
+def _occurrences(text: str, surface: str) -> list[re.Match[str]]:
+    return list(re.finditer(r"(?<!\w)" + re.escape(surface) + r"(?!\w)", text))
+
+
+def _substitute(language: str, text: str, surface: str, word: str, *, frequency: bool = False) -> str:
+    """``text`` with every ``surface`` replaced by ``word``; an English "a"/"an" before it follows the new word.
+
+    With ``frequency``, an English "-ly" word that ends a clause ("we check monthly.") is an adverb: the
+    replacement becomes one too ("annually"), where "annual" would not be English.
+    """
+    pieces: list[str] = []
+    last = 0
+    for match in _occurrences(text, surface):
+        before = text[last : match.start()]
+        written = word
+        adverb = surface.lower().endswith("ly") and not re.match(r"\s*\w", text[match.end() :])
+        if language == "en" and frequency and adverb and not word.lower().endswith("ly") and " " not in word:
+            written = word + "ly"
+        if language == "en":
+            article = re.search(r"(?<!\w)(an?|An?) $", before)
+            if article is not None:
+                vowel = written[:1].lower() in "aeiou"
+                wanted = ("an" if vowel else "a") if article.group(1).islower() else ("An" if vowel else "A")
+                before = before[: article.start(1)] + wanted + " "
+        pieces += [before, written]
+        last = match.end()
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _holding(fragments: Sequence[str], language: str, fact: Fact) -> list[int]:
+    """Indices of the fragments in which ``fact`` (its aspect and value) is stated."""
+    return [
+        index
+        for index, fragment in enumerate(fragments)
+        if any(f.aspect == fact.aspect and f.value == fact.value for f in extract_facts(fragment, language))
+        and _occurrences(fragment, fact.surface)
+    ]
+
+
+def _drop(text: str, surface: str, language: str) -> str | None:
+    """``text`` without the word ``surface``, or None when dropping it would break the sentence."""
+    matches = _occurrences(text, surface)
+    if not matches:
+        return None
+    for match in reversed(matches):
+        start, end = match.span()
+        if not text[:start].strip():
+            if language == "de":
+                return None  # "Grundsätzlich stehen Ihnen ..." without it is a question (verb first)
+            rest = re.sub(r"^\s*,?\s*", "", text[end:])
+            text = rest[:1].upper() + rest[1:]
+            continue
+        before, after = text[:start].rstrip(), text[end:].lstrip()
+        if before.endswith(",") and after.startswith(","):  # ", in principle, " -> ", " -> " "
+            before, after = before[:-1], after[1:].lstrip()
+        text = f"{before} {after}" if after[:1].isalnum() or after[:1] in "„“\"'(" else before + after
+    return normalize(text)
+
+
+def _suggest(
+    aspect: str, de_only: list[Fact], en_only: list[Fact], fragments_de: Sequence[str], fragments_en: Sequence[str]
+) -> _SuggestionParts:
+    """Suggested German and English sentences that agree on ``aspect``, and a note (the rule is above)."""
+    label = _LABELS[aspect]
+    if len(de_only) == 1 and len(en_only) == 1:
+        return _suggest_conflict(de_only[0], en_only[0], fragments_de, fragments_en)
+    if aspect in _DROPPABLE and bool(de_only) != bool(en_only):
+        language, facts = ("de", de_only) if de_only else ("en", en_only)
+        return _suggest_drop(language, facts, fragments_de, fragments_en, label)
+    if aspect == "negation":
+        why = "a negation changes what is promised; which text is right, and its translation, is not derivable"
+    elif de_only and en_only:
+        why = f"the texts differ in more than one {aspect} value"
+    else:
+        which = "German" if de_only else "English"
+        why = f"{label} appears only in the {which} text, and adding it to the other needs a translator's wording"
+    return None, None, f"No safe suggestion: {why}. The organisation must decide which text is right."
+
+
+def _suggest_conflict(de: Fact, en: Fact, fragments_de: Sequence[str], fragments_en: Sequence[str]) -> _SuggestionParts:
+    in_de, in_en = _holding(fragments_de, "de", de), _holding(fragments_en, "en", en)
+    english_word = _replacement("en", en, de)
+    if not in_de or not in_en or english_word is None:
+        return None, None, f'No safe suggestion: the English form of "{de.lemma}" cannot be derived here.'
+    suggestion_de = " ".join(fragments_de[i] for i in in_de)
+    frequency = de.aspect == "frequency"
+    suggestion_en = " ".join(
+        _substitute("en", fragments_en[i], en.surface, english_word, frequency=frequency) for i in in_en
+    )
+    note = (
+        f'Keeps the German "{de.lemma}" (the German text is the original) and writes it "{english_word}" in the'
+        f' English text. The organisation must confirm "{de.lemma}" is true.'
+    )
+    german_word = _replacement("de", de, en)
+    if german_word is not None:
+        other = " ".join(_substitute("de", fragments_de[i], de.surface, german_word) for i in in_de)
+        note += f' If "{en.lemma}" is what holds, the German text should read instead: "{other}"'
+    return suggestion_de, suggestion_en, note
+
+
+def _suggest_drop(
+    language: str, facts: list[Fact], fragments_de: Sequence[str], fragments_en: Sequence[str], label: str
+) -> _SuggestionParts:
+    mine, theirs = (fragments_de, fragments_en) if language == "de" else (fragments_en, fragments_de)
+    indices = sorted({i for fact in facts for i in _holding(mine, language, fact)})
+    dropped: list[str] = []
+    for index in indices:
+        text: str | None = mine[index]
+        for fact in facts:
+            text = _drop(text, fact.surface, language) if text is not None else None
+        if text is None:
+            return None, None, f"No safe suggestion: dropping {label} would break the sentence's grammar."
+        dropped.append(text)
+    if not indices:
+        return None, None, f"No safe suggestion: {label} could not be located in the text."
+    # The other text is unchanged: the sentence at the same place when both have as many sentences.
+    counterpart = " ".join(theirs[i] for i in indices) if len(theirs) == len(mine) else " ".join(theirs)
+    words = ", ".join(dict.fromkeys(fact.lemma for fact in facts))
+    other = "English" if language == "de" else "German"
+    which = "German" if language == "de" else "English"
+    note = (
+        f'Drops "{words}", which only the {which} text has, so both texts state what they already share.'
+        f" The organisation must decide: if {label} is meant, the {other} text needs it too (a translator's wording,"
+        " not derived here)."
+    )
+    suggestion = " ".join(dropped)
+    return (suggestion, counterpart, note) if language == "de" else (counterpart, suggestion, note)
+
+
 def _describe(facts: list[Fact]) -> str:
     return ", ".join(dict.fromkeys(fact.lemma for fact in facts))
 
 
-def compare_texts(claim_id: str, german: str, english: str) -> list[Disagreement]:
-    """Facts of the German and the English text that differ, one disagreement per aspect."""
+def compare_texts(
+    claim_id: str,
+    german: str,
+    english: str,
+    *,
+    fragments_de: Sequence[str] | None = None,
+    fragments_en: Sequence[str] | None = None,
+) -> list[Disagreement]:
+    """Facts of the German and the English text that differ, one disagreement per aspect.
+
+    Each disagreement carries a suggested correction (:func:`_suggest`), made
+    on ``fragments_de``/``fragments_en`` (the sentences the texts consist of;
+    default: each text as one).
+    """
     de_facts = extract_facts(german, "de")
     en_facts = extract_facts(english, "en")
     disagreements: list[Disagreement] = []
@@ -750,12 +965,25 @@ def compare_texts(claim_id: str, german: str, english: str) -> list[Disagreement
             message = f'{claim_id}: the German text has {label} "{de}", which the English text does not.'
         else:
             message = f'{claim_id}: the English text has {label} "{en}", which the German text does not.'
-        disagreements.append(Disagreement(claim_id, aspect, de, en, message))
+        suggestion = _suggest(
+            aspect,
+            de_only,
+            en_only,
+            [normalize(f) for f in (fragments_de if fragments_de is not None else [german])],
+            [normalize(f) for f in (fragments_en if fragments_en is not None else [english])],
+        )
+        disagreements.append(Disagreement(claim_id, aspect, de, en, message, *suggestion))
     return disagreements
 
 
 def lint_claim(claim: Claim) -> list[Disagreement]:
-    return compare_texts(claim.id, " ".join(claim.text_de), " ".join(claim.text_en))
+    return compare_texts(
+        claim.id,
+        " ".join(claim.text_de),
+        " ".join(claim.text_en),
+        fragments_de=claim.text_de,
+        fragments_en=claim.text_en,
+    )
 
 
 def lint_translations(catalog: Catalog) -> list[Disagreement]:
@@ -763,12 +991,313 @@ def lint_translations(catalog: Catalog) -> list[Disagreement]:
     return [disagreement for claim in catalog.claims for disagreement in lint_claim(claim)]
 
 
+# ---------------------------------------------------------------------------
+# Rendering the data-security section from the verified claims
+#
+# The section's sentences are the policy's own; which claims they hold comes
+# from the catalogue's fragments. With the results of an audit, a sentence is
+# printed only when every claim in it is PASS; of a sentence that also holds a
+# claim that is not, the verified fragments that read as sentences on their own
+# are printed and the rest is withheld. Nothing is reworded, so the rendered
+# text can only say less than the policy, never more.
+
+SECTION_HEADINGS = {"de": "Datensicherheit", "en": "Data security:"}
+"""The headings of the data-security section in privacy-policy.txt (sentences of their own, no promise)."""
+PROMISED = "PASS"
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A claim of the section not printed as a promise, and why."""
+
+    claim_id: str
+    verdict: str  # the audit's verdict, or "NOT_AUDITED" when the results do not have the claim
+    reason: str
+
+
+@dataclass(frozen=True)
+class RenderedSection:
+    language: str
+    heading: str
+    paragraphs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SectionRender:
+    sections: tuple[RenderedSection, ...]
+    promised: tuple[str, ...]  # claims printed as promises, in the order they appear
+    withheld: tuple[Withheld, ...]
+    verified: bool  # False: rendered from the catalogue alone, nothing was checked against an audit
+
+    def text(self) -> str:
+        blocks: list[str] = []
+        for section in self.sections:
+            blocks.append(section.heading)
+            blocks.extend(section.paragraphs or ("",))
+        return "\n\n".join(block for block in blocks if block) + "\n"
+
+
+def _heading_like(catalog: Catalog, language: str, sentences: Sequence[str]) -> bool:
+    headings = {np.text for np in catalog.non_promises if np.language == language and np.kind == "heading"}
+    return len(sentences) == 1 and (sentences[0] in headings or is_heading(sentences[0]))
+
+
+def section_paragraphs(catalog: Catalog, policy: PolicyText, language: str) -> list[list[str]]:
+    """The sentences of the data-security section, by paragraph, from its heading to the next heading."""
+    heading = SECTION_HEADINGS[_language(language)]
+    blocks = [_split_paragraph(block) for block in paragraphs(policy.part(language))]
+    starts = [index for index, block in enumerate(blocks) if block == [heading]]
+    if len(starts) != 1:
+        found = "no" if not starts else "more than one"
+        raise InputError(str(policy.path), language, f"{found} section heading {heading!r} (a paragraph of its own)")
+    section: list[list[str]] = []
+    for block in blocks[starts[0] + 1 :]:
+        if _heading_like(catalog, language, block):
+            break
+        section.append(block)
+    return section
+
+
+def _claims_in(sentence: str, catalog: Catalog, language: str) -> list[tuple[str, str]]:
+    """(claim ID, fragment) of every fragment inside ``sentence``, in the order they occur."""
+    found = [
+        (sentence.find(fragment), claim.id, fragment)
+        for claim in catalog.claims
+        for fragment in (normalize(text) for text in claim.text(language))
+        if fragment in sentence
+    ]
+    return [(claim_id, fragment) for _, claim_id, fragment in sorted(found)]
+
+
+def _stands_alone(fragment: str) -> bool:
+    """A fragment that starts like a sentence (a capital letter or a digit, maybe after a quote)."""
+    first = fragment.lstrip(_OPENERS)[:1]
+    return first.isupper() or first.isdigit()
+
+
+def section_claims(catalog: Catalog, policy: PolicyText) -> list[str]:
+    """The claims the data-security section states, in order (German first, then any only the English has)."""
+    ordered: dict[str, None] = {}
+    for language in LANGUAGES:
+        for block in section_paragraphs(catalog, policy, language):
+            for sentence in block:
+                ordered.update(dict.fromkeys(claim_id for claim_id, _ in _claims_in(sentence, catalog, language)))
+    return list(ordered)
+
+
+def render_section(
+    catalog: Catalog,
+    policy: PolicyText,
+    verdicts: Mapping[str, tuple[str, str]] | None,
+    languages: Sequence[str] = LANGUAGES,
+) -> SectionRender:
+    """The data-security section in ``languages``, printing as promises only the claims ``verdicts`` has PASS.
+
+    ``verdicts`` maps a claim ID to (verdict, reason); a claim it lacks is not
+    verified. None: render everything from the catalogue (``verified`` False).
+    """
+    withheld: dict[str, Withheld] = {}
+    promised: dict[str, None] = {}
+
+    def verdict_of(claim_id: str) -> tuple[str, str]:
+        if verdicts is None:
+            return PROMISED, ""
+        return verdicts.get(claim_id, ("NOT_AUDITED", "the results have no verdict for this claim"))
+
+    sections: list[RenderedSection] = []
+    for language in languages:
+        rendered: list[str] = []
+        for block in section_paragraphs(catalog, policy, language):
+            sentences: list[str] = []
+            for sentence in block:
+                found = _claims_in(sentence, catalog, language)
+                bad = {claim_id for claim_id, _ in found if verdict_of(claim_id)[0] != PROMISED}
+                for claim_id in bad:
+                    verdict, reason = verdict_of(claim_id)
+                    withheld.setdefault(claim_id, Withheld(claim_id, verdict, reason))
+                if not bad:
+                    sentences.append(sentence)  # verbatim; a sentence without a claim makes no promise
+                    promised.update(dict.fromkeys(claim_id for claim_id, _ in found))
+                    continue
+                for claim_id, fragment in found:
+                    if claim_id in bad:
+                        continue
+                    if _stands_alone(fragment):
+                        text = fragment.rstrip(" ,;")
+                        sentences.append(text if text.endswith(_TERMINAL) else text + ".")
+                        promised[claim_id] = None
+                    else:
+                        partner = ", ".join(sorted(bad))
+                        withheld.setdefault(
+                            claim_id,
+                            Withheld(
+                                claim_id,
+                                verdict_of(claim_id)[0],
+                                f"verified, but its words do not form a sentence without those of {partner}"
+                                " (withheld) in the same sentence; the text is not reworded here",
+                            ),
+                        )
+            if sentences:
+                rendered.append(" ".join(sentences))
+        sections.append(RenderedSection(language, SECTION_HEADINGS[language], tuple(rendered)))
+    # A claim printed in one language but withheld in the other is withheld: both languages must say the same.
+    for claim_id in withheld:
+        promised.pop(claim_id, None)
+    if any(w.verdict == PROMISED for w in withheld.values()):
+        sections = [
+            RenderedSection(s.language, s.heading, _without(s.paragraphs, catalog, s.language, withheld))
+            for s in sections
+        ]
+    return SectionRender(tuple(sections), tuple(promised), tuple(withheld.values()), verdicts is not None)
+
+
+def _without(
+    paragraphs_: Sequence[str], catalog: Catalog, language: str, withheld: Mapping[str, Withheld]
+) -> tuple[str, ...]:
+    """Paragraphs without the sentences of claims withheld in the other language."""
+    kept: list[str] = []
+    for paragraph in paragraphs_:
+        sentences = [
+            sentence
+            for sentence in _split_paragraph(paragraph)
+            if not any(claim_id in withheld for claim_id, _ in _claims_in(sentence, catalog, language))
+        ]
+        if sentences:
+            kept.append(" ".join(sentences))
+    return tuple(kept)
+
+
+def verdicts_from_results(document: Mapping[str, Any], catalog: Catalog, source: str) -> dict[str, tuple[str, str]]:
+    """Claim ID -> (verdict, reason) from a schema-valid results.json.
+
+    A claim whose text in the results differs from the catalogue's is
+    ``TEXT_CHANGED``: the audit verified other words than the ones printed.
+    """
+    findings: list[Mapping[str, Any]] = list(document.get("findings") or [])
+    result: dict[str, tuple[str, str]] = {}
+    for claim in document.get("claims") or []:
+        claim_id = str(claim["id"])
+        try:
+            mine = catalog.claim(claim_id)
+        except KeyError:
+            continue
+        text = claim.get("text") or {}
+        same = all(
+            [normalize(t) for t in text.get(language) or []] == [normalize(t) for t in mine.text(language)]
+            for language in LANGUAGES
+        )
+        if not same:
+            result[claim_id] = ("TEXT_CHANGED", f"{source} verified a different wording of this claim")
+            continue
+        verdict = str(claim["verdict"])
+        result[claim_id] = (verdict, "" if verdict == PROMISED else _reason(claim, findings, verdict, source))
+    return result
+
+
+def _reason(claim: Mapping[str, Any], findings: Sequence[Mapping[str, Any]], verdict: str, source: str) -> str:
+    claim_id = claim["id"]
+    parts = [f"{verdict} in {source}"]
+    for layer in claim.get("layers") or []:
+        if layer.get("verdict") not in (PROMISED, None):
+            hint = f" ({layer['hint']})" if layer.get("hint") else ""
+            parts.append(f"{layer.get('layer')} layer {layer.get('verdict')}{hint}")
+    bad = [f for f in findings if claim_id in (f.get("claims") or []) and f.get("verdict") in ("FAIL", "ERROR")]
+    parts += [f"{f.get('checkId')} {f.get('verdict')}: {normalize(str(f.get('message', '')))}" for f in bad[:3]]
+    if len(bad) > 3:
+        parts.append(f"and {len(bad) - 3} more finding(s)")
+    attestation = claim.get("attestation")
+    if isinstance(attestation, Mapping) and attestation.get("status") in ("missing", "expired"):
+        parts.append(f"attestation {attestation['status']}")
+    return "; ".join(parts)
+
+
+def render_exit_code(render: SectionRender) -> int:
+    """0 every claim of the section printed; 1 one withheld as FAIL; 2 one withheld as not verified (or worse)."""
+    verdicts = {w.verdict for w in render.withheld} - {PROMISED}
+    if not verdicts:
+        return 0
+    return 1 if verdicts == {"FAIL"} else 2
+
+
+def cmd_policy_text(args: Any) -> int:
+    """``compliance-checks policy-text``: print (or write) the data-security section from the verified claims."""
+    import os
+    import sys
+    import tempfile
+
+    from compliance_checks.catalog import load_catalog
+    from compliance_checks.cli import _input_file, terminal_safe
+    from compliance_checks.errors import UsageError
+
+    catalog = load_catalog()
+    policy = load_policy(catalog.policy_path)
+    verdicts: dict[str, tuple[str, str]] | None = None
+    results_file = _input_file("--results", args.results)
+    if results_file is not None:
+        from compliance_checks.report.results import read_results
+
+        verdicts = verdicts_from_results(read_results(results_file), catalog, str(results_file))
+    languages = LANGUAGES if args.lang == "both" else (args.lang,)
+    render = render_section(catalog, policy, verdicts, languages)
+    text = render.text()
+    if args.out is not None and not args.out:
+        raise UsageError("--out: expected a file name, got an empty string")
+    if args.out in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        out = Path(args.out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=f".{out.name}-", dir=out.parent)
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                    stream.write(text)
+                os.replace(temporary, out)  # never half a section
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise InputError(args.out, "", f"cannot write the section ({exc.strerror or exc})") from None
+    if not render.verified:
+        print(
+            "policy-text: rendered from the catalogue alone; nothing was verified"
+            " (pass --results results.json of an audit to print only what holds)",
+            file=sys.stderr,
+        )
+    for item in render.withheld:
+        print(terminal_safe(f"withheld {item.claim_id} ({item.verdict}): {item.reason}"), file=sys.stderr)
+    return render_exit_code(render)
+
+
+def add_cli(commands: Any) -> None:
+    """Register ``policy-text`` on the CLI's subcommands."""
+    parser = commands.add_parser(
+        "policy-text",
+        help="render the data-security section of the privacy policy from the verified claims",
+        description=(
+            "Print the data-security section of the privacy policy (German and English) from the claims"
+            " catalogue. With --results, only claims the audit found PASS are printed as promises; the others"
+            " are withheld and listed on standard error. Exit codes: 0 all printed, 1 a claim withheld as FAIL,"
+            " 2 a claim withheld as not verified."
+        ),
+    )
+    parser.add_argument("--lang", choices=("de", "en", "both"), default="both", help="language(s) (default: both)")
+    parser.add_argument("--results", metavar="FILE", help="results.json of an audit: print only PASS claims")
+    parser.add_argument("--out", metavar="FILE", help="write the section here (default: standard output)")
+    parser.set_defaults(handler=cmd_policy_text)
+
+
 __all__ = [
     "LANGUAGES",
+    "SECTION_HEADINGS",
     "Disagreement",
     "Fact",
     "PolicyText",
+    "RenderedSection",
+    "SectionRender",
     "SentenceStatus",
+    "Withheld",
+    "add_cli",
     "classify",
     "compare_texts",
     "conflicts",
@@ -781,6 +1310,11 @@ __all__ = [
     "load_policy",
     "missing_fragments",
     "normalize",
+    "render_exit_code",
+    "render_section",
+    "section_claims",
+    "section_paragraphs",
     "split_sentences",
     "stale_non_promises",
+    "verdicts_from_results",
 ]

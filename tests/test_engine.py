@@ -137,15 +137,17 @@ attestations:
     owner: Data protection officer
     date: 2026-03-01
     document: DPA with the tax advisors, ref. DPA-2026-014
+    sha256: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     expires: 2027-03-01
   - claim: REC-STOTAX
     owner: Payroll
     date: 2025-01-10
     document: Stotax encryption confirmation
+    sha256: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
     expires: 2026-01-10
 """,
     )
-    attestations = load_attestations(path, [c.id for c in CATALOG.claims], TODAY)
+    attestations = load_attestations(path, CATALOG.claims, TODAY)
     result = audit(estate("dev"), attestations=attestations)
     assert claim(result, "REC-TAX-ADVISORS") == Verdict.PASS
     assert claim(result, "REC-STOTAX") == Verdict.FAIL
@@ -174,7 +176,7 @@ attestations:
 def test_bad_attestations(tmp_path: Path, item: str, place: str) -> None:
     path = write(tmp_path, "a.yaml", f"attestations:\n  - {item}\n")
     with pytest.raises(InputError) as caught:
-        load_attestations(path, [c.id for c in CATALOG.claims], TODAY)
+        load_attestations(path, CATALOG.claims, TODAY)
     assert caught.value.place == place
 
 

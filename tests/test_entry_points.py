@@ -305,6 +305,7 @@ ATTESTATIONS = {
             "owner": "DPO",
             "date": "2026-03-01",
             "document": "DPA-2026-014",
+            "sha256": "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
             "expires": "2027-03-01",
         }
     ]
