@@ -167,3 +167,14 @@ def test_matching_rules() -> None:
     assert [(k["checkId"], k["verdict"]) for k in result["fixed"]] == [("c", "ERROR"), ("d", "FAIL")]
     assert result["unchanged"] == 2  # a and b
     assert result["baseline"] == {"file": "b.json", "sha256": "0" * 64, "startedAt": "2026-01-01T00:00:00Z"}
+
+
+def test_findings_about_another_estate_are_left_out() -> None:
+    host = "https://example.org/"
+    other = {**_finding("probe_http_no_set_cookie", host, "FAIL"), "excluded": "not a host of the stack"}
+    assert compare([other], _baseline(), file="b.json", sha256="0" * 64)["new"] == []
+    assert compare([], _baseline(other), file="b.json", sha256="0" * 64)["fixed"] == []
+    counted = {**other, "excluded": None}  # the key as results.py writes it for a finding that counts
+    assert [k["checkId"] for k in compare([counted], _baseline(), file="b.json", sha256="0" * 64)["new"]] == [
+        "probe_http_no_set_cookie"
+    ]

@@ -10,7 +10,9 @@ A problem is a FAIL or an ERROR: both stand between the estate and a signed-off 
 - ``unchanged``: how many findings of this run were in the baseline and are neither
   (still a problem, still none, or a problem that is now MANUAL: not fixed until verified).
 
-Several findings of one check on one resource count as one, with the worst verdict.
+Several findings of one check on one resource count as one, with the worst verdict. A finding
+marked ``excluded`` (about another estate than the audited one: a probe of a host that is not the
+stack's) is left out on both sides, as it is left out of the claims and the exit code.
 The baseline is read with :func:`~compliance_checks.report.results.read_results`:
 anything but a valid results document is an InputError naming the file and the place.
 """
@@ -35,6 +37,8 @@ def _by_key(findings: Iterable[Mapping[str, Any]]) -> dict[Key, dict[str, str]]:
     """(checkId, resourceId lower-cased) -> the finding key with the worst verdict among its findings."""
     keyed: dict[Key, dict[str, str]] = {}
     for finding in findings:
+        if finding.get("excluded"):
+            continue
         key = (str(finding["checkId"]), str(finding["resourceId"]).lower())
         entry = {
             "checkId": str(finding["checkId"]),
