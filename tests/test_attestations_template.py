@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -21,7 +22,7 @@ TODAY = dt.date(2026, 11, 24)
 ORGANISATIONAL = [c.id for c in CATALOG.claims if c.attestation_required]
 TECHNICAL = [c.id for c in CATALOG.claims if not c.attestation_required]
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "attestations.example.yaml"
-STATE = Path(__file__).resolve().parent / "fixtures" / "pulumi-stack-export.json"
+STATE = Path(__file__).resolve().parent / "fixtures" / "sources" / "pulumi-stack-export.json"
 
 
 def entry(claim: str, **fields: str) -> str:
@@ -269,3 +270,21 @@ def test_an_external_reference_is_kept_without_a_file(tmp_path: Path) -> None:
     )
     assert loaded["REC-BANKING"].evidence_file is None
     assert loaded["REC-BANKING"].document == "https://dms.example.org/records/4711"
+
+
+def test_results_record_the_evidence_hash(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, digest = evidence(tmp_path, "records/dpa.pdf")
+    path = attestations_file(
+        tmp_path,
+        entry("REC-BANKING", document="records/dpa.pdf", sha256=f'"{digest}"'),
+        entry("REC-STOTAX", document="DPA-2026-014"),
+    )
+    out = tmp_path / "out"
+    argv = ["audit", "--source", "pulumi-state", "--input", str(STATE), "--attestations", str(path), "--out", str(out)]
+    code = main([*argv, "--format", "json", "-q", "--today", TODAY.isoformat()])
+    assert code in (0, 1, 2), capsys.readouterr().err
+    claims = {c["id"]: c for c in json.loads((out / "results.json").read_text(encoding="utf-8"))["claims"]}
+    banking, stotax = claims["REC-BANKING"]["attestation"], claims["REC-STOTAX"]["attestation"]
+    assert (banking["sha256"], banking["evidenceChecked"], banking["status"]) == (digest, True, "valid")
+    assert (stotax["sha256"], stotax["evidenceChecked"]) == ("ab" * 32, False)
+    assert claims["REC-BANKING"]["verdict"] == "PASS"

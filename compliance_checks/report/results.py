@@ -224,6 +224,8 @@ def build_results(
                     "date": c.attestation.date.isoformat() if c.attestation else "",
                     "document": c.attestation.document if c.attestation else "",
                     "expires": c.attestation.expires.isoformat() if c.attestation else "",
+                    "sha256": c.attestation.sha256 if c.attestation else "",
+                    "evidenceChecked": c.attestation is not None and c.attestation.evidence_file is not None,
                     "status": c.attestation_status,
                 },
             }
