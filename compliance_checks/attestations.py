@@ -35,6 +35,7 @@ template``; the copy in ``docs/attestations.example.yaml`` is tested to match).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -91,14 +92,16 @@ def looks_like_path(reference: str) -> bool:
 
 def _evidence_path(base: Path, reference: str) -> Path | None:
     """The local file an evidence reference names, or None when it names none (an external reference)."""
-    candidate = Path(reference).expanduser()
+    candidate = Path(reference)
+    with contextlib.suppress(RuntimeError):  # "~someone" with no such user: the name as written
+        candidate = candidate.expanduser()
     candidate = candidate if candidate.is_absolute() else base / candidate
     try:
         os.stat(candidate)  # lstat would treat a link to the evidence as not the evidence
-    except FileNotFoundError:
-        return candidate if looks_like_path(reference) else None
     except (OSError, ValueError):
-        return candidate  # exists in some form but cannot be read: _hash_file says why
+        # Missing, unreadable, a name too long or with a NUL: a reference that reads as a path must be the
+        # evidence (_hash_file says what is wrong with it); free text such as a contract number is not a file.
+        return candidate if looks_like_path(reference) else None
     return candidate
 
 

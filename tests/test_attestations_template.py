@@ -288,3 +288,14 @@ def test_results_record_the_evidence_hash(tmp_path: Path, capsys: pytest.Capture
     assert (banking["sha256"], banking["evidenceChecked"], banking["status"]) == (digest, True, "valid")
     assert (stotax["sha256"], stotax["evidenceChecked"]) == ("ab" * 32, False)
     assert claims["REC-BANKING"]["verdict"] == "PASS"
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["Data processing agreement " + "with a long description " * 20, "~no-such-user-here", "ref. DPA-2026-014"],
+)
+def test_free_text_references_are_not_files(tmp_path: Path, reference: str) -> None:
+    loaded = load_attestations(
+        attestations_file(tmp_path, entry("REC-BANKING", document=json.dumps(reference))), CATALOG.claims, TODAY
+    )
+    assert loaded["REC-BANKING"].evidence_file is None
