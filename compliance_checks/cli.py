@@ -48,7 +48,19 @@ FILE_NAMES = {
     "sarif": "results.sarif",
     "junit": "junit.xml",
 }
-VERDICT_STYLE = {"PASS": "green", "FAIL": "bold red", "ERROR": "yellow", "MANUAL": "blue", "NOT_APPLICABLE": "dim"}
+VERDICT_STYLE = {
+    "PASS": "green",
+    "FAIL": "bold red",
+    "ERROR": "yellow",
+    "MANUAL": "blue",
+    "NOT_APPLICABLE": "dim",
+    "NOT_RUN": "dim",
+}
+EXIT_MEANING = {
+    EXIT_OK: "every promise verified by the layers that ran is kept",
+    EXIT_VIOLATION: "a promise is broken",
+    EXIT_ERROR: "something could not be verified",
+}
 
 
 def terminal_safe(text: str) -> str:
@@ -180,17 +192,17 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
     from compliance_checks.checks import load_checks
     from compliance_checks.policy_text import lint_translations
     from compliance_checks.report.results import build_results
-    from compliance_checks.waivers import load_waivers
+    from compliance_checks.scope import foreign_probe_reason, probe_hosts, stack_host_names
+    from compliance_checks.waivers import load_document_waivers, load_waivers
 
     catalog = load_catalog()
     checks = load_checks()
     waivers_file = _input_file("--waivers", args.waivers)
     waivers = load_waivers(waivers_file, checks) if waivers_file else []
+    document_waivers = load_document_waivers(waivers_file, [c.id for c in catalog.claims]) if waivers_file else []
     baseline = _input_file("--baseline", getattr(args, "baseline", None))  # read when the results are built
     attestations_file = _input_file("--attestations", args.attestations)
-    attestations = (
-        load_attestations(attestations_file, catalog.claims, today) if attestations_file else {}
-    )
+    attestations = load_attestations(attestations_file, catalog.claims, today) if attestations_file else {}
     drift: dict[str, Any] | None = None
     if _REGISTRY[args.source].offline:
         inventory, inputs, stack, collection = load_source(args)
@@ -208,6 +220,10 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
 
         with _progress("Running checkov on the inventory exported as an ARM template…"):
             extra = checkov_audit(inventory, stack, today=today)
+    layer = args.layer or _REGISTRY[args.source].layer
+    probed = probe_hosts([args.probe, *(f"https://{e}" for e in args.probe_tls or ())]) if args.probe else []
+    # A probe is evidence for this stack only when it probed one of the stack's host names (compliance_checks/scope.py).
+    excluded = "" if args.probe_of_stack else foreign_probe_reason(probed, stack_host_names(inventory))
     with _progress(f"Evaluating {len(checks)} checks over {len(inventory)} resources…"):
         result = evaluate(
             inventory,
@@ -221,9 +237,47 @@ def run_audit(args: argparse.Namespace, today: dt.date) -> tuple[AuditResult, di
             context={"catalog": catalog},
             extra_findings=extra[0],
             extra_checks=extra[1],
+            layer=layer,
+            fail_on_document=args.fail_on_document,
+            document_waivers=document_waivers,
+            observed_excluded=excluded,
         )
+    scope = _scope(args, result, stack=stack, probed=probed, layer=layer, excluded=excluded)
     return result, build_results(
-        result, source=args.source, stack=stack, inputs=inputs, collection=collection, drift=drift, baseline=baseline
+        result,
+        source=args.source,
+        stack=stack,
+        inputs=inputs,
+        collection=collection,
+        drift=drift,
+        baseline=baseline,
+        scope=scope,
+    )
+
+
+def _scope(
+    args: argparse.Namespace, result: AuditResult, *, stack: str | None, probed: list[str], layer: str, excluded: str
+) -> dict[str, Any]:
+    from compliance_checks.scope import scope_section
+
+    placeholders = []
+    if args.source == "synth":  # the offline synthesis runs under a mock subscription (infra/synth.py)
+        from infra.synth import MOCK_SUBSCRIPTION_ID
+
+        placeholders.append(f"subscription {MOCK_SUBSCRIPTION_ID} (the offline synthesis's mock subscription)")
+    extra_sources = (["probe"] if args.probe else []) + (["checkov"] if getattr(args, "checkov", False) else [])
+    return scope_section(
+        sources=[args.source, *extra_sources],
+        stack=stack,
+        inventory=result.inventory,
+        probed=probed,
+        probes_count=bool(probed) and not excluded,
+        probe_of_stack=bool(args.probe_of_stack),
+        layer=layer,
+        started_at=result.started_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        finished_at=result.finished_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        tool_version=__version__,
+        placeholders=placeholders,
     )
 
 
@@ -392,20 +446,36 @@ def print_summary(results: dict[str, Any], paths: Sequence[Path]) -> None:
     from rich.text import Text
 
     console = _console()
+    summary = results["summary"]
+    # The policy text is its own subject: its disagreements come first, with the decision they need.
+    if results["document"]:
+        gate = "fail this run (--fail-on-document)" if summary.get("failOnDocument") else "do not fail this run"
+        console.print(
+            f"[bold]Policy text[/]: {len(results['document'])} disagreement(s) between German and English ({gate}):"
+        )
+    for item in results["document"]:
+        message = item["message"].removeprefix(f"{item['claimId']}: ")
+        decided = " [dim](decided: waiver)[/]" if item.get("waiver") else ""
+        console.print(f"  [bold red]POLICY TEXT[/] {_literal(item['claimId'])}: {_literal(message)}{decided}")
     table = Table(title="Privacy-policy claims", show_lines=False)
     table.add_column("Claim", no_wrap=True)
     table.add_column("Verdict", no_wrap=True)
-    table.add_column("Title")
+    table.add_column("Layers (what ran, what did not)")
     for claim in results["claims"]:
         verdict = claim["verdict"]
+        layers = "; ".join(layer["summary"] for layer in claim.get("layers", ()))
         table.add_row(
             Text(terminal_safe(claim["id"])),
             Text(terminal_safe(verdict), style=VERDICT_STYLE.get(verdict, "")),
-            Text(terminal_safe(claim["title"])),
+            Text(terminal_safe(layers or claim["title"])),
         )
     console.print(table)
     # Resource IDs and messages carry text from the input files: shown literally, never as markup.
-    problems = [f for f in results["findings"] if f["verdict"] in ("FAIL", "ERROR") and not f["waiver"]]
+    problems = [
+        f
+        for f in results["findings"]
+        if f["verdict"] in ("FAIL", "ERROR") and not f["waiver"] and not f.get("excluded")
+    ]
     for finding in problems[:15]:
         console.print(
             f"  [{VERDICT_STYLE[finding['verdict']]}]{finding['verdict']}[/] {_literal(finding['checkId'])}: "
@@ -413,13 +483,20 @@ def print_summary(results: dict[str, Any], paths: Sequence[Path]) -> None:
         )
     if len(problems) > 15:
         console.print(f"  … {len(problems) - 15} more in the report")
-    for item in results["document"]:
-        message = item["message"].removeprefix(f"{item['claimId']}: ")
-        console.print(f"  [bold red]POLICY TEXT[/] {_literal(item['claimId'])}: {_literal(message)}")
-    summary = results["summary"]
+    excluded = [f for f in results["findings"] if f.get("excluded")]
+    if excluded:
+        console.print(f"  [dim]{len(excluded)} probe finding(s) not counted: {_literal(excluded[0]['excluded'])}[/]")
+    scope = results.get("scope") or {}
+    if scope:
+        probed = ", ".join(scope.get("probedHosts") or []) or "none"
+        console.print(
+            f"\nAudited: {_literal(', '.join(scope.get('sources') or []))}"
+            f"{' stack ' + _literal(scope['stack']) if scope.get('stack') else ''} as the {_literal(scope.get('layer'))}"
+            f" state; probed hosts: {_literal(probed)}"
+            + (" [dim](IDs are placeholders of the offline synthesis)[/]" if scope.get("placeholderIds") else "")
+        )
     counts = ", ".join(f"{n} {v}" for v, n in summary["claims"].items() if n)
-    meaning = {0: "all verifiable promises kept", 1: "promises broken", 2: "not everything could be verified"}
-    console.print(f"\nClaims: {counts}. Exit {summary['exitCode']}: {meaning[summary['exitCode']]}.")
+    console.print(f"\nClaims: {counts}. Exit {summary['exitCode']}: {EXIT_MEANING[summary['exitCode']]}.")
     if "comparison" in results:  # audit --baseline FILE
         from compliance_checks.report.baseline import summary_line
 
@@ -627,7 +704,19 @@ def build_parser() -> argparse.ArgumentParser:
         default="low",
         help="lowest severity of a FAIL that makes the exit code 1 (default: low)",
     )
-    audit.add_argument("--waivers", metavar="FILE", help="YAML file of waivers")
+    audit.add_argument(
+        "--layer",
+        choices=("declared", "deployed"),
+        help="what the source holds (default: declared for synth, pulumi-preview and arm templates; deployed for"
+        " pulumi-state and live); --layer deployed for an ARM export (az group export)",
+    )
+    audit.add_argument(
+        "--fail-on-document",
+        action="store_true",
+        help="exit 1 when the German and English policy texts disagree, unless a 'document' waiver records the"
+        " decision (default: reported on top, not failing)",
+    )
+    audit.add_argument("--waivers", metavar="FILE", help="YAML file of waivers (and 'document' decisions)")
     audit.add_argument("--attestations", metavar="FILE", help="YAML file of attestations for organisational claims")
     audit.add_argument("--baseline", metavar="FILE", help="results.json of an earlier audit: list new and fixed ones")
     audit.add_argument(
@@ -685,6 +774,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --probe: wait after network idle on each page, for delayed scripts (default: 1.5)",
     )
     audit.add_argument("--database", metavar="HOST:PORT", help="with --probe: try the database port from here")
+    audit.add_argument(
+        "--probe-of-stack",
+        action="store_true",
+        help="with --probe: the target serves the audited stack although it is not one of its host names"
+        " (e.g. a staging address); without it such probes are reported but do not count",
+    )
     audit.add_argument(
         "--chromium",
         metavar="PATH",

@@ -1,9 +1,17 @@
-"""Evaluate: run every check over the inventory, apply waivers, roll findings up into claims.
+"""Evaluate: run every check over the inventory, apply waivers, roll findings up into layered claims.
 
-Exit codes follow from the result: 2 when anything could not be verified
+Each claim is judged per layer (compliance_checks/layers.py): declared or
+deployed (the configuration the source holds), observed (probes), attested
+(organisational claims). A check whose layer this audit cannot run (a probe
+check without ``--probe``) does not run: its layer is NOT_RUN.
+
+Exit codes follow the layers that ran: 2 when anything could not be verified
 (an unwaived ERROR), 1 when a promise is broken (an unwaived FAIL at or above
-the ``fail_on`` severity, or a disagreement in the policy text), 0 otherwise.
-MANUAL (needs a probe or an attestation) and NOT_APPLICABLE do not fail a run.
+the ``fail_on`` severity, or an expired attestation), 0 otherwise. NOT_RUN,
+MANUAL (an organisational claim waiting for its attestation) and
+NOT_APPLICABLE never fail a run. Disagreements between the German and English
+policy text are findings on the document: reported on top, and failing the run
+only with ``fail_on_document`` (a document waiver records the organisation's decision).
 """
 
 from __future__ import annotations
@@ -18,7 +26,8 @@ from compliance_checks.attestations import Attestation
 from compliance_checks.checks.base import Check, CheckMeta, Params
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict, worst
 from compliance_checks.inventory import IncompleteInventory, Inventory
-from compliance_checks.waivers import WaiverRule, apply_waivers
+from compliance_checks.layers import ATTESTED, DECLARED, LayerResult, NotRun, layer_of, layer_results, rollup
+from compliance_checks.waivers import DocumentWaiver, WaiverRule, apply_document_waivers, apply_waivers
 
 if TYPE_CHECKING:
     from compliance_checks.catalog import Catalog, Claim
@@ -36,6 +45,11 @@ class ClaimResult:
     findings: tuple[Finding, ...]
     attestation: Attestation | None = None
     attestation_status: str | None = None  # valid | expired | missing | None (not required)
+    layers: tuple[LayerResult, ...] = ()
+
+    def describe_layers(self) -> str:
+        """``declared PASS (6 checks); observed NOT RUN — add --probe URL``."""
+        return "; ".join(layer.describe() for layer in self.layers)
 
     @property
     def waived(self) -> bool:
@@ -58,8 +72,15 @@ class AuditResult:
     context: Mapping[str, object] = field(default_factory=dict)
     # Checks of other tools (checkov) whose findings came in through ``evaluate(extra_findings=...)``.
     extra_checks: Mapping[str, CheckMeta] = field(default_factory=dict)
+    layer: str = DECLARED
+    """The layer the configuration checks judged: declared or deployed, as the source decides."""
+    not_run: Mapping[str, NotRun] = field(default_factory=dict)
+    """The checks this audit did not run (a probe check without --probe), by ID."""
+    fail_on_document: bool = False
 
     def check_verdict(self, check_id: str) -> Verdict:
+        if check_id in self.not_run:
+            return Verdict.NOT_RUN
         return (
             worst([f.verdict for f in self.findings if f.check_id == check_id and f.verdict != Verdict.NOT_APPLICABLE])
             if any(f.check_id == check_id and f.verdict != Verdict.NOT_APPLICABLE for f in self.findings)
@@ -77,7 +98,10 @@ class AuditResult:
 
     @property
     def exit_code(self) -> int:
-        counted = [f for f in (*self.findings, *self.document) if not f.waived]
+        # Only the layers that ran speak: a check that did not run left no finding; a probe of another
+        # estate's host is reported but excluded; the document counts when its own gate is on.
+        document = self.document if self.fail_on_document else ()
+        counted = [f for f in (*self.findings, *document) if f.counts]
         if any(f.verdict == Verdict.ERROR for f in counted):
             return EXIT_ERROR
         if any(f.verdict == Verdict.FAIL and self.severity_of(f).rank >= self.fail_on.rank for f in counted):
@@ -87,27 +111,35 @@ class AuditResult:
         return EXIT_OK
 
 
+_ATTESTED_VERDICT = {"valid": Verdict.PASS, "expired": Verdict.FAIL, "missing": Verdict.MANUAL}
+_ATTESTED_HINT = {"missing": "add an attestation (--attestations FILE)", "expired": "the attestation has expired"}
+
+
 def _claim_result(
     claim: Claim,
+    *,
     by_check: Mapping[str, Sequence[Finding]],
     attestations: Mapping[str, Attestation],
     today: dt.date,
-    document: Sequence[Finding] = (),
+    layer_by_check: Mapping[str, str],
+    not_run: Mapping[str, NotRun],
+    default_layer: str,
 ) -> ClaimResult:
-    # A claim whose German and English texts disagree is broken as written, whatever the estate does.
-    text_findings = tuple(f for f in document if f.resource_id.endswith(f"#{claim.id}"))
-    mine = tuple(f for check_id in claim.checks for f in by_check.get(check_id, ())) + text_findings
-    verdicts: list[Verdict] = [f.verdict for f in mine if f.verdict != Verdict.NOT_APPLICABLE]
-    if claim.checks and len(mine) == len(text_findings):
-        verdicts.append(Verdict.ERROR)  # referenced checks produced nothing
+    """The claim's layers and its verdict: the worst of the layers that ran, NOT_RUN when none did.
+
+    The policy text's own disagreements are findings on the document (``AuditResult.document``), not on
+    the claim: the claim says whether the estate keeps the promise.
+    """
+    mine = tuple(f for check_id in claim.checks for f in by_check.get(check_id, ()))
+    layers = layer_results(claim.checks, layer_by_check, by_check, not_run, default_layer)
     attestation = attestations.get(claim.id)
     status: str | None = None
     if claim.attestation_required:
         status = "missing" if attestation is None else attestation.status(today)
-        verdicts.append({"valid": Verdict.PASS, "expired": Verdict.FAIL, "missing": Verdict.MANUAL}[status])
-    # Nothing to judge: all findings not applicable (fine), or none at all (nothing verified).
-    verdict = worst(verdicts) if verdicts else (Verdict.NOT_APPLICABLE if mine else Verdict.ERROR)
-    return ClaimResult(claim, verdict, mine, attestation, status)
+        layers.append(LayerResult(ATTESTED, _ATTESTED_VERDICT[status], (), (), _ATTESTED_HINT.get(status, "")))
+    if not layers:  # a claim nothing judges (the catalogue forbids it): nothing was verified
+        return ClaimResult(claim, Verdict.ERROR, mine, attestation, status, ())
+    return ClaimResult(claim, rollup(layers), mine, attestation, status, tuple(layers))
 
 
 def document_findings(disagreements: Sequence[Disagreement], policy_name: str) -> list[Finding]:
@@ -141,9 +173,17 @@ def _explained(findings: list[Finding], inventory: Inventory) -> list[Finding]:
     ]
 
 
-def _run_checks(inventory: Inventory, checks: Mapping[str, Check], params: Params) -> list[Finding]:
+def _run_checks(
+    inventory: Inventory, checks: Mapping[str, Check], params: Params, not_run: dict[str, str] | None = None
+) -> list[Finding]:
+    """Every check's findings; a check whose layer this audit cannot run is left out, its hint put in ``not_run``."""
     findings: list[Finding] = []
     for check in checks.values():
+        hint = check.not_run(inventory)
+        if hint:  # its layer did not run in this audit (a probe check without --probe): no verdict at all
+            if not_run is not None:
+                not_run[check.id] = hint
+            continue
         try:
             produced = check.evaluate(inventory, params)
         except IncompleteInventory as gap:
@@ -170,8 +210,17 @@ def evaluate(
     context: Mapping[str, object] | None = None,
     extra_findings: Sequence[Finding] = (),
     extra_checks: Mapping[str, CheckMeta] | None = None,
+    layer: str = DECLARED,
+    fail_on_document: bool = False,
+    document_waivers: Sequence[DocumentWaiver] = (),
+    observed_excluded: str = "",
 ) -> AuditResult:
     """Run ``checks`` over ``inventory`` and roll up.
+
+    ``layer`` is what the configuration checks judge (``declared`` or
+    ``deployed``: the source decides). ``observed_excluded`` says why the
+    probes' findings do not count for the audited estate (the probed host is
+    not one of its host names): they are kept, but excluded.
 
     ``extra_findings`` come from other tools (checkov): they join the findings
     before sorting and waivers and count towards the exit code (a waiver they
@@ -188,16 +237,38 @@ def evaluate(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        findings = _run_checks(inventory, checks, params)
+        layer_by_check = {check_id: layer_of(check.layer, layer) for check_id, check in checks.items()}
+        hints: dict[str, str] = {}
+        findings = _run_checks(inventory, checks, params, hints)
+        skipped = {check_id: NotRun(check_id, layer_by_check[check_id], hint) for check_id, hint in hints.items()}
+        if observed_excluded:
+            findings = [
+                replace(f, excluded=observed_excluded) if checks[f.check_id].layer != "configuration" else f
+                for f in findings
+            ]
         findings.extend(extra_findings)
         findings.sort(key=lambda f: (f.check_id, f.resource_id.lower(), f.message))
         findings, expired = apply_waivers(findings, list(waivers), today)
         by_check: dict[str, list[Finding]] = {}
         for finding in findings:
             by_check.setdefault(finding.check_id, []).append(finding)
-        document = tuple(f.with_context("policy-text", stamp) for f in document_findings(disagreements, policy_name))
+        document = tuple(
+            apply_document_waivers(
+                [f.with_context("policy-text", stamp) for f in document_findings(disagreements, policy_name)],
+                document_waivers,
+                today,
+            )
+        )
         claims = tuple(
-            _claim_result(claim, by_check, attestations or {}, today, document)
+            _claim_result(
+                claim,
+                by_check=by_check,
+                attestations=attestations or {},
+                today=today,
+                layer_by_check=layer_by_check,
+                not_run=skipped,
+                default_layer=layer,
+            )
             for claim in sorted(catalog.claims, key=lambda c: c.id)
         )
     finally:
@@ -216,4 +287,7 @@ def evaluate(
         fail_on=fail_on,
         context=dict(context or {}),
         extra_checks=dict(sorted((extra_checks or {}).items())),
+        layer=layer,
+        not_run=dict(sorted(skipped.items())),
+        fail_on_document=fail_on_document,
     )

@@ -14,19 +14,23 @@ class Verdict(enum.StrEnum):
     ERROR = "ERROR"
     MANUAL = "MANUAL"
     NOT_APPLICABLE = "NOT_APPLICABLE"
+    # A claim's layer (or the whole claim) that this audit did not run: never a finding's verdict,
+    # never a PASS, never a failure (compliance_checks/layers.py).
+    NOT_RUN = "NOT_RUN"
 
     @property
     def rank(self) -> int:
-        """Worst first when sorted descending: FAIL > ERROR > MANUAL > PASS > NOT_APPLICABLE."""
+        """Worst first when sorted descending: FAIL > ERROR > MANUAL > PASS > NOT_RUN > NOT_APPLICABLE."""
         return _RANK[self]
 
 
 _RANK = {
     Verdict.NOT_APPLICABLE: 0,
-    Verdict.PASS: 1,
-    Verdict.MANUAL: 2,
-    Verdict.ERROR: 3,
-    Verdict.FAIL: 4,
+    Verdict.NOT_RUN: 1,
+    Verdict.PASS: 2,
+    Verdict.MANUAL: 3,
+    Verdict.ERROR: 4,
+    Verdict.FAIL: 5,
 }
 
 
@@ -92,6 +96,9 @@ class Finding:
     # Cautions that leave the verdict as it is but must be seen (a certificate that expires within 30 days):
     # every report format shows them beside the verdict as WARN.
     warnings: tuple[str, ...] = ()
+    # Why this finding does not count for the audited estate (a probe of a host that is not one of the
+    # stack's): it stays in every report, but neither the claims nor the exit code take it.
+    excluded: str = ""
 
     def __post_init__(self) -> None:
         # Checks interpolate observed values into messages: no message carries a secret either.
@@ -103,6 +110,11 @@ class Finding:
     @property
     def waived(self) -> bool:
         return self.waiver is not None
+
+    @property
+    def counts(self) -> bool:
+        """True when the finding counts towards the exit code: neither waived nor about another estate."""
+        return self.waiver is None and not self.excluded
 
     def with_waiver(self, waiver: Waiver) -> Finding:
         return replace(self, waiver=waiver)

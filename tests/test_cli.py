@@ -24,8 +24,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.C
 
 def test_default_audit_writes_every_format(report: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
     out, result = report
-    # The policy text itself disagrees between German and English: a real violation.
-    assert result.returncode == 1, result.stderr
+    # The estate keeps every promise the declared layer can verify: the default job is green. The policy
+    # text's own German/English disagreements are reported on top, with their own gate (--fail-on-document).
+    assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert {p.name for p in out.iterdir()} == {
         "results.json",
@@ -37,10 +38,32 @@ def test_default_audit_writes_every_format(report: tuple[Path, subprocess.Comple
         "manifest.sha256",
     }
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert results["summary"]["exitCode"] == 1
+    assert results["summary"]["exitCode"] == 0
     assert {d["claimId"] for d in results["document"]} >= {"RIGHTS-COMPLAINT", "REC-COOPERATIVE-AUDIT"}
     assert all(f["verdict"] != "FAIL" for f in results["findings"])  # the stack itself keeps its promises
-    assert "SEC-DB-SINGLE-IP-VPN" in result.stdout and "Exit 1" in result.stdout
+    assert "SEC-DB-SINGLE-IP-VPN" in result.stdout and "Exit 0" in result.stdout
+    assert result.stdout.index("POLICY TEXT") < result.stdout.index("SEC-DB-SINGLE-IP-VPN")  # the document on top
+
+
+def test_the_document_has_its_own_gate(tmp_path: Path) -> None:
+    out = tmp_path / "gated"
+    assert main(["audit", "--quiet", "--format", "json", "--fail-on-document", "--out", str(out)]) == 1
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert results["summary"]["failOnDocument"] and results["summary"]["exitCode"] == 1
+    # The organisation records its decision on each disagreement: the gate is green until the decision expires.
+    decisions = tmp_path / "waivers.yaml"
+    decisions.write_text(
+        "document:\n"
+        + "".join(
+            f"  - claim: {d['claimId']}\n    aspect: {d['aspect']}\n    justification: German text binding\n"
+            "    expires: 2099-01-01\n    owner: DPO\n"
+            for d in results["document"]
+        ),
+        encoding="utf-8",
+    )
+    argv = ["audit", "--quiet", "--format", "json", "--fail-on-document", "--waivers", str(decisions)]
+    assert main([*argv, "--out", str(tmp_path / "decided")]) == 0
+    assert main([*argv, "--today", "2099-01-02", "--out", str(tmp_path / "expired")]) == 1
 
 
 def test_results_follow_the_schema(report: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
@@ -61,7 +84,7 @@ def test_verify_report_detects_tampering(report: tuple[Path, subprocess.Complete
 
 
 def test_audit_of_prod_and_formats(tmp_path: Path) -> None:
-    assert main(["audit", "--stack", "prod", "--format", "json,md", "--out", str(tmp_path / "p"), "--quiet"]) == 1
+    assert main(["audit", "--stack", "prod", "--format", "json,md", "--out", str(tmp_path / "p"), "--quiet"]) == 0
     assert {p.name for p in (tmp_path / "p").iterdir()} == {
         "results.json",
         "report.md",
@@ -144,7 +167,7 @@ def test_html_report_renders_in_a_real_browser(
             page.goto((report[0] / "report.html").as_uri())
             matrix = page.locator("#claim-matrix").bounding_box()
             assert matrix is not None and matrix["width"] > 400 and matrix["height"] > 200
-            assert page.locator("#exit").inner_text().startswith("Promises broken")
+            assert page.locator("#exit").inner_text().startswith("All verifiable promises kept")
             assert page.locator("section.card").count() == 24
             assert page.locator("#estate rect").count() >= 30
             page.screenshot(path=str(shot), full_page=False)

@@ -299,6 +299,10 @@ class Check(ABC):
     # What the check decides on (see Read); checks written as code list them here.
     READS: ClassVar[tuple[Read, ...]] = ()
 
+    # The layer of evidence the check judges (compliance_checks/layers.py): a configuration check judges the
+    # declared or the deployed state, whichever the audited source holds; probe checks judge the observed one.
+    layer: ClassVar[str] = "configuration"
+
     @property
     def id(self) -> str:
         return self.meta.id
@@ -306,6 +310,14 @@ class Check(ABC):
     def reads(self) -> tuple[Read, ...]:
         """Every (type, path) this check decides on."""
         return self.READS
+
+    def not_run(self, inventory: Inventory) -> str:
+        """Why this audit cannot run the check and what would run it; empty when it can run.
+
+        A configuration check always runs on a configuration source (no resource of its kind is its own
+        ERROR); a probe check needs the probe's records (ProbeCheck).
+        """
+        return ""
 
     def evaluate(self, inventory: Inventory, params: Params) -> list[Finding]:
         findings = list(self.run(inventory, params))

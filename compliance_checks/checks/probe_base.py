@@ -2,8 +2,9 @@
 
 Probes (the live audit) add records to the inventory with types ``Probe/tls``,
 ``Probe/http``, ``Probe/browser`` and ``Probe/reachability``; the check logic
-lives here, once, like every other check. Without a probe record the verdict
-is MANUAL: an offline source cannot see what a visitor sees.
+lives here, once, like every other check. Without a probe record the check
+does not run: the claim's observed layer is NOT RUN (compliance_checks/layers.py)
+and says which option runs it; called directly, the check answers MANUAL.
 """
 
 from __future__ import annotations
@@ -16,9 +17,23 @@ from compliance_checks.checks.base import Check, Params
 from compliance_checks.findings import Evidence, Finding, Verdict
 from compliance_checks.inventory import Inventory, Resource
 
+# What runs each probe (compliance-checks audit --help): the hint a claim shows while its observed layer is NOT RUN.
+PROBE_OPTIONS = {
+    "Probe/tls": "add --probe URL",
+    "Probe/http": "add --probe URL",
+    "Probe/browser": "add --probe URL",
+    "Probe/reachability": "add --probe URL --database HOST:PORT",
+}
+
 
 class ProbeCheck(Check):
     probe_type: str
+    layer = "observed"
+
+    def not_run(self, inventory: Inventory) -> str:
+        if inventory.of_type(self.probe_type):
+            return ""
+        return PROBE_OPTIONS.get(self.probe_type, "add --probe URL")
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
         probes = inventory.of_type(self.probe_type)

@@ -15,7 +15,14 @@ from typing import Any
 
 from compliance_checks.render_values import MAX_TABLE_ROWS, as_table, show_json
 
-COLOURS = {"PASS": "#1a7f37", "FAIL": "#cf222e", "ERROR": "#bc4c00", "MANUAL": "#0969da", "NOT_APPLICABLE": "#6e7781"}
+COLOURS = {
+    "PASS": "#1a7f37",
+    "FAIL": "#cf222e",
+    "ERROR": "#bc4c00",
+    "MANUAL": "#0969da",
+    "NOT_APPLICABLE": "#6e7781",
+    "NOT_RUN": "#6e7781",
+}
 VERDICTS = ("FAIL", "ERROR", "MANUAL", "PASS", "NOT_APPLICABLE")
 MAX_PASS_ROWS = 25
 SHORT = {"NOT_APPLICABLE": "N/A"}

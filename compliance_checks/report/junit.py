@@ -83,7 +83,8 @@ def render_junit(results: Mapping[str, Any]) -> str:
     if unclaimed:
         # checkov's built-in and custom checks belong to no claim of the policy: their own suite.
         suites.append(_suite("checkov", stamp, [_finding_case(f, checks.get(f["checkId"])) for f in unclaimed]))
-    suites.append(_suite(POLICY_SUITE, stamp, [_document_case(item) for item in results["document"]]))
+    gated = bool(results["summary"].get("failOnDocument", True))
+    suites.append(_suite(POLICY_SUITE, stamp, [_document_case(item, gated) for item in results["document"]]))
 
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for suite in suites:
@@ -154,6 +155,8 @@ def _verdict_case(finding: Mapping[str, Any], check: Mapping[str, Any] | None) -
     verdict = finding["verdict"]
     message = finding["message"]
     case = _Case(finding["checkId"], finding["resourceId"])
+    if finding.get("excluded"):  # a probe of a host outside the audited stack: reported, never counted
+        return _Case(case.classname, case.name, _Outcome("skipped", f"not counted: {finding['excluded']}"))
     if verdict == "FAIL":
         waiver = finding["waiver"]
         if waiver:
@@ -185,7 +188,13 @@ def _attestation_case(claim: Mapping[str, Any]) -> _Case:
         # Nothing to attest and nothing checked: report what the claim's verdict says.
         verdict = claim["verdict"]
         message = f"no finding and no attestation (claim verdict {verdict})"
-        kinds = {"FAIL": "failure", "ERROR": "error", "MANUAL": "skipped", "NOT_APPLICABLE": "skipped"}
+        kinds = {
+            "FAIL": "failure",
+            "ERROR": "error",
+            "MANUAL": "skipped",
+            "NOT_APPLICABLE": "skipped",
+            "NOT_RUN": "skipped",
+        }
         return _Case(ATTESTATION_CLASSNAME, name, _Outcome(kinds[verdict], message) if verdict in kinds else None)
     status = attestation["status"]
     described = _attestation_text(attestation)
@@ -207,10 +216,15 @@ def _attestation_text(attestation: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _document_case(item: Mapping[str, Any]) -> _Case:
+def _document_case(item: Mapping[str, Any], gated: bool = True) -> _Case:
     name = f"{item['claimId']}/{item['aspect']}" if item["aspect"] else item["claimId"]
     text = f"German: {item['de'] or ''}\nEnglish: {item['en'] or ''}"
     verdict, message = item["verdict"], item["message"]
+    # The outcome follows the document's own gate: decided by a waiver, or not gated without --fail-on-document.
+    if item.get("waiver"):
+        return _Case(DOCUMENT_CLASSNAME, name, _Outcome("skipped", _waived(item["waiver"])))
+    if not gated:
+        return _Case(DOCUMENT_CLASSNAME, name, _Outcome("skipped", f"not gated (--fail-on-document): {message}"))
     outcome = {
         "FAIL": _Outcome("failure", message, POLICY_SUITE, text),
         "ERROR": _Outcome("error", message, POLICY_SUITE, text),

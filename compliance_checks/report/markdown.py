@@ -7,7 +7,7 @@ from typing import Any
 
 from compliance_checks.render_values import as_table, show_json
 
-ICON = {"PASS": "✅", "FAIL": "❌", "ERROR": "⚠️", "MANUAL": "📝", "NOT_APPLICABLE": "➖"}
+ICON = {"PASS": "✅", "FAIL": "❌", "ERROR": "⚠️", "MANUAL": "📝", "NOT_APPLICABLE": "➖", "NOT_RUN": "⏸️"}
 WARN_ICON = "🔶"
 EXIT_MEANING = {0: "all verifiable promises kept", 1: "promises broken", 2: "not everything could be verified"}
 

@@ -111,6 +111,7 @@ def _finding(
         "resourceType": finding.resource_type,
         "message": finding.message,
         "warnings": list(finding.warnings),
+        "excluded": finding.excluded or None,
         "evidence": [
             {"path": e.path, "observed": jsonable(e.observed), "expected": e.expected} for e in finding.evidence
         ],
@@ -166,6 +167,7 @@ def build_results(
     collection: Mapping[str, Any] | None = None,
     drift: Mapping[str, Any] | None = None,
     baseline: Path | None = None,
+    scope: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     claims_of: dict[str, list[str]] = {}
     for claim_result in result.claims:
@@ -201,9 +203,13 @@ def build_results(
             "claims": _counts([c.verdict for c in result.claims]),
             "findings": _counts([f.verdict for f in result.findings]),
             "waived": sum(1 for f in result.findings if f.waived),
+            "excluded": sum(1 for f in result.findings if f.excluded),
             "documentFindings": len(result.document),
+            "failOnDocument": result.fail_on_document,
+            "layer": result.layer,
             "exitCode": result.exit_code,
         },
+        "scope": None if scope is None else dict(scope),
         "claims": [
             {
                 "id": c.claim.id,
@@ -211,6 +217,17 @@ def build_results(
                 "kind": c.claim.kind,
                 "text": {"de": list(c.claim.text_de), "en": list(c.claim.text_en)},
                 "verdict": c.verdict.value,
+                "layers": [
+                    {
+                        "layer": layer.layer,
+                        "verdict": layer.verdict.value,
+                        "checks": list(layer.checks),
+                        "notRun": [n.check_id for n in layer.not_run],
+                        "hint": layer.hint,
+                        "summary": layer.describe(),
+                    }
+                    for layer in c.layers
+                ],
                 "controls": [
                     {"id": cid, "title": ctl.title if (ctl := _control(result, cid)) else cid}
                     for cid in c.claim.controls
@@ -267,6 +284,9 @@ def build_results(
                 "message": f.message,
                 "de": str(f.evidence[0].observed) if f.evidence else "",
                 "en": str(f.evidence[1].observed) if len(f.evidence) > 1 else "",
+                "waiver": None
+                if f.waiver is None
+                else {"justification": f.waiver.justification, "expires": f.waiver.expires, "owner": f.waiver.owner},
             }
             for f in result.document
         ],

@@ -284,12 +284,33 @@ def _finding_result(
     }
     if finding.get("warnings"):
         result["properties"]["warnings"] = list(finding["warnings"])
+    if finding.get("excluded"):  # a probe of a host outside the audited stack: shown, but no alert for this estate
+        result["level"] = "note"
+        result["properties"]["excluded"] = finding["excluded"]
     return result
 
 
 def _document_result(item: Mapping[str, Any], rule_index: Mapping[str, int], policy_uri: str) -> dict[str, Any]:
-    claim_id, aspect = item["claimId"], item["aspect"]
+    aspect = item["aspect"]
     detail = f'{aspect or "text"}: German "{item["de"] or ""}", English "{item["en"] or ""}"'
+    result = _document_body(item, rule_index, policy_uri, detail)
+    waiver = item.get("waiver")
+    if waiver:  # the organisation's recorded decision on this disagreement (waivers file, document section)
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "state": "accepted",
+                "justification": waiver["justification"],
+                "properties": {"owner": waiver["owner"], "expires": waiver["expires"]},
+            }
+        ]
+    return result
+
+
+def _document_body(
+    item: Mapping[str, Any], rule_index: Mapping[str, int], policy_uri: str, detail: str
+) -> dict[str, Any]:
+    claim_id, aspect = item["claimId"], item["aspect"]
     return {
         "ruleId": DOCUMENT_RULE_ID,
         "ruleIndex": rule_index[DOCUMENT_RULE_ID],

@@ -59,6 +59,9 @@ class Source:
     accepts_parameters: bool = False
     activity: str = "Reading {input}…"
     """The progress message while loading; ``{input}`` and ``{stack}`` are filled in."""
+    layer: str = "deployed"
+    """The layer of evidence the source holds (compliance_checks/layers.py): ``declared`` (what a program or
+    template asks for) or ``deployed`` (what exists); ``audit --layer`` overrides it (an ARM export)."""
 
 
 def _load_synth(request: SourceRequest) -> Loaded:
@@ -126,10 +129,16 @@ _TABLE = (
         offline=True,
         load=_load_synth,
         activity="Running the infra program for stack {stack} under Pulumi's mock runtime…",
+        layer="declared",
     ),
     Source("pulumi-state", "JSON of `pulumi stack export`", needs_input=True, offline=True, load=_load_pulumi_state),
     Source(
-        "pulumi-preview", "JSON of `pulumi preview --json`", needs_input=True, offline=True, load=_load_pulumi_preview
+        "pulumi-preview",
+        "JSON of `pulumi preview --json`",
+        needs_input=True,
+        offline=True,
+        load=_load_pulumi_preview,
+        layer="declared",
     ),
     Source(
         "arm",
@@ -138,6 +147,8 @@ _TABLE = (
         offline=True,
         load=_load_arm,
         accepts_parameters=True,
+        # A template is a desired state; an export (`az group export`) is a copy of the deployed one: --layer deployed.
+        layer="declared",
     ),
     Source(
         "live",
