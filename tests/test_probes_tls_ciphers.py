@@ -38,7 +38,7 @@ from compliance_checks.checks.base import Params
 from compliance_checks.findings import Finding, Verdict
 from compliance_checks.inventory import Inventory, Resource
 from compliance_checks.probes.tls import probe_tls
-from compliance_checks.probes.tls_profile import PROFILE, curve_bits, judge_suite
+from compliance_checks.probes.tls_profile import PROFILE, SuiteVerdict, curve_bits, judge_suite
 from tests.conftest import missing_prerequisite
 from tests.support.pki import NOW, Issued, make_ca, name_of
 
@@ -428,6 +428,22 @@ def test_cbc_sha256_with_forward_secrecy_is_a_caution_not_a_failure() -> None:
     verdict = judge_suite("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", anonymous=False)
     assert verdict.problems == ()
     assert verdict.cautions
+
+
+def test_tls13_suites_outside_the_tr_table_are_cautions() -> None:
+    # TR-02102-2 (2024-01) Tabelle 12 lists AES-128-GCM, AES-256-GCM and AES-128-CCM for TLS 1.3.
+    for listed in ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_AES_128_CCM_SHA256"):
+        assert judge_suite(listed, anonymous=False) == SuiteVerdict((), ())
+    ccm8 = judge_suite("TLS_AES_128_CCM_8_SHA256", anonymous=False)
+    assert ccm8.problems == () and ccm8.cautions == (
+        "AES-CCM with an 8-byte tag, not listed by TR-02102-2 (Tabelle 12)",
+    )
+
+
+def test_static_dh_suites_of_the_tr_fail_for_personal_data() -> None:
+    # Tabelle 3 allows them until 2026 where forward secrecy is impossible; this profile does not (footnote 2).
+    verdict = judge_suite("TLS_ECDH_RSA_WITH_AES_128_GCM_SHA256", anonymous=False)
+    assert "no forward secrecy" in verdict.problems
 
 
 @pytest.mark.parametrize(

@@ -1,26 +1,46 @@
 """The TLS profile the ``probe_tls_*`` checks judge a server against, named in their evidence.
 
-Profile ``BSI TR-02102-2 (2024-01), baseline``. The sources:
+Profile ``BSI TR-02102-2 (2024-01), baseline``. The source is BSI TR-02102-2 "Kryptographische Verfahren:
+Empfehlungen und Schlüssellängen, Teil 2 -- Verwendung von Transport Layer Security (TLS)", Version 2024-01
+of 29.02.2024 (https://www.bsi.bund.de/SharedDocs/Downloads/DE/BSI/Publikationen/TechnischeRichtlinien/
+TR02102/BSI-TR-02102-2.pdf; English: .../EN/BSI/Publications/TechGuidelines/TG02102/BSI-TR-02102-2.pdf).
+Checked against the German text of that edition, read as a word diff against 2021-01
+(``BSI-TR-02102-2_2024_01_DE.txt``, in the reference corpus searched for this project; its repository is
+not named there). The German edition numbers sections and tables as follows (the English translation was
+not available to compare):
 
-- BSI TR-02102-2 "Cryptographic Mechanisms: Recommendations and Key Lengths, Part 2 -- Use of Transport
-  Layer Security (TLS)", edition 2024-01
-  (https://www.bsi.bund.de/SharedDocs/Downloads/EN/BSI/Publications/TechGuidelines/TG02102/BSI-TR-02102-2.pdf):
-  section 3.2 (TLS 1.2 and 1.3 only), section 3.3.1 (the recommended TLS 1.2 cipher suites: every one with
-  forward secrecy -- ECDHE or DHE -- and AES in GCM, CCM or CBC mode with SHA-256/384; none with RSA key
-  transport, NULL, anonymous, export, RC4, 3DES or a SHA-1 MAC), section 3.3.2 / 3.4 (the TLS 1.3 suites,
-  AES-GCM and AES-CCM), section 3.6 (key lengths: RSA and finite-field DH at least 3000 bits recommended
-  from 2023 on; ECC at least 250 bits) and the named groups of section 3.6 (ffdhe3072/4096, secp256r1,
-  secp384r1, secp521r1, brainpool). The section numbers are those of the 2024-01 edition as the project
-  read it; the text itself was not available in this repository's reference corpus, so re-check them
-  against the edition in force when you cite them.
-- Where this profile is looser than the TR (each a documented deviation, not an oversight):
-  RSA and DH keys of 2048 to 2999 bits are a WARN, not a FAIL (the TR's transition from 2000 to 3000 bits;
-  Azure App Service managed certificates are RSA 2048); CBC suites with SHA-256/384 (listed by the TR) are a
-  WARN because they are not AEAD; ChaCha20-Poly1305 and the X25519/X448 groups, which the TR does not list,
-  pass as RFC 9325 section 4.2 recommends them.
+- 3.1.2: the security level is 120 bits (raised from 100).
+- 3.2: TLS 1.2 and TLS 1.3 are recommended; TLS 1.0, 1.1 (RFC 8996), SSL v2 and v3 are not.
+- 3.3.1.1, Tabelle 2 (TLS 1.2 with Perfect Forward Secrecy): TLS_ECDHE_ECDSA_WITH_AES_128/256 in CBC
+  (SHA256/SHA384), GCM and CCM, and TLS_ECDHE_RSA_WITH_AES_128/256 in CBC and GCM, until 2030+;
+  TLS_DHE_DSS/TLS_DHE_RSA_WITH_AES_128/256 in CBC and GCM (DHE_RSA also CCM) only until 2029. CBC is
+  recommended only with the Encrypt-then-MAC extension (3.3.4.4, 3.3.4.5). Footnote 2: for personal data
+  Perfect Forward Secrecy is recommended in principle.
+- 3.3.1.2, Tabelle 3: static (EC)DH suites without forward secrecy (TLS_ECDH_*, TLS_DH_*) until 2026, "if
+  the suites of 3.3.1.1 are not possible". Suites with RSA key transport (TLS_RSA_WITH_*), NULL, anonymous,
+  export, RC4, (3)DES or a SHA-1/MD5 MAC are listed nowhere.
+- 3.3.2, Tabelle 5 (TLS 1.2 groups): secp256r1, secp384r1, secp521r1, brainpoolP256r1/384r1/512r1 (2030+),
+  ffdhe3072 and ffdhe4096 (2029); ffdhe2048 is no longer listed.
+- 3.3.3, Tabelle 6: signatures rsa (PKCS #1 v1.5) only until 2025, dsa until 2029, ecdsa 2030+; Tabelle 7:
+  with sha256, sha384 or sha512.
+- 3.4.2, Tabelle 9 (TLS 1.3 groups): secp256r1/384r1/521r1, brainpoolP256r1tls13/384/512, ffdhe3072,
+  ffdhe4096. 3.4.4, Tabelle 12 (TLS 1.3 suites): TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384,
+  TLS_AES_128_CCM_SHA256.
+- 3.6.1, Tabelle 13 (minimum key lengths in the handshake): ECDSA and ECDH 250 bits; RSA, DSS and DH
+  3000 bits from 2023 on. 3.6.2: brainpool curves, else secp256r1/384r1/521r1.
+
+Where this profile differs from the TR (each a documented choice, not an oversight):
+
+- Looser: RSA and DH keys of 2048 to 2999 bits are a WARN, not a FAIL (the TR asks 3000 bits since 2023;
+  Azure App Service managed certificates are RSA 2048); CBC suites with SHA-256/384 (Tabelle 2) are a WARN
+  because they are not AEAD and whether Encrypt-then-MAC is negotiated is not observed; ChaCha20-Poly1305
+  and the X25519/X448 groups, which the TR does not list, pass as RFC 9325 section 4.2 recommends them;
+  TLS_AES_128_CCM_8_SHA256 (not in Tabelle 12) is a WARN; DHE suites pass although the TR ends them in 2029.
+- Stricter: a suite without forward secrecy fails, the static (EC)DH suites of Tabelle 3 included (the
+  portal handles personal data: footnote 2).
 - Below the floor is a FAIL: RSA or DH under 2048 bits (RFC 9325 section 4.1; the 1024-bit group of
-  RFC 2409 is breakable, weakdh.org), elliptic curves under 250 bits, certificate signatures with SHA-1 or
-  MD5 (RFC 9155 forbids them in TLS 1.2).
+  RFC 2409 is breakable, weakdh.org), elliptic curves under 250 bits (Tabelle 13), certificate signatures
+  with SHA-1 or MD5 (RFC 9155 forbids them in TLS 1.2).
 """
 
 from __future__ import annotations
@@ -35,10 +55,10 @@ PROFILE_SUMMARY = (
 )
 
 RSA_FLOOR = 2048  # below: FAIL (RFC 9325 section 4.1)
-RSA_RECOMMENDED = 3000  # TR-02102-2 section 3.6 from 2023 on; below it (and above the floor): WARN
-DH_FLOOR = 2048
-DH_RECOMMENDED = 3000
-EC_FLOOR = 250  # TR-02102-2 section 3.6 / TR-02102-1: elliptic curves of at least 250 bits
+RSA_RECOMMENDED = 3000  # TR-02102-2 (2024-01) 3.6.1, Tabelle 13, from 2023 on; below it (above the floor): WARN
+DH_FLOOR = 2048  # below: FAIL (RFC 9325 section 4.1)
+DH_RECOMMENDED = 3000  # TR-02102-2 (2024-01) 3.6.1, Tabelle 13 (ffdhe3072 is the smallest group of Tabellen 5, 9)
+EC_FLOOR = 250  # TR-02102-2 (2024-01) 3.6.1, Tabelle 13: ECDSA and ECDH keys of at least 250 bits
 WEAK_SIGNATURE_HASHES = frozenset({"md5", "sha1"})
 
 # IANA names (RFC 8446 B.4, the TLS cipher suite registry) of the AEAD bulk ciphers.
@@ -60,7 +80,11 @@ def judge_suite(name: str, anonymous: bool) -> SuiteVerdict:
     """One cipher suite by its IANA name (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256)."""
     upper = name.upper()
     if _TLS13.match(upper):
-        return SuiteVerdict((), ())  # TLS 1.3 suites: (EC)DHE always, AEAD always (RFC 8446 section 9.1, B.4)
+        # TLS 1.3 suites: (EC)DHE always, AEAD always (RFC 8446 section 9.1, B.4). CCM_8's 64-bit tag is not in
+        # TR-02102-2 (2024-01) Tabelle 12.
+        if upper.endswith("_CCM_8_SHA256"):
+            return SuiteVerdict((), ("AES-CCM with an 8-byte tag, not listed by TR-02102-2 (Tabelle 12)",))
+        return SuiteVerdict((), ())
     exchange, found, bulk = upper.removeprefix("TLS_").removeprefix("SSL_").partition("_WITH_")
     if not found:
         return SuiteVerdict(("not a cipher suite name this profile knows",), ())
