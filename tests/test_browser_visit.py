@@ -40,9 +40,16 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 YOUTUBE, TRACKER, WS_TRACKER = "www.youtube.com", "www.google-analytics.com", "ws.hotjar.com"
-THIRD_PARTIES = (YOUTUBE, TRACKER, WS_TRACKER)
+# Hosts no tracker list names, each still a recipient of the visitor's IP address.
+FONTS_CSS, FONTS_FILES, CDN = "fonts.googleapis.com", "fonts.gstatic.com", "cdn.jsdelivr.net"
+THIRD_PARTIES = (YOUTUBE, TRACKER, WS_TRACKER, FONTS_CSS, FONTS_FILES, CDN)
 RESOLVER_RULES = ", ".join(f"MAP {host} 127.0.0.1" for host in THIRD_PARTIES)
-CHECKS = ("probe_browser_no_cookies", "probe_browser_local_storage", "probe_browser_no_trackers")
+CHECKS = (
+    "probe_browser_no_cookies",
+    "probe_browser_local_storage",
+    "probe_browser_no_trackers",
+    "probe_browser_recipients_disclosed",
+)
 P, F, E, M = Verdict.PASS, Verdict.FAIL, Verdict.ERROR, Verdict.MANUAL
 # Short waits: every page here is local. The delayed cookie (400 ms) must still fall inside the settle time.
 FAST = Crawl(max_depth=2, max_pages=12, time_budget_s=60, settle_s=0.6)
@@ -132,7 +139,30 @@ PAGES: dict[str, str] = {
         "<p>live</p>",
         "localStorage.setItem('lang', 'de'); try { new WebSocket('wss://ws.hotjar.com:{port}/'); } catch (e) {}",
     ),
+    # Recipients: third-party hosts that are no tracker, reached by a stylesheet, a script, an iframe, a worker.
+    "/fonts/": page(
+        "<p style='font-family: Roboto'>Schrift</p>",
+        "localStorage.setItem('lang', 'de');",
+        head=f"<link rel='stylesheet' href='https://{FONTS_CSS}:{{port}}/css2?family=Roboto'>",
+    ),
+    "/cdn/": page(
+        "<p>jQuery</p>",
+        "localStorage.setItem('lang', 'de');",
+        head=f"<script src='https://{CDN}:{{port}}/npm/jquery@3/dist/jquery.min.js'></script>",
+    ),
+    "/frame-sub/": page(
+        f"<iframe src='https://{YOUTUBE}:{{port}}/embed-quiet' width=300 height=200></iframe>",
+        "localStorage.setItem('lang', 'de');",
+    ),
+    "/worker/": page("<p>rechnet</p>", "localStorage.setItem('lang', 'de'); new Worker('/worker.js');"),
 }
+FONT_CSS = f"""@font-face {{ font-family: Roboto; src: url(https://{FONTS_FILES}:{{port}}/s/roboto/v1/roboto.woff2)
+  format('woff2'); }}"""
+# A third-party iframe without cookies whose own subresources go to another host (a CDN image and a fetch).
+QUIET_EMBED = page(
+    f"<img src='https://{CDN}:{{port}}/gh/poster.png'>", f"fetch('https://{CDN}:{{port}}/npm/data.json');"
+)
+WORKER_SCRIPT = f"fetch('https://{CDN}:{{port}}/npm/worker-data.json');"
 SW_SCRIPT = """
 self.addEventListener('install', e => self.skipWaiting());
 self.addEventListener('activate', e => e.waitUntil(
@@ -143,24 +173,29 @@ EMBED = page(
     "document.cookie = '__Host-partitioned=secret-9; Secure; Path=/; SameSite=None; Partitioned';",
 )
 
-CASES: dict[str, tuple[str, Crawl, dict[str, Any], tuple[Verdict, Verdict, Verdict]]] = {
-    # name: (entry path, crawl, site options, verdicts of no_cookies, local_storage, no_trackers)
-    "clean reference portal": ("/clean/", FAST, {"sitemap": ["/clean/", "/clean/contact"]}, (P, P, P)),
-    "cookie after a delay": ("/delay/", ONLY_PAGES, {}, (F, F, P)),
-    "cookie on scroll": ("/scroll/", ONLY_PAGES, {}, (F, F, P)),
-    "cookie from the language switch": ("/language/", ONLY_PAGES, {}, (F, F, P)),
-    "cookie from an empty login": ("/login/", ONLY_PAGES, {}, (F, F, P)),
-    "cookie on a second page": ("/second/", ONLY_PAGES, {}, (F, F, P)),
-    "cookie after pushState": ("/spa/", ONLY_PAGES, {}, (F, F, P)),
-    "cookie from the plain-HTTP hop": ("/plainhop/", FAST, {"plain_cookie": True}, (F, F, P)),
-    "cookie in a third-party iframe": ("/iframe/", ONLY_PAGES, {}, (F, F, P)),
-    "cookie from a service worker": ("/sw/", ONLY_PAGES, {}, (F, F, P)),
-    "cookie on a page only the sitemap lists": ("/unlisted-start/", FAST, {"sitemap": ["/unlinked"]}, (F, F, P)),
-    "tracker only on the 404 page": ("/notfound-start/", FAST, {"notfound_tracker": True}, (P, P, F)),
-    "analytics ids in localStorage": ("/analytics-ids/", ONLY_PAGES, {}, (P, F, F)),
-    "storage beyond localStorage": ("/other-storage/", ONLY_PAGES, {}, (P, F, P)),
-    "beacon on page hide": ("/beacon/", ONLY_PAGES, {}, (P, P, F)),
-    "websocket to a tracker": ("/websocket/", ONLY_PAGES, {}, (P, P, F)),
+CASES: dict[str, tuple[str, Crawl, dict[str, Any], tuple[Verdict, Verdict, Verdict, Verdict]]] = {
+    # name: (entry path, crawl, site options, verdicts of no_cookies, local_storage, no_trackers, recipients)
+    "clean reference portal": ("/clean/", FAST, {"sitemap": ["/clean/", "/clean/contact"]}, (P, P, P, P)),
+    "cookie after a delay": ("/delay/", ONLY_PAGES, {}, (F, F, P, P)),
+    "cookie on scroll": ("/scroll/", ONLY_PAGES, {}, (F, F, P, P)),
+    "cookie from the language switch": ("/language/", ONLY_PAGES, {}, (F, F, P, P)),
+    "cookie from an empty login": ("/login/", ONLY_PAGES, {}, (F, F, P, P)),
+    "cookie on a second page": ("/second/", ONLY_PAGES, {}, (F, F, P, P)),
+    "cookie after pushState": ("/spa/", ONLY_PAGES, {}, (F, F, P, P)),
+    "cookie from the plain-HTTP hop": ("/plainhop/", FAST, {"plain_cookie": True}, (F, F, P, P)),
+    "cookie in a third-party iframe": ("/iframe/", ONLY_PAGES, {}, (F, F, P, F)),
+    "cookie from a service worker": ("/sw/", ONLY_PAGES, {}, (F, F, P, P)),
+    "cookie on a page only the sitemap lists": ("/unlisted-start/", FAST, {"sitemap": ["/unlinked"]}, (F, F, P, P)),
+    "tracker only on the 404 page": ("/notfound-start/", FAST, {"notfound_tracker": True}, (P, P, F, F)),
+    "analytics ids in localStorage": ("/analytics-ids/", ONLY_PAGES, {}, (P, F, F, P)),
+    "storage beyond localStorage": ("/other-storage/", ONLY_PAGES, {}, (P, F, P, P)),
+    "beacon on page hide": ("/beacon/", ONLY_PAGES, {}, (P, P, F, F)),
+    "websocket to a tracker": ("/websocket/", ONLY_PAGES, {}, (P, P, F, F)),
+    "Google Fonts from Google's servers": ("/fonts/", ONLY_PAGES, {}, (P, P, P, F)),
+    "a script from a CDN": ("/cdn/", ONLY_PAGES, {}, (P, P, P, F)),
+    # This Chromium refuses the third-party frame's storage (SecurityError): unread storage is an ERROR.
+    "a third-party iframe's own requests": ("/frame-sub/", ONLY_PAGES, {}, (P, E, P, F)),
+    "a worker's request": ("/worker/", ONLY_PAGES, {}, (P, P, P, F)),
 }
 
 
@@ -205,12 +240,20 @@ class Handler(BaseHTTPRequestHandler):
         if host == YOUTUBE and path == "/embed":
             cookie = ("Set-Cookie", "VISITOR_INFO1_LIVE=secret-10; Path=/; Secure; SameSite=None")
             self.send(200, EMBED, headers=(cookie,))
+        elif host == YOUTUBE and path == "/embed-quiet":
+            self.send(200, QUIET_EMBED)
+        elif host == FONTS_CSS:
+            self.send(200, FONT_CSS, "text/css", headers=(("Access-Control-Allow-Origin", "*"),))
+        elif host == FONTS_FILES:
+            self.send(200, "wOF2", "font/woff2", headers=(("Access-Control-Allow-Origin", "*"),))
         elif host in THIRD_PARTIES:
             self.send(200, "window.tracked = true;" if path.endswith(".js") else "", "text/javascript")
         elif path == "/sitemap.xml" and "sitemap" in self.options:
             urls = "".join(f"<url><loc>https://127.0.0.1:{self.port}{p}</loc></url>" for p in self.options["sitemap"])
             xml = f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'
             self.send(200, xml, "application/xml")
+        elif path == "/worker.js":
+            self.send(200, WORKER_SCRIPT, "text/javascript")
         elif path == "/sw.js":
             self.send(200, SW_SCRIPT, "text/javascript")
         elif path == "/sw-cookie":
@@ -542,3 +585,72 @@ def test_crawl_bound_options_are_checked() -> None:
     for option, value in (("--probe-max-pages", "0"), ("--probe-depth", "-1"), ("--probe-settle", "-2")):
         code = main(["audit", "--format", "json", "--probe", "https://portal.example/", option, value])
         assert code == 64, option
+
+
+# -- recipients and who made each request ---------------------------------------------------------
+
+
+def _loads(record: Resource, check: Any = None) -> tuple[Verdict, dict[str, Any]]:
+    chosen = check if check is not None else load_checks()["probe_browser_recipients_disclosed"]
+    (finding,) = chosen.evaluate(Inventory([record]), Params())
+    return finding.verdict, {e.path: e.observed for e in finding.evidence}
+
+
+def test_undisclosed_recipients_name_what_was_loaded_from_each(site: Site, browser: Browser) -> None:
+    verdict, shown = _loads(visit(site, browser, "/fonts/", ONLY_PAGES, {}))
+    assert verdict is F and set(shown["undisclosedRecipients"]) == {FONTS_CSS, FONTS_FILES}, shown
+    fonts_page = site.url("/fonts/")
+    (css,) = shown["undisclosedRecipients"][FONTS_CSS]
+    assert css == f"stylesheet https://{FONTS_CSS}:{site.https}/css2 (initiator parser {fonts_page}, on {fonts_page})"
+    (font,) = shown["undisclosedRecipients"][FONTS_FILES]
+    assert font.startswith(f"font https://{FONTS_FILES}:{site.https}/s/roboto/v1/roboto.woff2 (initiator "), font
+    assert shown["ownHosts"] == ["127.0.0.1", "portal.smartde.coop"]
+    verdict, shown = _loads(visit(site, browser, "/cdn/", ONLY_PAGES, {}))
+    assert verdict is F and list(shown["undisclosedRecipients"]) == [CDN]
+    assert shown["undisclosedRecipients"][CDN][0].startswith(f"script https://{CDN}:{site.https}/npm/jquery@3/")
+
+
+def test_a_recipient_the_policy_discloses_passes(site: Site, browser: Browser, tmp_path: Path) -> None:
+    from compliance_checks.checks.probe_browser_recipients_disclosed import BrowserRecipientsDisclosed
+    from compliance_checks.probes.recipients import load_recipients
+
+    record = visit(site, browser, "/fonts/", ONLY_PAGES, {})
+    disclosed = tmp_path / "recipients.yaml"
+    disclosed.write_text(
+        "version: 1\nown_hosts: []\nrecipients:\n"
+        f"  - {{name: Google Fonts, claim: REC-BANKING, hosts: [{FONTS_CSS}, '*.gstatic.com']}}\n",
+        encoding="utf-8",
+    )
+    verdict, shown = _loads(record, BrowserRecipientsDisclosed(load_recipients(disclosed)))
+    assert verdict is P and shown["undisclosedRecipients"] == {}, shown
+    assert shown["disclosedRecipientsContacted"] == [
+        f"{FONTS_CSS}: Google Fonts (REC-BANKING)",
+        f"{FONTS_FILES}: Google Fonts (REC-BANKING)",
+    ]
+    # Only the stylesheet's host disclosed: the font files' host is still an undisclosed recipient.
+    disclosed.write_text(disclosed.read_text(encoding="utf-8").replace(", '*.gstatic.com'", ""), encoding="utf-8")
+    load_recipients.cache_clear()
+    verdict, shown = _loads(record, BrowserRecipientsDisclosed(load_recipients(disclosed)))
+    assert verdict is F and list(shown["undisclosedRecipients"]) == [FONTS_FILES], shown
+
+
+def test_requests_inside_iframes_workers_and_service_workers_name_who_made_them(site: Site, browser: Browser) -> None:
+    record = visit(site, browser, "/frame-sub/", ONLY_PAGES, {})
+    embed = f"https://{YOUTUBE}:{site.https}/embed-quiet"
+    inside = [r for r in record.body["requests"] if r["host"] == CDN]
+    assert {r["resourceType"] for r in inside} == {"image", "fetch"}, inside
+    for request in inside:  # the iframe's own document made them, in the portal's page
+        assert request["frame"] == embed and request["page"] == site.url("/frame-sub/"), request
+        assert request["initiator"]["url"] == embed, request
+    record = visit(site, browser, "/worker/", ONLY_PAGES, {})
+    (fetched,) = [r for r in record.body["requests"] if r["host"] == CDN]
+    assert fetched["page"] == site.url("/worker/") and fetched["thirdParty"] is True, fetched
+    assert record.body["workers"] == [{"url": site.url("/worker.js"), "page": site.url("/worker/")}]
+    # The DevTools initiator names the worker's script, never the page; it may be missing (the probe's
+    # Network.enable can reach the worker after Playwright resumed it: see the module docstring).
+    if fetched["initiator"] is not None:
+        assert fetched["initiator"]["target"] == {"type": "worker", "url": site.url("/worker.js")}, fetched
+    record = visit(site, browser, "/sw/", ONLY_PAGES, {})
+    (cookie_fetch,) = [r for r in record.body["requests"] if r["url"].endswith("/sw-cookie")]
+    assert cookie_fetch["frame"] == f"service-worker:{site.url('/sw.js')}", cookie_fetch
+    assert cookie_fetch["initiator"]["url"] == site.url("/sw.js"), cookie_fetch

@@ -89,7 +89,7 @@ def test_organisational_claims_are_attested(catalog: Catalog) -> None:
     for claim_id in ORGANISATIONAL:
         claim = catalog.claim(claim_id)
         assert claim.kind == "organisational"
-        assert claim.checks == ()
+        assert all(check.startswith("probe_") for check in claim.checks), claim.checks  # only an observed layer
         assert claim.attestation_required
         assert claim.attestation_evidence, f"{claim_id}: say what the attestation must show"
 
@@ -289,14 +289,30 @@ def test_check_metadata_that_does_not_fit_the_catalogue_is_a_located_error(
     assert str(info.value).startswith(expected)
 
 
-def test_an_attested_claim_may_also_have_checks(copy_dir: Path) -> None:
+def test_the_recipients_claims_have_an_observed_layer(catalog: Catalog) -> None:
+    rec = [claim for claim in catalog.claims if claim.id.startswith("REC-") and claim.id != "REC-AKV-CREDIT-INFO"]
+    assert rec and all(claim.checks == ("probe_browser_recipients_disclosed",) for claim in rec)
+    # Obtaining credit information from the AKV discloses nothing to a visitor's browser.
+    assert catalog.claim("REC-AKV-CREDIT-INFO").checks == ()
+
+
+def test_an_attested_claim_may_also_have_probe_checks_only(copy_dir: Path) -> None:
     def attested(document: dict[str, Any]) -> None:
         document["claims"][0]["kind"] = "organisational"
         document["claims"][0]["attestation"]["required"] = True
 
     _edit(copy_dir, "claims.yaml", attested)
-    claim = load_catalog(copy_dir).claim("SEC-DATA-PROTECTION")
-    assert claim.checks and claim.attestation_required
+    # A configuration check naming an organisational claim: the estate's settings say nothing of what people do.
+    with pytest.raises(CatalogError) as info:
+        load_catalog(copy_dir)
+    assert str(info.value).endswith("its attestation verifies it") and "\n" not in str(info.value)
+    assert "CheckMeta.claims: organisational claim SEC-DATA-PROTECTION may be named only by a probe check" in str(
+        info.value
+    )
+    # A probe check may: the attestation and what the running portal shows decide the claim together.
+    probes_only = {**_without("SEC-DATA-PROTECTION"), "probe_tls_protocols": ["SEC-TLS", "SEC-DATA-PROTECTION"]}
+    claim = load_catalog(copy_dir, check_claims=probes_only).claim("SEC-DATA-PROTECTION")
+    assert claim.checks == ("probe_tls_protocols",) and claim.attestation_required
     # Organisational and attested, no check names it: still verified (by the attestation).
     assert (
         load_catalog(copy_dir, check_claims=_without("SEC-DATA-PROTECTION")).claim("SEC-DATA-PROTECTION").checks == ()

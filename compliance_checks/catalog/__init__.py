@@ -14,6 +14,14 @@ claim touches the check and nothing here. A technical claim that no check names,
 a check that names an unknown claim or none, and a ``checks:`` list in
 ``claims.yaml`` (a second declaration that could disagree) are errors.
 
+An organisational claim rests on an attestation (what people do, which no
+configuration shows). A probe check (``probe_*``, a check over what the running
+portal shows a visitor) may name it too: the attestation and that observed
+layer together decide the claim (a visitor's browser sending the IP address to
+a host the policy does not list breaks the recipients claims whatever the back
+office attests). Any other check naming an organisational claim is an error: a
+configuration of the estate says nothing about what people do.
+
 Every problem is a :class:`~compliance_checks.errors.CatalogError` whose message
 is one line naming the file and the place, e.g.
 ``claims.yaml: claims[3].controls[1]: unknown control 'CTL-NOPE'``.
@@ -39,6 +47,8 @@ CONTROLS_FILE = "controls.yaml"
 POLICY_FILE = "privacy-policy.txt"
 
 KINDS = ("technical", "organisational")
+# Checks over what the running portal shows a visitor (compliance_checks/checks/probe_base.py) are named so.
+PROBE_CHECK_PREFIX = "probe_"
 LANGUAGES = ("de", "en")
 FRAMEWORKS = ("gdpr", "tdddg", "iso27001", "bsi_c5", "cis_azure")
 NON_PROMISE_KINDS = ("heading", "introduction", "scope", "identification", "link")
@@ -313,13 +323,22 @@ def _with_checks(claims: Sequence[Claim], by_claim: Mapping[str, Sequence[str]])
     """Each claim with the checks that name it.
 
     A technical claim needs a check; an organisational one needs an attestation
-    (``_parse_claim``), so no claim is left that nothing would verify.
+    (``_parse_claim``), so no claim is left that nothing would verify. Only probe
+    checks may name an organisational claim (module docstring).
     """
     reader = _Reader(CLAIMS_FILE)
     result: list[Claim] = []
     for index, claim in enumerate(claims):
         checks = tuple(by_claim.get(claim.id, ()))
         place = f"claims[{index}]"
+        if claim.kind == "organisational":
+            for check_id in checks:
+                if not check_id.startswith(PROBE_CHECK_PREFIX):
+                    raise CatalogError(
+                        f"{_check_file(check_id)}: CheckMeta.claims: organisational claim {claim.id} may be named "
+                        f"only by a probe check ({PROBE_CHECK_PREFIX}*, what the running portal shows); its "
+                        "attestation verifies it"
+                    )
         if claim.kind == "technical" and not checks:
             raise reader.fail(
                 place,

@@ -36,12 +36,21 @@ The record (``Probe/browser``) holds names, never values (they may be tokens):
   ``{origin: [names]}``, read in every frame of every page (a third-party
   iframe's partitioned storage included); ``storageErrors`` lists what could
   not be read;
-- ``requests``: every request and WebSocket, ``{url, host, method,
+- ``requests``: every request and WebSocket of every page, frame (third-party
+  iframes included), dedicated worker and service worker, ``{url, host, method,
   resourceType, thirdParty, frame, page, phase, initiator}``; ``url`` without
-  query string and fragment; ``phase`` is ``load``, ``scroll``, ``interaction``
-  or ``pagehide``; ``initiator`` is the Chrome DevTools Protocol's
-  (``Network.requestWillBeSent``) type and URL where the main frame's session
-  saw it (``null`` otherwise);
+  query string and fragment; ``frame`` is the document that made it (``top``
+  for a page's own navigation, ``service-worker:<script>`` for a service
+  worker's; a dedicated worker's requests carry its page's frame); ``phase`` is
+  ``load``, ``scroll``, ``interaction`` or ``pagehide``; ``initiator`` is the
+  Chrome DevTools Protocol's (``Network.requestWillBeSent``) type and URL, with
+  ``target`` ({type, url}) when an out-of-process iframe, a worker or a service
+  worker made it (:class:`_ChildTargets`); without one, the subframe or
+  service worker Playwright attributes it to (``via: playwright``), else
+  ``null``. A dedicated worker's first requests can miss their DevTools
+  initiator (Playwright may resume the worker before this probe's
+  ``Network.enable`` reaches it); ``workers`` lists every dedicated worker
+  started, ``{url, page}``;
 - ``pagesVisited``: ``{url, status, kind, depth}``; ``crawl``: the bounds, what
   was truncated, the sitemap, the not-found page, the plain-HTTP entry and the
   interactions done;
@@ -75,7 +84,7 @@ from xml.etree import ElementTree
 from compliance_checks.inventory import Resource
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, Request, Response, WebSocket
+    from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, Request, Response, WebSocket, Worker
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package (`make browser`); elsewhere --chromium or the variable
 CHROMIUM_VARIABLE = "COMPLIANCE_CHROMIUM"
@@ -288,6 +297,7 @@ class _Observed:
     storage_errors: set[str] = field(default_factory=set)
     requests: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
     initiators: dict[str, dict[str, Any]] = field(default_factory=dict)
+    workers: list[dict[str, str]] = field(default_factory=list)
     pages: list[dict[str, Any]] = field(default_factory=list)
     screenshots: list[str] = field(default_factory=list)
     current_page: str = ""
@@ -296,7 +306,9 @@ class _Observed:
     def third_party(self, host: str) -> bool:
         return registrable_host(host) != self.portal_site
 
-    def add_request(self, url: str, method: str, resource_type: str, frame: str) -> None:
+    def add_request(
+        self, url: str, method: str, resource_type: str, frame: str, context: dict[str, Any] | None = None
+    ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https", "ws", "wss"):
             return
@@ -314,7 +326,9 @@ class _Observed:
             "frame": frame,
             "page": self.current_page,
             "phase": self.phase,
-            "initiator": None,
+            # Replaced by the DevTools initiator when one was seen; else the document or service worker that
+            # made the request, as Playwright attributes it (``_frame_url``).
+            "initiator": context,
         }
 
 
@@ -331,6 +345,24 @@ def _frame_url(request: Request) -> str:
         return _strip_url(frame.url)
     except PlaywrightError:  # a request without a frame (a worker's, or the frame is gone)
         return ""
+
+
+def _made_by(request: Request, frame: str) -> dict[str, Any] | None:
+    """Who made a request as Playwright attributes it, for when DevTools reported no initiator.
+
+    A service worker, or a subframe's document. ``None`` for the main frame: Playwright attributes a dedicated
+    worker's requests to its page's main frame, so naming the page would be wrong for them.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    if request.service_worker is not None:
+        return {"type": "service_worker", "url": frame.removeprefix("service-worker:"), "via": "playwright"}
+    try:
+        if request.is_navigation_request() or request.frame.parent_frame is None:
+            return None
+    except PlaywrightError:  # the frame is gone
+        return None
+    return {"type": "frame", "url": frame, "via": "playwright"}
 
 
 def _read_storage(page: Page, seen: _Observed) -> None:
@@ -382,6 +414,87 @@ def _settle(page: Page, settle_ms: float, idle_ms: float) -> None:
         page.wait_for_timeout(settle_ms)
 
 
+class _ChildTargets:
+    """Initiators of the requests made inside out-of-process iframes, workers and service workers.
+
+    The page's CDP session sees only the main frame's ``Network.requestWillBeSent``; a third-party iframe
+    (site isolation), a dedicated worker and a service worker are targets of their own. Chrome DevTools
+    Protocol, Target domain (https://chromedevtools.github.io/devtools-protocol/tot/Target/):
+    ``Target.setAutoAttach`` with ``waitForDebuggerOnStart`` pauses each new related target until
+    ``Runtime.runIfWaitingForDebugger``, so ``Network.enable`` is in place before its first request. The
+    non-flat mode (``flatten: false``; messages go through ``Target.sendMessageToTarget`` and come back as
+    ``Target.receivedMessageFromTarget``) is used because Playwright's CDPSession routes no child sessions;
+    the protocol marks that mode for eventual retirement (crbug.com/991325): if Chromium refuses it,
+    ``start`` raises and the visit goes on without these initiators (the requests come from Playwright's
+    events either way; tests/test_browser_visit.py asserts the initiators are there).
+    """
+
+    def __init__(
+        self,
+        cdp: CDPSession,
+        on_request: Callable[[dict[str, Any], dict[str, str]], None],
+        on_websocket: Callable[[dict[str, Any], dict[str, str]], None],
+    ) -> None:
+        self.cdp, self.on_request, self.on_websocket = cdp, on_request, on_websocket
+        self.parents: dict[str, str | None] = {}  # session ID -> the session it was attached through
+        self.targets: dict[str, dict[str, str]] = {}
+        self.next_id = 0
+
+    def start(self) -> None:
+        self.cdp.on("Target.attachedToTarget", lambda event: self._attached(event, None))
+        self.cdp.on("Target.receivedMessageFromTarget", self._received)
+        self.cdp.send("Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": False})
+
+    def _send(self, session: str, method: str, params: dict[str, Any] | None = None) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
+        self.next_id += 1
+        message: dict[str, Any] = {"id": self.next_id, "method": method, "params": params or {}}
+        parent = self.parents.get(session)
+        while parent is not None:  # a nested target is reached through each session above it
+            self.next_id += 1
+            inner = json.dumps(message)
+            message = {
+                "id": self.next_id,
+                "method": "Target.sendMessageToTarget",
+                "params": {"sessionId": session, "message": inner},
+            }
+            session, parent = parent, self.parents.get(parent)
+        with contextlib.suppress(PlaywrightError):  # the target went away: nothing left to observe in it
+            self.cdp.send("Target.sendMessageToTarget", {"sessionId": session, "message": json.dumps(message)})
+
+    def _attached(self, event: dict[str, Any], parent: str | None) -> None:
+        session = str(event.get("sessionId", ""))
+        info = event.get("targetInfo") or {}
+        self.parents[session] = parent
+        target = {"type": str(info.get("type", ""))}
+        if info.get("url"):  # an iframe is attached before it navigates: its URL is not known yet
+            target["url"] = _strip_url(str(info["url"]))
+        self.targets[session] = target
+        self._send(session, "Network.enable")
+        self._send(
+            session, "Target.setAutoAttach", {"autoAttach": True, "waitForDebuggerOnStart": True, "flatten": False}
+        )
+        self._send(session, "Runtime.runIfWaitingForDebugger")
+
+    def _received(self, event: dict[str, Any], parent: str | None = None) -> None:
+        session = str(event.get("sessionId", ""))
+        try:
+            message = json.loads(str(event.get("message", "")))
+        except ValueError:
+            return
+        method, params = message.get("method"), message.get("params") or {}
+        target = self.targets.get(session, {"type": "", "url": ""})
+        if method == "Network.requestWillBeSent":
+            self.on_request(params, target)
+        elif method == "Network.webSocketCreated":
+            self.on_websocket(params, target)
+        elif method == "Target.attachedToTarget":
+            self._attached(params, session)
+        elif method == "Target.receivedMessageFromTarget":
+            self._received(params, session)
+
+
 @dataclass
 class _Plan:
     entries: list[tuple[str, str]]  # (url, kind) visited first, at depth 0
@@ -409,7 +522,11 @@ def _session(
     har_path = plan.evidence_dir / "visit.har" if plan.evidence_dir else None
 
     def on_request(request: Request) -> None:
-        seen.add_request(request.url, request.method, request.resource_type, _frame_url(request))
+        frame = _frame_url(request)
+        seen.add_request(request.url, request.method, request.resource_type, frame, _made_by(request, frame))
+
+    def on_worker(worker: Worker) -> None:
+        seen.workers.append({"url": _strip_url(worker.url), "page": seen.current_page})
 
     def on_response(response: Response) -> None:
         responses.append(response)
@@ -430,14 +547,21 @@ def _session(
     def on_websocket(socket: WebSocket) -> None:
         seen.add_request(socket.url, "GET", "websocket", _strip_url(seen.current_page))
 
-    def on_cdp_request(event: dict[str, Any]) -> None:
+    def on_cdp_request(event: dict[str, Any], target: dict[str, str] | None = None) -> None:
         initiator = event.get("initiator") or {}
         stack = (initiator.get("stack") or {}).get("callFrames") or []
         where = initiator.get("url") or (stack[0].get("url") if stack else None)
         request_url = (event.get("request") or {}).get("url", "")
-        seen.initiators.setdefault(
-            _strip_url(request_url), {"type": initiator.get("type"), "url": _strip_url(where) if where else None}
-        )
+        found: dict[str, Any] = {"type": initiator.get("type"), "url": _strip_url(where) if where else None}
+        if target is not None:  # made inside an out-of-process iframe, a worker or a service worker
+            found["target"] = target
+        seen.initiators.setdefault(_strip_url(request_url), found)
+
+    def on_cdp_websocket(event: dict[str, Any], target: dict[str, str] | None = None) -> None:
+        # A WebSocket opened by a worker or an iframe, which the page's "websocket" event may not report.
+        frame = f"{target['type']}:{target['url']}" if target is not None else _strip_url(seen.current_page)
+        seen.add_request(str(event.get("url", "")), "GET", "websocket", frame)
+        on_cdp_request({"initiator": event.get("initiator"), "request": {"url": event.get("url", "")}}, target)
 
     options: dict[str, Any] = {"ignore_https_errors": ignore_https_errors, "service_workers": "allow"}
     if har_path is not None:
@@ -454,11 +578,14 @@ def _session(
         context.on("response", on_response)
         page = context.new_page()
         page.on("websocket", on_websocket)
+        page.on("worker", on_worker)
         cdp: CDPSession | None = None
         try:
             cdp = context.new_cdp_session(page)
             cdp.on("Network.requestWillBeSent", on_cdp_request)
+            cdp.on("Network.webSocketCreated", on_cdp_websocket)
             cdp.send("Network.enable")
+            _ChildTargets(cdp, on_cdp_request, on_cdp_websocket).start()
         except PlaywrightError:
             cdp = None  # initiators are extra detail: the requests themselves come from Playwright's events
 
@@ -588,7 +715,7 @@ def _session(
                 "refusedByBrowser": True,
             }
     for record in seen.requests.values():
-        record["initiator"] = seen.initiators.get(record["url"])
+        record["initiator"] = seen.initiators.get(record["url"]) or record["initiator"]
     body: dict[str, Any] = {
         "cookies": [
             _legacy_cookie(c) if crawl is None else c
@@ -596,6 +723,7 @@ def _session(
         ],
         "localStorage": {o: sorted(k) for o, k in sorted(seen.storage["localStorage"].items()) if k},
         "requests": list(seen.requests.values()),
+        "workers": seen.workers,
         "pagesVisited": seen.pages,
     }
     if crawl is not None:
