@@ -37,7 +37,7 @@ from compliance_checks.inventory import Resource
 from compliance_checks.probes.browser import evidence_files
 from compliance_checks.probes.recipients import Recipients, load_recipients, normalise_host, undisclosed_recipients
 
-# The claims recipients.yaml discloses recipients under (tests/test_recipients_check.py keeps the two equal).
+# The claims recipients.yaml discloses recipients under (tests/test_recipients.py keeps the two equal).
 RECIPIENT_CLAIMS = (
     "REC-EMPLOYMENT-CONTRACTS",
     "REC-TAX-ADVISORS",
