@@ -32,6 +32,7 @@ from compliance_checks.findings import Severity
 from compliance_checks.inventory import Inventory
 from compliance_checks.live.settings import CLOUDS
 from compliance_checks.progress import progress_bars, step_bar
+from compliance_checks.report.templating import DEFAULT_LANGUAGE, LANGUAGES
 from compliance_checks.sources import DEFAULT_SOURCE, SourceRequest
 from compliance_checks.sources import OFFLINE_SOURCES as _OFFLINE
 from compliance_checks.sources import SOURCES as _REGISTRY
@@ -40,13 +41,17 @@ from infra.render import valid_stack_name
 # The choices follow the one table of sources (compliance_checks/sources/__init__.py).
 SOURCES = tuple(_REGISTRY)
 OFFLINE_SOURCES = _OFFLINE
-FORMATS = ("json", "html", "md", "sarif", "junit")
+FORMATS = ("json", "html", "md", "sarif", "junit", "pdf")
+# `all` (the default) is every format but the PDF: printing it needs Chromium, and the default job
+# (`make run`) must run without a browser. `--format all,pdf` or `--format html,pdf` adds it.
+DEFAULT_FORMATS = ("json", "html", "md", "sarif", "junit")
 FILE_NAMES = {
     "json": "results.json",
     "html": "report.html",
     "md": "report.md",
     "sarif": "results.sarif",
     "junit": "junit.xml",
+    "pdf": "report.pdf",
 }
 VERDICT_STYLE = {
     "PASS": "green",
@@ -346,9 +351,19 @@ def _evidence_dir(args: argparse.Namespace) -> Path:
 
 
 def write_reports(
-    results: dict[str, Any], formats: Sequence[str], out: Path, evidence: Path | None = None
+    results: dict[str, Any],
+    formats: Sequence[str],
+    out: Path,
+    evidence: Path | None = None,
+    *,
+    lang: str = "en",
+    chromium: Path | None = None,
 ) -> list[Path]:
-    """Write into a fresh directory, then move it into place: no half-written report survives an error."""
+    """Write into a fresh directory, then move it into place: no half-written report survives an error.
+
+    The HTML, Markdown and PDF reports are written in ``lang``; the PDF is printed by ``chromium``
+    (default: the probes' choice, compliance_checks/probes/browser.py).
+    """
     from compliance_checks.report.manifest import write_manifest
 
     renderers: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -357,11 +372,11 @@ def write_reports(
     if "html" in formats:
         from compliance_checks.report.html import render_html
 
-        renderers["html"] = render_html
+        renderers["html"] = lambda r: render_html(r, lang=lang)
     if "md" in formats:
         from compliance_checks.report.markdown import render_markdown
 
-        renderers["md"] = render_markdown
+        renderers["md"] = lambda r: render_markdown(r, lang=lang)
     if "sarif" in formats:
         from compliance_checks.report.sarif import render_sarif
 
@@ -377,9 +392,15 @@ def write_reports(
         raise InputError(str(out), "", f"cannot create the report directory ({exc.strerror or exc})") from None
     try:
         written = []
-        for fmt in ("json", *[f for f in FORMATS if f in formats and f != "json"]):
+        for fmt in ("json", *[f for f in FORMATS if f in formats and f not in ("json", "pdf")]):
             path = staging / FILE_NAMES[fmt]
             path.write_text(renderers[fmt](results), encoding="utf-8")
+            written.append(path)
+        if "pdf" in formats:  # bytes, printed by Chromium from the same HTML (report/pdf.py)
+            from compliance_checks.report.pdf import render_pdf
+
+            path = staging / FILE_NAMES["pdf"]
+            path.write_bytes(render_pdf(results, lang=lang, executable=chromium))
             written.append(path)
         if evidence is not None and evidence.is_dir():  # the browser's HAR and screenshots, listed like the rest
             shutil.copytree(evidence, staging / evidence.name)
@@ -509,7 +530,9 @@ def _check_audit_usage(args: argparse.Namespace) -> tuple[list[str], dt.date]:
     """Everything about the command line that can be wrong (exit 64) before any file is touched."""
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     if formats == ["all"]:
-        formats = list(FORMATS)
+        formats = list(DEFAULT_FORMATS)
+    elif "all" in formats:  # e.g. all,pdf
+        formats = [*DEFAULT_FORMATS, *(f for f in formats if f != "all" and f not in DEFAULT_FORMATS)]
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise UsageError(f"--format: unknown format {', '.join(unknown)} (choose from {', '.join(FORMATS)} or all)")
@@ -543,7 +566,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
     try:
         result, results = run_audit(args, today)
         with _progress(f"Writing {', '.join(formats)} to {out}…"):
-            paths = write_reports(results, formats, out, getattr(args, "probe_evidence", None))
+            paths = write_reports(
+                results,
+                formats,
+                out,
+                getattr(args, "probe_evidence", None),
+                lang=args.lang,
+                chromium=Path(args.chromium) if getattr(args, "chromium", None) else None,
+            )
     except BaseException as exc:
         reason = terminal_safe(str(exc)) if isinstance(exc, ComplianceError) else type(exc).__name__
         with contextlib.suppress(ComplianceError):  # the audit's own error is the one to report
@@ -696,7 +726,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--input", metavar="FILE", help="input file: stack config (synth), stack export, preview JSON or ARM template"
     )
     audit.add_argument("--parameters", metavar="FILE", help="ARM parameters file (with --source arm)")
-    audit.add_argument("--format", default="all", help=f"comma-separated: {', '.join(FORMATS)}, or all (default)")
+    audit.add_argument(
+        "--format",
+        default="all",
+        help=f"comma-separated: {', '.join(FORMATS)}, or all (default: every one but pdf, which needs Chromium)",
+    )
+    audit.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=DEFAULT_LANGUAGE,
+        help=f"language of report.html, report.md and report.pdf (default: {DEFAULT_LANGUAGE})",
+    )
     audit.add_argument("--out", metavar="DIR", help="report directory (default: reports/<source>[-<stack>])")
     audit.add_argument(
         "--fail-on",

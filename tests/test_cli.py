@@ -97,7 +97,7 @@ def test_audit_of_prod_and_formats(tmp_path: Path) -> None:
     "argv",
     [
         ["audit", "--source", "arm"],
-        ["audit", "--format", "pdf"],
+        ["audit", "--format", "docx"],
         ["audit", "--fail-on", "severe"],
         ["frobnicate"],
         ["explain", "no_such_check"],

@@ -50,7 +50,7 @@ _CHECKSUM_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *]manifest\.json$")
 _OWN_FILES = frozenset({MANIFEST_NAME, CHECKSUM_NAME})
 INVALID_NAME = "INVALID"
 """Left in an output directory by an audit that failed: why, in one line; never beside a valid report."""
-REPORT_FILES = frozenset({"results.json", "report.html", "report.md", "results.sarif", "junit.xml"})
+REPORT_FILES = frozenset({"results.json", "report.html", "report.md", "results.sarif", "junit.xml", "report.pdf"})
 """The artefacts an audit writes (compliance_checks/cli.py FILE_NAMES); :func:`invalidate` removes only these."""
 EVIDENCE_DIR = "evidence"
 """The folder of probe evidence in a report (the browser's HAR and screenshots); each file is an artefact."""

@@ -1,124 +1,116 @@
-"""Short Markdown summary for a pull-request comment."""
+"""Short Markdown summary for a pull-request comment, in English or German.
+
+Rendered from ``templates/report.md.j2`` with the texts of
+``templates/messages.<lang>.yaml`` (templating.py). Markdown has no
+autoescape: every value from the results that goes into a table cell or an
+emphasis passes :func:`_cell` in the template.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from jinja2 import Environment
+
 from compliance_checks.render_values import as_table, show_json
+from compliance_checks.report.templating import DEFAULT_LANGUAGE, environment, messages, suggestion_of, translator
 
 ICON = {"PASS": "✅", "FAIL": "❌", "ERROR": "⚠️", "MANUAL": "📝", "NOT_APPLICABLE": "➖", "NOT_RUN": "⏸️"}
+OTHER_ICON = "❔"
 WARN_ICON = "🔶"
-EXIT_MEANING = {0: "all verifiable promises kept", 1: "promises broken", 2: "not everything could be verified"}
+EXIT_ICON = {0: ICON["PASS"], 1: ICON["FAIL"]}
+FRAMEWORK_VERDICTS = ("FAIL", "ERROR", "MANUAL", "NOT_RUN", "PASS", "NOT_APPLICABLE")
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _reasoning(findings: list[Mapping[str, Any]], max_rows: int = 20) -> list[str]:
+def _icon(verdict: str) -> str:
+    return ICON.get(verdict, OTHER_ICON)
+
+
+@functools.cache
+def _environment() -> Environment:
+    env = environment(autoescape=False)
+    env.filters.update(
+        cell=_cell,
+        leaf=lambda resource_id: str(resource_id).rsplit("/", 1)[-1],
+        labelled=lambda verdict: f"{_icon(verdict)} {verdict}",
+        show_json=show_json,
+    )
+    return env
+
+
+def _reasoning(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The evaluators' tables behind the findings to fix (reachability, Conditional Access cells)."""
-    lines: list[str] = []
+    tables = []
     for finding in findings:
         for item in finding["evidence"]:
             table = as_table(item["observed"])
-            if table is None:
-                continue
-            columns, rows = table
-            resource = finding["resourceId"].rsplit("/", 1)[-1]
-            lines += [
-                "",
-                f"**`{finding['checkId']}` on `{_cell(resource)}`: {_cell(item['path'])}** "
-                f"(expected: {_cell(item['expected'])})",
-                "",
-                "| " + " | ".join(_cell(c) for c in columns) + " |",
-                "|" + "---|" * len(columns),
-            ]
-            lines += ["| " + " | ".join(_cell(cell) for cell in row) + " |" for row in rows[:max_rows]]
-            if len(rows) > max_rows:
-                note = f"… {len(rows) - max_rows} more rows in results.json"
-                lines.append("| " + " | ".join([*[""] * (len(columns) - 1), note]) + " |")
-    if lines:
-        lines = ["", "#### Why", *lines]
-    return lines
+            if table is not None:
+                columns, rows = table
+                tables.append(
+                    {
+                        "finding": finding,
+                        "path": item["path"],
+                        "expected": item["expected"],
+                        "columns": columns,
+                        "rows": rows,
+                    }
+                )
+    return tables
 
 
-def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20) -> str:
-    run, summary = results["run"], results["summary"]
-    exit_code = summary["exitCode"]
-    lines = [
-        f"## Privacy-policy audit: {ICON['PASS'] if exit_code == 0 else ICON['FAIL'] if exit_code == 1 else ICON['ERROR']}"
-        f" {EXIT_MEANING.get(exit_code, '')}",
-        "",
-        f"Source `{run['source']}`"
-        + (f", stack `{run['stack']}`" if run.get("stack") else "")
-        + f", {run['startedAt']}.",
-        "",
-        "| Claims | " + " | ".join(f"{ICON[v]} {v}" for v in summary["claims"]) + " |",
-        "|---|" + "---|" * len(summary["claims"]),
-        "| count | " + " | ".join(str(n) for n in summary["claims"].values()) + " |",
-        "",
-        "| Claim | Verdict | Title |",
-        "|---|---|---|",
+def _scope_what(scope: Mapping[str, Any]) -> str:
+    parts = [", ".join(scope.get("sources") or [])]
+    if scope.get("stack"):
+        parts.append(f"stack {scope['stack']}")
+    parts += [*(scope.get("subscriptions") or []), *(scope.get("probedHosts") or [])]
+    return "; ".join(p for p in parts if p)
+
+
+def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20, lang: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(lang)
+    summary = results["summary"]
+    claims = [{**c, "layers": list(c.get("layers") or [])} for c in results["claims"]]
+    findings = [{**f, "remediation": f.get("remediation") or None} for f in results["findings"]]
+    problems = [f for f in findings if f["verdict"] in ("FAIL", "ERROR") and not f["waiver"]]
+    frameworks = [
+        {**fw, "counts": [sum(1 for r in fw["requirements"] if r["verdict"] == v) for v in FRAMEWORK_VERDICTS]}
+        for fw in results.get("frameworks") or []
     ]
-    for claim in results["claims"]:
-        lines.append(f"| `{claim['id']}` | {ICON[claim['verdict']]} {claim['verdict']} | {_cell(claim['title'])} |")
-    problems = [f for f in results["findings"] if f["verdict"] in ("FAIL", "ERROR") and not f["waiver"]]
-    if problems:
-        lines += [
-            "",
-            f"### Findings to fix ({len(problems)})",
-            "",
-            "| Check | Verdict | Resource | Message |",
-            "|---|---|---|---|",
-        ]
-        for finding in problems[:max_findings]:
-            resource = finding["resourceId"].rsplit("/", 1)[-1]
-            lines.append(
-                f"| `{finding['checkId']}` | {ICON[finding['verdict']]} {finding['verdict']} | `{_cell(resource)}` "
-                f"| {_cell(finding['message'])} |"
-            )
-        if len(problems) > max_findings:
-            lines.append(f"| … | | | {len(problems) - max_findings} more in the full report |")
-        lines += _reasoning(problems[:max_findings])
-    # WARN: cautions that leave the verdict (often PASS) unchanged, listed whatever the verdict.
-    warned = [(f, text) for f in results["findings"] for text in f.get("warnings") or []]
-    if warned:
-        lines += ["", f"### Warnings ({len(warned)})", ""]
-        lines += [
-            f"- {WARN_ICON} WARN `{f['checkId']}` on `{_cell(f['resourceId'].rsplit('/', 1)[-1])}` "
-            f"({f['verdict']}): {_cell(text)}"
-            for f, text in warned[:max_findings]
-        ]
-        if len(warned) > max_findings:
-            lines.append(f"- … {len(warned) - max_findings} more in results.json")
-    waived = [f for f in results["findings"] if f["waiver"]]
-    if waived:
-        lines += ["", f"### Waived ({len(waived)})", ""]
-        lines += [
-            f"- `{f['checkId']}` on `{f['resourceId'].rsplit('/', 1)[-1]}`: {_cell(f['waiver']['justification'])}"
-            f" (until {f['waiver']['expires']})"
-            for f in waived
-        ]
-    if results["document"]:
-        lines += ["", "### The policy text disagrees with itself", ""]
-        lines += [
-            f"- `{d['claimId']}` ({d['aspect']}): German *{_cell(d['de'])}*, English *{_cell(d['en'])}*."
-            for d in results["document"]
-        ]
-    drift = results.get("drift")
-    if drift is not None:
-        items = drift["items"]
-        lines += ["", f"### Drift: {drift['desired']} against live ({len(items)})", ""]
-        if items:
-            lines += ["| Kind | Resource | Property | Desired | Live |", "| --- | --- | --- | --- | --- |"]
-            lines += [
-                f"| {d['kind']} | `{d['resourceId'].rsplit('/', 1)[-1]}` | `{d['path'] or '-'}` |"
-                f" {_cell(show_json(d['desired']))} | {_cell(show_json(d['live']))} |"
-                for d in items[:max_findings]
-            ]
-            if len(items) > max_findings:
-                lines.append(f"| … | | | | {len(items) - max_findings} more in results.json |")
-        else:
-            lines.append("Every security-relevant property is live as desired.")
-    return "\n".join(lines) + "\n"
+    scope = results.get("scope")
+    text = (
+        _environment()
+        .get_template("report.md.j2")
+        .render(
+            t=t,
+            messages=messages(lang),
+            icon=_icon,
+            exit_icon=EXIT_ICON.get(summary["exitCode"], ICON["ERROR"]),
+            warn_icon=WARN_ICON,
+            run=results["run"],
+            summary=summary,
+            scope=scope,
+            scope_what=_scope_what(scope) if scope else "",
+            document=[{**d, "suggestion": suggestion_of(d)} for d in results["document"]],
+            claims=claims,
+            has_layers=any(c["layers"] for c in claims),
+            problems=problems,
+            has_remediation=any(f["remediation"] for f in problems),
+            max_findings=max_findings,
+            max_rows=20,
+            why=_reasoning(problems[:max_findings]),
+            # WARN: cautions that leave the verdict (often PASS) unchanged, listed whatever the verdict.
+            warned=[(f, text) for f in findings for text in f.get("warnings") or []],
+            waived=[f for f in findings if f["waiver"]],
+            comparison=results.get("comparison"),
+            frameworks=frameworks,
+            framework_verdicts=FRAMEWORK_VERDICTS,
+            drift=results.get("drift"),
+        )
+    )
+    return text.rstrip("\n") + "\n"
