@@ -90,13 +90,15 @@ def test_the_report_on_screen_and_in_print(
         assert page.locator("#frameworks").inner_text().startswith(t["frameworks"])
         assert page.locator("#comparison").is_visible()
         page.screenshot(path=str(shots / f"screen-top-{lang}.png"))
-        page.locator("#frameworks").screenshot(path=str(shots / f"screen-frameworks-{lang}.png"))
+        page.evaluate("document.getElementById('frameworks').scrollIntoView()")
+        page.screenshot(path=str(shots / f"screen-frameworks-{lang}.png"))
         failing = page.locator("section.card .fix").first
         failing.scroll_into_view_if_needed()
         page.screenshot(path=str(shots / f"screen-finding-{lang}.png"))
         # Print: A4 width, the diagrams shrink to the page instead of running off its edge.
         page.set_viewport_size({"width": A4_CSS_WIDTH, "height": 1123})
         page.emulate_media(media="print")
+        page.evaluate("window.scrollTo(0, 0)")
         for diagram in ("#claim-matrix", "#estate"):
             drawn = page.locator(diagram).bounding_box()
             assert drawn is not None and drawn["x"] + drawn["width"] <= A4_CSS_WIDTH, diagram
