@@ -424,3 +424,106 @@ def test_the_guide_names_every_workflow_variable_and_secret() -> None:
     for subject in ("environment:production", ":pull_request", "ref:refs/heads/main"):
         assert subject in guide, subject
     assert "docs/runbook.md" in guide or "runbook.md" in guide
+
+
+# --- CI prepares what .ci/run prepares; the Pulumi CLI; the wheel; the guide's claims (issue 14) ------
+
+
+CI_RUN = REPO_ROOT / ".ci" / "run"
+PULUMI_ACTION = "pulumi/actions"
+
+
+def _make_targets(words_list: list[tuple[str, ...]]) -> list[str]:
+    return [w for words in words_list if words[:1] == ("make",) for w in words[1:] if not w.startswith("-")]
+
+
+def test_the_test_job_prepares_what_ci_run_prepares_in_its_order() -> None:
+    local = _make_targets([words for words, _ in commands(CI_RUN.read_text(encoding="utf-8"))])
+    assert local[-1] == "test" and {"browser", "tls-tools", "checkov-env"} <= set(local)  # not vacuous
+    test_job = [c.words for c in run_commands() if (c.workflow, c.job) == ("pull-request.yml", "test")]
+    assert _make_targets(test_job) == local
+    job = jobs(load(WORKFLOWS_DIR / "pull-request.yml"))["test"]
+    assert job["env"]["CI"] == "true" and job["container"].startswith("python:3.11-")  # root, Debian, like .ci/run
+
+
+def test_the_wheel_test_runs_once_in_its_own_job_under_ci() -> None:
+    workflow = jobs(load(WORKFLOWS_DIR / "pull-request.yml"))
+    wheel = workflow["wheel"]
+    assert wheel["env"]["CI"] == "true"  # tests/test_wheel_install.py fails instead of skipping
+    assert wheel["container"] == workflow["test"]["container"]
+    ran = [c.words for c in run_commands() if (c.workflow, c.job) == ("pull-request.yml", "wheel")]
+    assert _make_targets(ran) == ["browser", "tls-tools", "setup"]  # Chromium and openssl, then pytest's venv
+    assert ran[-1] == (".venv/bin/python", "-m", "pytest", "tests/test_wheel_install.py")
+    assert (REPO_ROOT / ran[-1][-1]).is_file()
+    (make_test,) = [s for s in steps(workflow["test"]) if s.get("run") == "make test"]
+    assert make_test["env"]["PYTEST_ADDOPTS"] == "--ignore=tests/test_wheel_install.py"  # not twice
+
+
+def _lock_pin(name: str) -> str:
+    pinned = re.search(rf"^{re.escape(name)}==([^\s;\\]+)", (REPO_ROOT / "requirements.lock").read_text(), re.MULTILINE)
+    assert pinned is not None, name
+    return pinned[1]
+
+
+def test_the_pulumi_cli_comes_from_pulumi_actions_at_the_sdk_s_version() -> None:
+    installing = 0
+    for workflow, job_name, job in all_jobs():
+        assert not any("setup-pulumi" in uses(step) for step in steps(job)), (workflow, job_name)  # deprecated
+        runs_pulumi = [
+            c.step for c in run_commands() if (c.workflow, c.job) == (workflow, job_name) and c.words[0] == "pulumi"
+        ]
+        installs = [(i, s) for i, s in enumerate(steps(job)) if uses(s).split("@")[0] == PULUMI_ACTION]
+        assert bool(runs_pulumi) == bool(installs), (workflow, job_name)
+        for index, step in installs:
+            installing += 1
+            assert index < min(runs_pulumi), (workflow, job_name)
+            # Without `command` the action only installs the CLI (pulumi/actions src/config.ts installationConfig).
+            assert step.get("with") == {"pulumi-version": _lock_pin("pulumi")}, (workflow, job_name, step.get("with"))
+    assert installing == 4  # preview, deploy, post-deploy audit, nightly audit
+
+
+def _documented_subjects(guide: str) -> set[str]:
+    return set(re.findall(r'"subject":\s*"repo:<org>/<repo>:([^"]+)"', guide))
+
+
+def _presented_subject(workflow: dict[str, Any], job: dict[str, Any]) -> str:
+    """The OIDC subject a job presents (GitHub's subject claim: environment, else pull_request, else the ref)."""
+    environment = job.get("environment")
+    if environment is not None:
+        return f"environment:{environment if isinstance(environment, str) else environment['name']}"
+    if "pull_request" in workflow["on"]:
+        return "pull_request"
+    # push to main; schedule runs on the default branch (main); workflow_dispatch is run from main too.
+    return "ref:refs/heads/main"
+
+
+def test_the_guide_s_federated_credentials_are_the_subjects_the_logging_in_jobs_present() -> None:
+    guide = GUIDE.read_text(encoding="utf-8")
+    presented = set()
+    for path in WORKFLOWS:
+        workflow = load(path)
+        for job in jobs(workflow).values():
+            if azure_login_steps(job) or job.get("env", {}).get("ARM_USE_OIDC") == "true":
+                presented.add(_presented_subject(workflow, job))
+    assert presented == _documented_subjects(guide) == {"environment:production", "pull_request", "ref:refs/heads/main"}
+
+
+def test_the_guide_s_secrets_are_exactly_those_the_workflows_read() -> None:
+    guide = GUIDE.read_text(encoding="utf-8")
+    table = guide.split("Repository **secrets**", 1)[1].split("\n\n", 2)[1]
+    documented = set(re.findall(r"^\| `(\w+)` \|", table, re.MULTILINE))
+    used = {
+        name
+        for path in WORKFLOWS
+        for name in re.findall(r"\$\{\{\s*secrets\.(\w+)\s*\}\}", path.read_text(encoding="utf-8"))
+    }
+    assert documented == used == {"PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"}
+
+
+def test_the_guide_names_every_action_at_the_version_used() -> None:
+    guide = GUIDE.read_text(encoding="utf-8")
+    used = {uses(step) for _, _, job in all_jobs() for step in steps(job) if "uses" in step}
+    assert f"{PULUMI_ACTION}@v6" in used
+    for action in used:
+        assert f"`{action}`" in guide, f"{action}: not in docs/ci-workflows.md"
+    assert "setup-pulumi@" not in guide  # named only as the deprecated action it replaces
