@@ -179,7 +179,10 @@ def _run_checks(
     """Every check's findings; a check whose layer this audit cannot run is left out, its hint put in ``not_run``."""
     findings: list[Finding] = []
     for check in checks.values():
-        hint = check.not_run(inventory)
+        try:
+            hint = check.not_run(inventory)
+        except IncompleteInventory:  # a listing failed: the check runs and says so (an ERROR below)
+            hint = ""
         if hint:  # its layer did not run in this audit (a probe check without --probe): no verdict at all
             if not_run is not None:
                 not_run[check.id] = hint

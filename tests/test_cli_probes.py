@@ -127,8 +127,10 @@ PROBE_CHECKS = (
 )
 
 
-def audit(site: Site, page: str, database_port: int, out: Path, *extra: str) -> dict[str, Any]:
+def audit(site: Site, page: str, database_port: int, out: Path, *extra: str, of_stack: bool = True) -> dict[str, Any]:
     require_chromium()
+    # The loopback stand-in serves the audited stack's portal: --probe-of-stack says so (its host names are elsewhere).
+    extra = (*extra, "--probe-of-stack") if of_stack else extra
     code = main([
         "audit", "--quiet", "--format", "json", "--out", str(out),
         "--probe", site.url(page), "--probe-http-url", site.redirect_url(page), "--probe-ca", str(site.cert),
@@ -171,6 +173,24 @@ def test_a_tracker_and_an_open_database_port_fail_their_claims(site: Site, tmp_p
     claims = {c["id"]: c["verdict"] for c in results["claims"]}
     assert claims["PRIV-NO-ANALYTICS"] == claims["SEC-DB-SINGLE-IP-VPN"] == "FAIL"
     assert results["summary"]["exitCode"] == 1
+
+
+def test_probes_of_a_host_that_is_not_the_stacks_are_reported_but_do_not_count(site: Site, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as listener:  # an open "database" port and a tracker: broken, but on somebody else's host
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        results = audit(site, "/tracker", listener.getsockname()[1], tmp_path / "foreign", of_stack=False)
+    found = verdicts(results)
+    assert found["probe_browser_no_trackers"] == "FAIL"  # still reported, with why it does not count
+    excluded = [f for f in results["findings"] if f["checkId"] in PROBE_CHECKS]
+    assert excluded and all("not a host name of the audited stack" in (f["excluded"] or "") for f in excluded)
+    claims = {c["id"]: c for c in results["claims"]}
+    observed = next(layer for layer in claims["PRIV-NO-ANALYTICS"]["layers"] if layer["layer"] == "observed")
+    assert observed["verdict"] == "NOT_RUN" and "127.0.0.1" in observed["hint"]
+    assert results["scope"]["probedHosts"] == ["127.0.0.1"] and results["scope"]["probesCount"] is False
+    assert results["summary"]["exitCode"] == 0
 
 
 def test_every_other_tls_endpoint_is_scanned_and_judged(site: Site, closed_port: int, tmp_path: Path) -> None:  # noqa: F811 - fixture

@@ -86,10 +86,16 @@ def test_the_deployed_dev_estate_passes_and_matches_the_synthesized_stack(run_li
     config_findings = [f for f in results["findings"] if f["checkId"] not in PROBE_CHECKS]
     assert {f["source"] for f in config_findings} == {"live"}
     assert all(f["observedAt"] == collection["finishedAt"] for f in config_findings if f["resourceId"] != "(inventory)")
-    # Only the promises a visitor's view decides wait for the probes; the policy text's own disagreements remain.
+    # The live configuration is the deployed layer; the visitor's view (observed) did not run and fails nothing.
     verdicts = claims(results)
-    assert {c for c, v in verdicts.items() if v == "FAIL"} <= {d["claimId"] for d in results["document"]}
-    assert code == 1 and results["document"]  # exit 1 comes from the German/English text alone
+    assert not [c for c, v in verdicts.items() if v == "FAIL"]
+    tls = next(c for c in results["claims"] if c["id"] == "SEC-TLS")
+    assert [(layer["layer"], layer["verdict"]) for layer in tls["layers"]] == [
+        ("deployed", "PASS"),
+        ("observed", "NOT_RUN"),
+    ]
+    # The German/English disagreements are reported on the document and do not fail the run by default.
+    assert code == 0 and results["document"]
 
 
 @pytest.mark.parametrize(
@@ -301,6 +307,7 @@ def test_a_tracker_on_the_live_page_fails_no_analytics(
         return [
             *("--probe", site.url(page), "--probe-http-url", site.redirect_url(page), "--probe-ca", str(site.cert)),
             *("--database", f"127.0.0.1:{closed_port}", "--host-resolver-rules", RESOLVER_RULES),
+            "--probe-of-stack",  # the loopback stand-in serves the stack's portal (its host names resolve elsewhere)
         ]
 
     _, clean, _ = run_live(live.dev_estate(), *probe("/clean"))
@@ -308,7 +315,9 @@ def test_a_tracker_on_the_live_page_fails_no_analytics(
     assert claims(clean)["PRIV-NO-ANALYTICS"] == claims(clean)["PRIV-NO-COOKIES"] == "PASS"
     assert {f["source"] for f in clean["findings"] if f["checkId"] in PROBE_CHECKS} == {"probe"}
     code, tracked, _ = run_live(live.dev_estate(), *probe("/tracker"))
-    assert set(not_passing(tracked)) == {"probe_browser_no_trackers", "probe_http_csp_no_analytics"}
+    # The tracker host is an undisclosed recipient of the visitor's address too (probe_browser_recipients_disclosed).
+    broken = {"probe_browser_no_trackers", "probe_http_csp_no_analytics"}
+    assert broken <= set(not_passing(tracked)) <= broken | {"probe_browser_recipients_disclosed"}
     assert claims(tracked)["PRIV-NO-ANALYTICS"] == "FAIL" and code == 1
 
 
