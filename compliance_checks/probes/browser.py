@@ -477,7 +477,7 @@ class _ChildTargets:
         )
         self._send(session, "Runtime.runIfWaitingForDebugger")
 
-    def _received(self, event: dict[str, Any], parent: str | None = None) -> None:
+    def _received(self, event: dict[str, Any]) -> None:
         session = str(event.get("sessionId", ""))
         try:
             message = json.loads(str(event.get("message", "")))
@@ -492,7 +492,7 @@ class _ChildTargets:
         elif method == "Target.attachedToTarget":
             self._attached(params, session)
         elif method == "Target.receivedMessageFromTarget":
-            self._received(params, session)
+            self._received(params)  # a nested target's message, wrapped by the session above it
 
 
 @dataclass
