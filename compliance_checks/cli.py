@@ -478,6 +478,10 @@ def print_summary(results: dict[str, Any], paths: Sequence[Path]) -> None:
         message = item["message"].removeprefix(f"{item['claimId']}: ")
         decided = " [dim](decided: waiver)[/]" if item.get("waiver") else ""
         console.print(f"  [bold red]POLICY TEXT[/] {_literal(item['claimId'])}: {_literal(message)}{decided}")
+        suggestion = item.get("suggestion") or {}
+        if suggestion.get("de") and suggestion.get("en"):  # the corrected sentences, for the organisation to decide
+            console.print(f"    suggested (de): {_literal(suggestion['de'])}")
+            console.print(f"    suggested (en): {_literal(suggestion['en'])}")
     table = Table(title="Privacy-policy claims", show_lines=False)
     table.add_column("Claim", no_wrap=True)
     table.add_column("Verdict", no_wrap=True)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_VIOLATION, EXIT_ERROR, EXIT_USAGE = 0, 1, 2, 64
 DOCUMENT_CHECK_ID = "policy_text_consistency"
 DOCUMENT_SEVERITY = Severity.MEDIUM
+SUGGESTION_DE, SUGGESTION_EN = "suggested correction (de)", "suggested correction (en)"
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,9 @@ def document_findings(disagreements: Sequence[Disagreement], policy_name: str) -
             evidence=(
                 Evidence(f"{d.aspect} (de)", d.de, f"the same {d.aspect} as the English text"),
                 Evidence(f"{d.aspect} (en)", d.en, f"the same {d.aspect} as the German text"),
+                # The corrected sentences, when one can be derived safely, and what the organisation must decide.
+                Evidence(SUGGESTION_DE, d.suggestion_de, d.suggestion_note),
+                Evidence(SUGGESTION_EN, d.suggestion_en, d.suggestion_note),
             ),
             source="policy-text",
         )

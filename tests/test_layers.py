@@ -193,3 +193,8 @@ def test_results_document_carries_layers_and_scope(tmp_path: Path) -> None:
     assert scope["policySha256"] == hashlib.sha256((CATALOG_DIR / "privacy-policy.txt").read_bytes()).hexdigest()
     assert scope["catalogSha256"] == hashlib.sha256((CATALOG_DIR / "claims.yaml").read_bytes()).hexdigest()
     assert document["summary"]["exitCode"] == 0 and document["summary"]["documentFindings"] >= 1
+    # Each disagreement of the shipped policy comes with corrected sentences in both languages (policy_text._suggest).
+    for item in document["document"]:
+        suggestion = item["suggestion"]
+        assert suggestion["de"] and suggestion["en"] and suggestion["note"], item["claimId"]
+        assert suggestion["de"] != suggestion["en"]

@@ -284,6 +284,7 @@ def build_results(
                 "message": f.message,
                 "de": str(f.evidence[0].observed) if f.evidence else "",
                 "en": str(f.evidence[1].observed) if len(f.evidence) > 1 else "",
+                "suggestion": _suggestion(f),
                 "waiver": None
                 if f.waiver is None
                 else {"justification": f.waiver.justification, "expires": f.waiver.expires, "owner": f.waiver.owner},
@@ -306,6 +307,21 @@ def _framework_titles(result: AuditResult) -> Mapping[str, str]:
 
     catalog = result.context.get("catalog")
     return (catalog if isinstance(catalog, Catalog) else load_catalog()).frameworks
+
+
+def _suggestion(finding: Finding) -> dict[str, Any] | None:
+    """The suggested corrected sentences of a policy-text disagreement (German, English, the decision it needs)."""
+    from compliance_checks.engine import SUGGESTION_DE, SUGGESTION_EN
+
+    by_path = {e.path: e for e in finding.evidence}
+    de, en = by_path.get(SUGGESTION_DE), by_path.get(SUGGESTION_EN)
+    if de is None or en is None:
+        return None
+    return {
+        "de": de.observed if isinstance(de.observed, str) else None,
+        "en": en.observed if isinstance(en.observed, str) else None,
+        "note": de.expected,
+    }
 
 
 def _control(result: AuditResult, control_id: str) -> Any:
