@@ -356,15 +356,18 @@ def write_reports(
     out: Path,
     evidence: Path | None = None,
     *,
+    sign_key: Any = None,
     lang: str = "en",
     chromium: Path | None = None,
 ) -> list[Path]:
     """Write into a fresh directory, then move it into place: no half-written report survives an error.
 
+    With ``sign_key`` (report/signing.py SigningKey) the manifest names the key and ``manifest.sig`` signs it.
+
     The HTML, Markdown and PDF reports are written in ``lang``; the PDF is printed by ``chromium``
     (default: the probes' choice, compliance_checks/probes/browser.py).
     """
-    from compliance_checks.report.manifest import write_manifest
+    from compliance_checks.report.manifest import SIGNATURE_NAME, write_manifest
 
     renderers: dict[str, Callable[[dict[str, Any]], str]] = {
         "json": lambda r: json.dumps(r, indent=2, sort_keys=False) + "\n"
@@ -405,7 +408,11 @@ def write_reports(
         if evidence is not None and evidence.is_dir():  # the browser's HAR and screenshots, listed like the rest
             shutil.copytree(evidence, staging / evidence.name)
             written.extend(sorted(p for p in (staging / evidence.name).rglob("*") if p.is_file()))
-        write_manifest(staging, written, results=results)
+        write_manifest(staging, written, results=results, signature=None if sign_key is None else sign_key.record())
+        if sign_key is not None:
+            from compliance_checks.report.signing import sign_manifest
+
+            sign_manifest(staging, sign_key)
         if out.is_dir() and not out.is_symlink():
             shutil.rmtree(out)
         staging.rename(out)
@@ -415,7 +422,8 @@ def write_reports(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return [out / p.name for p in written] + [out / "manifest.json"]
+    signed = [out / SIGNATURE_NAME] if sign_key is not None else []
+    return [out / p.name for p in written] + [out / "manifest.json", *signed]
 
 
 def _check_out(out: Path) -> None:
@@ -431,6 +439,7 @@ def _check_out(out: Path) -> None:
         INVALID_NAME,
         MANIFEST_NAME,
         REPORT_FILES,
+        SIGNATURE_NAME,
     )
 
     source = str(out)
@@ -446,7 +455,7 @@ def _check_out(out: Path) -> None:
         raise InputError(source, "", f"cannot use as the report directory ({exc.strerror or exc})") from None
     if names and not names & {MANIFEST_NAME, INVALID_NAME}:
         raise InputError(source, "", "--out is a directory that holds no report; not replacing it (choose another)")
-    unexpected = names - {MANIFEST_NAME, CHECKSUM_NAME, INVALID_NAME, EVIDENCE_DIR, *REPORT_FILES}
+    unexpected = names - {MANIFEST_NAME, CHECKSUM_NAME, SIGNATURE_NAME, INVALID_NAME, EVIDENCE_DIR, *REPORT_FILES}
     if unexpected:
         first = sorted(unexpected)[0]
         raise InputError(source, "", f"holds {first!r}, which no audit writes; not replacing it (remove it first)")
@@ -575,6 +584,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 formats,
                 out,
                 getattr(args, "probe_evidence", None),
+                sign_key=getattr(args, "sign_key", None),
                 lang=args.lang,
                 chromium=Path(args.chromium) if getattr(args, "chromium", None) else None,
             )
@@ -696,14 +706,46 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not args.directory:
         raise UsageError("verify-report: expected a report directory, got an empty string")
     check_report_directory(directory)  # not a report directory at all: an input error (exit 2), not tampering
-    problems = verify_manifest(directory)
     console = _console()
+    pinned = getattr(args, "public_key", None)  # report/signing.py PublicKey, loaded by the parser
+    signed: bytes | None = None
+    if pinned is not None:  # the signature first: hashes in a manifest that is not authentic prove nothing
+        from compliance_checks.report.signing import verify_signature
+
+        refused, signed = verify_signature(directory, pinned)
+        for problem in refused:
+            console.print(f"[bold red]NOT AUTHENTIC[/] {_literal(problem)}")
+        if refused:
+            return EXIT_VIOLATION
+    problems = verify_manifest(directory, manifest_bytes=signed)
     if problems:
         for problem in problems:
             console.print(f"[bold red]TAMPERED[/] {_literal(problem)}")
         return EXIT_VIOLATION
-    console.print(f"[green]OK[/] every file listed in {_literal(directory / 'manifest.json')} is intact.")
+    manifest = _literal(directory / "manifest.json")
+    if pinned is not None:
+        console.print(
+            f"[green]OK[/] {manifest} is signed by the pinned key {pinned.fingerprint} "
+            f"({_literal(pinned.source)}) and every file it lists is intact."
+        )
+        return EXIT_OK
+    console.print(f"[green]OK[/] every file listed in {manifest} is intact.")
+    console.print(
+        "Integrity only, not authenticity: anyone who can write the directory can re-seal it; "
+        "give the signer's public key with --public-key to check manifest.sig."
+    )
     return EXIT_OK
+
+
+def _signing(name: str) -> Callable[[Any], Any]:
+    """A function of report/signing.py, imported when first called (cryptography loads only for keys)."""
+
+    def call(value: Any) -> Any:
+        from compliance_checks.report import signing
+
+        return getattr(signing, name)(value)
+
+    return call
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -871,6 +913,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--host-resolver-rules", help=argparse.SUPPRESS)
     audit.add_argument("--today", metavar="DATE", help=argparse.SUPPRESS)
     audit.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no terminal summary")
+    audit.add_argument(
+        "--sign-key",
+        metavar="FILE",
+        type=_signing("load_signing_key"),
+        default=os.environ.get("COMPLIANCE_SIGN_KEY") or None,
+        help="Ed25519 private key (PEM PKCS#8) to sign manifest.json with, into manifest.sig ($COMPLIANCE_SIGN_KEY)",
+    )
     audit.set_defaults(handler=cmd_audit)
 
     claims = commands.add_parser("claims", help="list the claims of the privacy policy and their status")
@@ -901,7 +950,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify-report", help="verify a report directory against its manifest")
     verify.add_argument("directory", metavar="DIR")
+    verify.add_argument(
+        "--public-key",
+        metavar="FILE",
+        type=_signing("load_public_key"),
+        help="the signer's Ed25519 public key (PEM), pinned: manifest.sig must hold with it (checked first)",
+    )
     verify.set_defaults(handler=cmd_verify)
+
+    keygen = commands.add_parser("keygen", help="write an Ed25519 key pair to sign reports with (audit --sign-key)")
+    keygen.add_argument(
+        "--out", metavar="FILE", required=True, help="private key file (mode 0600); the public key goes to FILE.pub"
+    )
+    keygen.set_defaults(handler=_signing("cmd_keygen"))
 
     from compliance_checks.trackers import add_cli as add_trackers_cli  # `trackers update|show`, owned there
 

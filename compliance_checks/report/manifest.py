@@ -22,8 +22,12 @@ and an unreadable manifest as input errors (exit 2), not as tampering.
 
 The manifest shows changes; it does not prove who wrote it. Anyone who can
 rewrite the directory can also rewrite the manifest and its hash. Authenticity
-needs a signature over ``manifest.sha256``, or a copy of that one line kept
-somewhere else: a CI log, a ticket, a signed commit.
+needs a signature: ``audit --sign-key`` writes ``manifest.sig``, an Ed25519
+signature over the exact bytes of ``manifest.json`` (:mod:`.signing`), and the
+manifest then names the signer's public key (``signature.publicKeySha256``);
+``verify-report --public-key`` checks it before the hashes. A report file, or a
+manifest file, that is a symbolic link is refused: the bytes it points at are
+not the report's own.
 """
 
 from __future__ import annotations
@@ -42,12 +46,14 @@ from compliance_checks.errors import InputError
 
 MANIFEST_NAME = "manifest.json"
 CHECKSUM_NAME = "manifest.sha256"
+SIGNATURE_NAME = "manifest.sig"
+"""The detached Ed25519 signature over ``manifest.json`` (:mod:`.signing`); only in a signed report."""
 MANIFEST_VERSION = "1.0"
 HASH_ALGORITHM = "sha256"
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _CHECKSUM_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *]manifest\.json$")
-_OWN_FILES = frozenset({MANIFEST_NAME, CHECKSUM_NAME})
+_OWN_FILES = frozenset({MANIFEST_NAME, CHECKSUM_NAME, SIGNATURE_NAME})
 INVALID_NAME = "INVALID"
 """Left in an output directory by an audit that failed: why, in one line; never beside a valid report."""
 REPORT_FILES = frozenset({"results.json", "report.html", "report.md", "results.sarif", "junit.xml", "report.pdf"})
@@ -71,13 +77,21 @@ def sha256_file(path: Path) -> str:
 # --- writing --------------------------------------------------------------------------------------
 
 
-def write_manifest(out_dir: Path, artefacts: Sequence[Path], *, results: Mapping[str, Any]) -> Path:
+def write_manifest(
+    out_dir: Path,
+    artefacts: Sequence[Path],
+    *,
+    results: Mapping[str, Any],
+    signature: Mapping[str, str] | None = None,
+) -> Path:
     """Write ``out_dir/manifest.json`` and ``out_dir/manifest.sha256``; return the manifest's path.
 
     Each artefact must be a file inside ``out_dir``. Give it as a path (absolute,
     or relative to the working directory) or relative to ``out_dir``. A file
     listed twice is recorded once. The manifest files themselves cannot be
-    artefacts.
+    artefacts. ``signature`` (:func:`.signing.SigningKey.record`) names the key
+    that will sign the manifest; the signature itself is written afterwards,
+    over these bytes.
     """
     if not out_dir.is_dir():
         raise ValueError(f"{out_dir}: not a directory")
@@ -101,6 +115,8 @@ def write_manifest(out_dir: Path, artefacts: Sequence[Path], *, results: Mapping
         "hashAlgorithm": HASH_ALGORITHM,
         "artefacts": [entries[key] for key in sorted(entries)],
     }
+    if signature is not None:
+        manifest["signature"] = dict(signature)
     data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
     manifest_path = out_dir / MANIFEST_NAME
     _write_atomically(manifest_path, data)
@@ -136,20 +152,27 @@ class _Entry:
     sha256: str
 
 
-def verify_manifest(out_dir: Path, *, inputs_root: Path | None = None) -> list[str]:
+def verify_manifest(
+    out_dir: Path, *, inputs_root: Path | None = None, manifest_bytes: bytes | None = None
+) -> list[str]:
     """The problems found in ``out_dir`` against its manifest, one line each; empty when all is intact.
 
     With ``inputs_root``, also check that the input files recorded in the
     manifest (relative paths are taken from there) still have their recorded
     SHA-256, i.e. that the audited configuration has not changed since.
+    ``manifest_bytes`` are the manifest as already read (and its signature
+    verified), so the hashes checked are the ones that were signed.
     """
     if not out_dir.is_dir():
         return [f"{out_dir}: not a directory"]
     manifest_path = out_dir / MANIFEST_NAME
+    linked = [name for name in sorted(_OWN_FILES) if (out_dir / name).is_symlink()]
+    if linked:  # a link can point anywhere: the bytes it shows are not this report's own
+        return [f"{name}: a symbolic link, not the report's own file" for name in linked]
     if not manifest_path.is_file():
         return [f"{MANIFEST_NAME}: missing, nothing can be verified"]
 
-    data = _read_bytes(manifest_path)
+    data = _read_bytes(manifest_path) if manifest_bytes is None else manifest_bytes
     problems = _verify_checksum(out_dir, data)
     try:
         manifest = json.loads(data.decode("utf-8"))
@@ -162,6 +185,9 @@ def verify_manifest(out_dir: Path, *, inputs_root: Path | None = None) -> list[s
     root = out_dir.resolve()
     for entry in entries:
         path = root / entry.path
+        if _symlink_on_the_way(root, entry.path):
+            problems.append(f"{entry.path}: a symbolic link (or inside one), not the report's own file")
+            continue
         if not path.is_file():
             problems.append(f"{entry.path}: missing")
             continue
@@ -222,6 +248,16 @@ def _entries(manifest: Any) -> tuple[list[_Entry], list[str]]:
             seen.add(path)
             entries.append(_Entry(path, size, digest))
     return entries, problems
+
+
+def _symlink_on_the_way(root: Path, relative: str) -> bool:
+    """Whether the file at ``relative`` or a folder on the way to it is a symbolic link (not followed)."""
+    here = root
+    for part in PurePosixPath(relative).parts:
+        here = here / part
+        if here.is_symlink():
+            return True
+    return False
 
 
 def _safe_relative(path: str) -> bool:
@@ -313,13 +349,13 @@ def invalidate(out_dir: Path, reason: str) -> None:
     """Remove the report files of a previous audit from ``out_dir`` and leave ``INVALID`` saying why.
 
     Only files an audit writes are removed (:data:`REPORT_FILES`, the
-    manifest and its checksum, the :data:`EVIDENCE_DIR` folder); a directory that does not exist stays absent.
+    manifest, its checksum and signature, the :data:`EVIDENCE_DIR` folder); a directory that does not exist stays absent.
     """
     if not out_dir.is_dir() or out_dir.is_symlink():
         return
     line = " ".join(reason.split())
     _write_atomically(out_dir / INVALID_NAME, f"{line}\n".encode())
-    for name in (MANIFEST_NAME, CHECKSUM_NAME, *sorted(REPORT_FILES)):
+    for name in (MANIFEST_NAME, CHECKSUM_NAME, SIGNATURE_NAME, *sorted(REPORT_FILES)):
         (out_dir / name).unlink(missing_ok=True)
     evidence = out_dir / EVIDENCE_DIR
     if evidence.is_dir() and not evidence.is_symlink():  # the previous run's HAR and screenshots
