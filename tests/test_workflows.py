@@ -527,3 +527,15 @@ def test_the_guide_names_every_action_at_the_version_used() -> None:
     for action in used:
         assert f"`{action}`" in guide, f"{action}: not in docs/ci-workflows.md"
     assert "setup-pulumi@" not in guide  # named only as the deprecated action it replaces
+
+
+def test_every_container_job_lets_git_read_its_checkout_first() -> None:
+    containers = 0
+    for workflow, job_name, job in all_jobs():
+        if "container" not in job:
+            continue
+        containers += 1
+        ran = [c for c in run_commands() if (c.workflow, c.job) == (workflow, job_name)]
+        assert ran[0].words == ("git", "config", "--global", "--add", "safe.directory", "$GITHUB_WORKSPACE"), ran[0]
+        assert uses(steps(job)[ran[0].step - 1]).startswith("actions/checkout@"), (workflow, job_name)
+    assert containers == 2  # test, wheel
