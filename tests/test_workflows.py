@@ -6,7 +6,9 @@
   option exists in the CLI's own ``--help``, every stack has its config file, every file a
   step consumes is either committed or produced by an earlier step of the same job;
 * Azure is reached by OIDC only: no client secret anywhere, ``id-token: write`` wherever
-  a job logs in, and write permissions only in the jobs that use them;
+  a job logs in or attests, and write permissions only in the jobs that use them;
+* every report bundle an audit writes is attested (``actions/attest-build-provenance``,
+  keyless) after the audit that writes it, in a job allowed to do so;
 * the prod deployment runs behind the ``production`` environment, one at a time;
 * docs/ci-workflows.md names every workflow, variable and secret the workflows use.
 """
@@ -67,6 +69,13 @@ def uses(step: dict[str, Any]) -> str:
 
 def azure_login_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for step in steps(job) if uses(step).lower().startswith("azure/login@")]
+
+
+ATTEST_ACTION = "actions/attest-build-provenance"
+
+
+def attest_steps(job: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    return [(index, step) for index, step in enumerate(steps(job)) if uses(step).split("@")[0] == ATTEST_ACTION]
 
 
 def all_jobs() -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -319,6 +328,36 @@ def test_every_report_a_step_publishes_is_one_the_audit_writes() -> None:
     assert published >= 6
 
 
+def test_every_report_bundle_is_attested_after_the_audit_writes_it() -> None:
+    """Keyless signing: each --out directory gets an attestation step, after its audit, guarded like its upload."""
+    attested = 0
+    for workflow, job_name, job in all_jobs():
+        audits = {
+            str(options(c.words)["--out"]): c.step
+            for c in _compliance_checks_commands()
+            if (c.workflow, c.job) == (workflow, job_name) and c.words[1] == "audit" and "--out" in options(c.words)
+        }
+        attestations = attest_steps(job)
+        subjects: dict[str, int] = {}
+        for index, step in attestations:
+            subject = str(step.get("with", {}).get("subject-path", ""))
+            directory = subject.removesuffix("/**")
+            # The documented input (github.com/actions/attest-build-provenance, README "Inputs"): every file below.
+            assert subject == f"{directory}/**" and directory in audits, (workflow, job_name, subject, audits)
+            assert set(step["with"]) == {"subject-path"}, (workflow, job_name, step["with"])
+            subjects[directory] = index
+            assert index > audits[directory], f"{workflow}/{job_name}: {subject} attested before the audit writes it"
+            condition = str(step.get("if", ""))
+            # The audit exits 1 or 2 on findings: the report still gets attested, but never an absent one.
+            assert "!cancelled()" in condition and f"hashFiles('{directory}/manifest.json') != ''" in condition
+            if workflow == "pull-request.yml" and job_name == "audit":
+                # Pull requests from forks get no OIDC token: the step would fail, not attest.
+                assert "github.event.pull_request.head.repo.full_name == github.repository" in condition
+        assert set(subjects) == set(audits), (workflow, job_name, subjects, audits)
+        attested += len(subjects)
+    assert attested == 5  # offline audit, preview, post-deploy state, nightly state and live
+
+
 def test_every_pre_existing_file_a_step_needs_is_committed() -> None:
     for workflow, job_name, job in all_jobs():
         for step in steps(job):
@@ -354,8 +393,9 @@ def test_every_job_that_logs_in_to_azure_may_request_an_oidc_token() -> None:
     for workflow, job_name, job in all_jobs():
         oidc = bool(azure_login_steps(job)) or job.get("env", {}).get("ARM_USE_OIDC") == "true"
         granted = job.get("permissions", {})
-        if oidc:
-            logging_in += 1
+        logging_in += oidc
+        # The attestation's Sigstore certificate is issued for the job's OIDC token too.
+        if oidc or attest_steps(job):
             assert granted.get("id-token") == "write", (workflow, job_name)
         else:
             assert "id-token" not in granted, (workflow, job_name)
@@ -372,7 +412,11 @@ def test_permissions_are_least_privilege() -> None:
         assert granted.get("contents", "read") == "read", (workflow, job_name)
         assert (granted.get("security-events") == "write") == ("github/codeql-action/upload-sarif" in actions)
         assert (granted.get("pull-requests") == "write") == ("gh pr comment" in runs), (workflow, job_name)
-        assert set(granted) <= {"contents", "id-token", "security-events", "pull-requests"}, (workflow, job_name)
+        assert (granted.get("attestations") == "write") == (ATTEST_ACTION in actions), (workflow, job_name)
+        assert set(granted) <= {"contents", "id-token", "security-events", "pull-requests", "attestations"}, (
+            workflow,
+            job_name,
+        )
 
 
 def test_no_secret_is_expanded_into_a_script() -> None:
