@@ -341,9 +341,15 @@ def test_every_report_bundle_is_attested_after_the_audit_writes_it() -> None:
         subjects: dict[str, int] = {}
         for index, step in attestations:
             subject = str(step.get("with", {}).get("subject-path", ""))
-            directory = subject.removesuffix("/**")
-            # The documented input (github.com/actions/attest-build-provenance, README "Inputs"): every file below.
-            assert subject == f"{directory}/**" and directory in audits, (workflow, job_name, subject, audits)
+            directory = subject.removesuffix("/manifest.json")
+            # The documented input (github.com/actions/attest-build-provenance, README "Inputs") naming the manifest,
+            # which holds every file's SHA-256: verify-report checks the files against it.
+            assert subject == f"{directory}/manifest.json" and directory in audits, (
+                workflow,
+                job_name,
+                subject,
+                audits,
+            )
             assert set(step["with"]) == {"subject-path"}, (workflow, job_name, step["with"])
             subjects[directory] = index
             assert index > audits[directory], f"{workflow}/{job_name}: {subject} attested before the audit writes it"
