@@ -155,6 +155,11 @@ PAGES: dict[str, str] = {
         "localStorage.setItem('lang', 'de');",
     ),
     "/worker/": page("<p>rechnet</p>", "localStorage.setItem('lang', 'de'); new Worker('/worker.js');"),
+    "/worker-socket/": page("<p>live</p>", "localStorage.setItem('lang', 'de'); new Worker('/socket-worker.js');"),
+    "/frame-socket/": page(
+        f"<iframe src='https://{YOUTUBE}:{{port}}/embed-socket' width=300 height=200></iframe>",
+        "localStorage.setItem('lang', 'de');",
+    ),
 }
 FONT_CSS = f"""@font-face {{ font-family: Roboto; src: url(https://{FONTS_FILES}:{{port}}/s/roboto/v1/roboto.woff2)
   format('woff2'); }}"""
@@ -163,6 +168,7 @@ QUIET_EMBED = page(
     f"<img src='https://{CDN}:{{port}}/gh/poster.png'>", f"fetch('https://{CDN}:{{port}}/npm/data.json');"
 )
 WORKER_SCRIPT = f"fetch('https://{CDN}:{{port}}/npm/worker-data.json');"
+SOCKET = f"try {{ new WebSocket('wss://{WS_TRACKER}:{{port}}/socket'); }} catch (e) {{}}"
 SW_SCRIPT = """
 self.addEventListener('install', e => self.skipWaiting());
 self.addEventListener('activate', e => e.waitUntil(
@@ -196,6 +202,8 @@ CASES: dict[str, tuple[str, Crawl, dict[str, Any], tuple[Verdict, Verdict, Verdi
     # This Chromium refuses the third-party frame's storage (SecurityError): unread storage is an ERROR.
     "a third-party iframe's own requests": ("/frame-sub/", ONLY_PAGES, {}, (P, E, P, F)),
     "a worker's request": ("/worker/", ONLY_PAGES, {}, (P, P, P, F)),
+    "a worker's WebSocket": ("/worker-socket/", ONLY_PAGES, {}, (P, P, F, F)),
+    "a third-party iframe's WebSocket": ("/frame-socket/", ONLY_PAGES, {}, (P, E, F, F)),
 }
 
 
@@ -242,6 +250,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, EMBED, headers=(cookie,))
         elif host == YOUTUBE and path == "/embed-quiet":
             self.send(200, QUIET_EMBED)
+        elif host == YOUTUBE and path == "/embed-socket":
+            self.send(200, page("<p>chat</p>", SOCKET))
         elif host == FONTS_CSS:
             self.send(200, FONT_CSS, "text/css", headers=(("Access-Control-Allow-Origin", "*"),))
         elif host == FONTS_FILES:
@@ -254,6 +264,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, xml, "application/xml")
         elif path == "/worker.js":
             self.send(200, WORKER_SCRIPT, "text/javascript")
+        elif path == "/socket-worker.js":
+            self.send(200, SOCKET, "text/javascript")
         elif path == "/sw.js":
             self.send(200, SW_SCRIPT, "text/javascript")
         elif path == "/sw-cookie":
@@ -650,6 +662,13 @@ def test_requests_inside_iframes_workers_and_service_workers_name_who_made_them(
     # Network.enable can reach the worker after Playwright resumed it: see the module docstring).
     if fetched["initiator"] is not None:
         assert fetched["initiator"]["target"] == {"type": "worker", "url": site.url("/worker.js")}, fetched
+    record = visit(site, browser, "/worker-socket/", ONLY_PAGES, {})
+    (socket,) = [r for r in record.body["requests"] if r["resourceType"] == "websocket"]
+    assert (socket["host"], socket["page"]) == (WS_TRACKER, site.url("/worker-socket/")), socket
+    assert socket["frame"] in (site.url("/worker-socket/"), f"worker:{site.url('/socket-worker.js')}"), socket
+    record = visit(site, browser, "/frame-socket/", ONLY_PAGES, {})
+    (socket,) = [r for r in record.body["requests"] if r["resourceType"] == "websocket"]
+    assert socket["host"] == WS_TRACKER and socket["frame"] == f"https://{YOUTUBE}:{site.https}/embed-socket", socket
     record = visit(site, browser, "/sw/", ONLY_PAGES, {})
     (cookie_fetch,) = [r for r in record.body["requests"] if r["url"].endswith("/sw-cookie")]
     assert cookie_fetch["frame"] == f"service-worker:{site.url('/sw.js')}", cookie_fetch

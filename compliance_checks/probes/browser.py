@@ -41,7 +41,8 @@ The record (``Probe/browser``) holds names, never values (they may be tokens):
   resourceType, thirdParty, frame, page, phase, initiator}``; ``url`` without
   query string and fragment; ``frame`` is the document that made it (``top``
   for a page's own navigation, ``service-worker:<script>`` for a service
-  worker's; a dedicated worker's requests carry its page's frame); ``phase`` is
+  worker's; a dedicated worker's requests carry its page's frame, its
+  WebSockets ``worker:<script>``); ``phase`` is
   ``load``, ``scroll``, ``interaction`` or ``pagehide``; ``initiator`` is the
   Chrome DevTools Protocol's (``Network.requestWillBeSent``) type and URL, with
   ``target`` ({type, url}) when an out-of-process iframe, a worker or a service
@@ -49,8 +50,10 @@ The record (``Probe/browser``) holds names, never values (they may be tokens):
   service worker Playwright attributes it to (``via: playwright``), else
   ``null``. A dedicated worker's first requests can miss their DevTools
   initiator (Playwright may resume the worker before this probe's
-  ``Network.enable`` reaches it); ``workers`` lists every dedicated worker
-  started, ``{url, page}``;
+  ``Network.enable`` reaches it). WebSockets come from the page's
+  ``websocket`` event and from the DevTools sessions of workers and
+  out-of-process iframes, whichever reports one first; ``workers`` lists every
+  dedicated worker started, ``{url, page}``;
 - ``pagesVisited``: ``{url, status, kind, depth}``; ``crawl``: the bounds, what
   was truncated, the sitemap, the not-found page, the plain-HTTP entry and the
   interactions done;
@@ -558,8 +561,18 @@ def _session(
         seen.initiators.setdefault(_strip_url(request_url), found)
 
     def on_cdp_websocket(event: dict[str, Any], target: dict[str, str] | None = None) -> None:
-        # A WebSocket opened by a worker or an iframe, which the page's "websocket" event may not report.
-        frame = f"{target['type']}:{target['url']}" if target is not None else _strip_url(seen.current_page)
+        # A WebSocket opened in a worker or an out-of-process iframe (the page's "websocket" event need not
+        # report it first, or at all). Its frame: the worker (``worker:<script>``), or the iframe's document as
+        # the initiator's script names it (an iframe target is attached before it navigates: no URL yet).
+        initiator = event.get("initiator") or {}
+        stack = (initiator.get("stack") or {}).get("callFrames") or []
+        where = initiator.get("url") or (stack[0].get("url") if stack else None)
+        if target is None:
+            frame = _strip_url(seen.current_page)
+        elif target["type"] == "iframe":
+            frame = _strip_url(where) if where else "iframe"
+        else:
+            frame = ":".join(filter(None, (target["type"], target.get("url"))))
         seen.add_request(str(event.get("url", "")), "GET", "websocket", frame)
         on_cdp_request({"initiator": event.get("initiator"), "request": {"url": event.get("url", "")}}, target)
 
