@@ -212,11 +212,8 @@ def _named_key(manifest: bytes) -> str | None:
         return None
     signature = document.get("signature") if isinstance(document, dict) else None
     named = signature.get("publicKeySha256") if isinstance(signature, dict) else None
-    return named if isinstance(named, str) else None
-
-
-def signature_present(out_dir: Path) -> bool:
-    return (out_dir / SIGNATURE_NAME).exists() or (out_dir / SIGNATURE_NAME).is_symlink()
+    # Written by whoever wrote the manifest: shown in a message, so cut to a fingerprint's length.
+    return named[:64] if isinstance(named, str) else None
 
 
 # --- keygen ------------------------------------------------------------------------------------------------------
