@@ -912,6 +912,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--host-resolver-rules", help=argparse.SUPPRESS)
     audit.add_argument("--today", metavar="DATE", help=argparse.SUPPRESS)
+    audit.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="synth: run the program even if a cached synthesis of the same program, config and lock exists",
+    )
     audit.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no terminal summary")
     audit.add_argument(
         "--sign-key",

@@ -65,11 +65,13 @@ class Source:
 
 
 def _load_synth(request: SourceRequest) -> Loaded:
-    from compliance_checks.sources.synth import load_synth
+    from compliance_checks.sources.synth import load_synth_inventory
     from infra.synth import REPO_ROOT, stack_path
 
     stack_file = request.input or stack_path(request.stack)
-    inventory, _ = load_synth(request.stack, stack_file=request.input)
+    # Reused from the synthesis cache unless --no-cache (compliance_checks/sources/synth_cache.py).
+    cache = not getattr(request.options, "no_cache", False)
+    inventory = load_synth_inventory(request.stack, stack_file=request.input, cache=cache)
     absolute = stack_file.absolute()
     shown = absolute.relative_to(REPO_ROOT) if absolute.is_relative_to(REPO_ROOT) else stack_file
     return Loaded(inventory, [(str(shown), stack_file)], request.stack)

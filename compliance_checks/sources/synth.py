@@ -64,3 +64,26 @@ def load_synth(
     where = str(stack_file or stack_path(stack))  # the config decides how many resources the program declares
     check_count(where, "", len(synthesis.resources), "resources declared by the program")
     return inventory_from_synthesis(synthesis), synthesis
+
+
+def load_synth_inventory(stack: str = "dev", *, stack_file: Path | None = None, cache: bool = True) -> Inventory:
+    """The inventory of ``load_synth``, from the synthesis cache when nothing it depends on changed.
+
+    ``cache=False`` (``audit --no-cache``) neither reads nor writes the cache
+    (compliance_checks/sources/synth_cache.py: the key, where it lives, what is never stored).
+    """
+    import infra.synth as program
+
+    # A synthesizer substituted in-process (tests replace this module's ``synthesize``) computes what the key
+    # cannot see: its inventory is neither taken from the cache nor stored in it.
+    if not cache or synthesize is not program.synthesize:
+        return load_synth(stack, stack_file=stack_file)[0]
+    from compliance_checks.sources import synth_cache
+    from infra.synth import REPO_ROOT
+
+    path = stack_file or stack_path(stack)
+    return synth_cache.cached(
+        synth_cache.default_dir(REPO_ROOT),
+        lambda: synth_cache.cache_key(stack, path, root=REPO_ROOT),
+        lambda: load_synth(stack, stack_file=stack_file)[0],
+    )
