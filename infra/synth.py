@@ -10,7 +10,6 @@ resources receive realistic values. Each synthesis runs in a fresh
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextvars
 import hashlib
@@ -19,13 +18,18 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compliance_checks.errors import InputError
 from compliance_checks.input_files import FILE_NOT_FOUND
 from compliance_checks.yaml_input import parse_yaml, read_yaml_text
 from infra.azure_types import ArmIdentity, arm_identity, is_azure_native
 from infra.config import PROJECT, ConfigError, StackConfig, parse_config
+
+# asyncio comes with the mock runtime (pulumi imports it): a cached synthesis, or the CLI importing this module
+# for its names, needs neither.
+if TYPE_CHECKING:
+    import asyncio
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STACKS_DIR = REPO_ROOT / "infra" / "stacks"
