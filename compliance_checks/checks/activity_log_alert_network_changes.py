@@ -149,6 +149,19 @@ def estate_groups(inventory: Inventory) -> list[str]:
     return sorted(groups)
 
 
+def _tests_field(condition: Any, field: str) -> bool:
+    """Whether any leaf of ``condition`` may test ``field``: True as well when a field name is not known text."""
+    if isinstance(condition, Mapping):
+        for key, value in condition.items():
+            if str(key).lower() == "field" and (not isinstance(value, str) or value.lower() == field):
+                return True
+            if _tests_field(value, field):
+                return True
+    elif isinstance(condition, list):
+        return any(_tests_field(item, field) for item in condition)
+    return False
+
+
 def _event(operation: str, group: str) -> dict[str, str]:
     provider, _, rest = operation.partition("/")
     return {
@@ -204,12 +217,19 @@ def judge_alert(alert: Resource, inventory: Inventory, groups: list[str]) -> Jud
         if silent:
             return Judged(alert, frozenset(), why_not=silent)
         scopes, condition = alert.get("properties.scopes"), alert.get("properties.condition")
+        # The event differs between resource groups only in its resourceGroup field: a condition that does not
+        # test that field answers the same for every group, so it is evaluated once per operation, not per group.
+        per_group = _tests_field(condition, "resourcegroup")
+        fired: dict[tuple[str, str], bool] = {}
+
+        def fires(op: str, group: str) -> bool:
+            key = (op, group if per_group else "")
+            if key not in fired:
+                fired[key] = fires_for(condition, _event(op, group))
+            return fired[key]
+
         catches = frozenset(
-            (op, group)
-            for group in groups
-            if _covers(scopes, group)
-            for op in REQUIRED_OPERATIONS
-            if fires_for(condition, _event(op, group))
+            (op, group) for group in groups if _covers(scopes, group) for op in REQUIRED_OPERATIONS if fires(op, group)
         )
     except Unknown as exc:
         return Judged(alert, frozenset(), unknown=str(exc))

@@ -116,8 +116,19 @@ class VpnAllowedIpOnly(Check):
         if not gateways:
             yield self.finding(None, Verdict.NOT_APPLICABLE, "No Entra-authenticated point-to-site gateway.")
             return
+        # The answer depends on the gateway's Entra audience only (who can get a token for that app, and the
+        # policies on it): judged once per audience, not once per gateway (a tenant's gateways share the VPN app).
+        by_audience: dict[str, Finding] = {}
         for gateway in gateways:
-            yield self._judge(inventory, gateway)
+            audience = gateway.get("properties.vpnClientConfiguration.aadAudience")
+            key = audience.strip().lower() if isinstance(audience, str) and audience.strip() else ""
+            if not key:
+                yield self._judge(inventory, gateway)
+                continue
+            if key not in by_audience:
+                by_audience[key] = self._judge(inventory, gateway)
+            judged = by_audience[key]
+            yield self.finding(gateway, judged.verdict, judged.message, *judged.evidence)
 
     def _judge(self, inventory: Inventory, gateway: Resource) -> Finding:
         audience_value = gateway.get("properties.vpnClientConfiguration.aadAudience")
