@@ -82,7 +82,15 @@ def collect(
     ca, cert, key = pem
     server_options = {
         k: options.pop(k)
-        for k in ("page_size", "quota", "latency", "graph_page_size", "ignore_graph_query")
+        for k in (
+            "page_size",
+            "quota",
+            "latency",
+            "graph_page_size",
+            "ignore_graph_query",
+            "rg_page_cap",
+            "unindexed_site_configs",
+        )
         if k in options
     }
     with FakeAzure(estate, cert, key, faults=faults or [], **server_options) as fake:
@@ -105,7 +113,7 @@ def test_resource_graph_pages_with_skip_token_and_the_service_lists_with_next_li
     assert collection.gaps == []
     assert len(inventory.of_type("Microsoft.Network/virtualNetworks")) == 2_500
     assert len(inventory.of_type("Microsoft.Network/virtualNetworks/subnets")) == 2_500  # split out of their VNets
-    posts = [r for r in fake.requests if r.method == "POST" and r.body["query"].startswith("resources")]
+    posts = [r for r in fake.requests if isinstance(r.body, dict) and r.body["query"].startswith("resources")]
     assert len(posts) == 3  # 2,501 rows in pages of 1,000
     assert [p.body["options"]["$top"] for p in posts] == [1000, 1000, 1000]
     assert "$skipToken" not in posts[0].body["options"] and posts[1].body["options"]["$skipToken"]
@@ -554,3 +562,129 @@ def test_unread_role_assignments_leave_the_role_definitions_unknown(pem: tuple[P
     assert not [r for r in fake.requests if "/roleDefinitions" in r.path]
     with pytest.raises(IncompleteInventory, match="not known which to read"):
         load_live(collection).of_type("Microsoft.Authorization/roleDefinitions")
+
+
+# --- bulk reads: each site's config/web from Resource Graph's appserviceresources -------------------------------
+
+
+def site_configs(fake: FakeAzure) -> list[Any]:
+    return [r for r in fake.requests if isinstance(r.body, dict) and r.body["query"].startswith("appserviceresources")]
+
+
+def sites_of(estate: Estate) -> list[str]:
+    return sorted(k for k, b in estate.arm.items() if str(b["type"]).lower() == "microsoft.web/sites")
+
+
+def test_site_configuration_comes_from_resource_graph_in_pages_not_one_get_per_site(
+    pem: tuple[Path, Path, Path],
+) -> None:
+    estate = live.realistic_estate(3 * 17)  # three copies of the dev stack: three sites
+    collection, fake = collect_dev(estate, pem, rg_page_cap=2)  # Resource Graph returns 2 rows a page
+    assert collection.gaps == []
+    pages = site_configs(fake)
+    assert len(pages) == 2 and pages[1].body["options"]["$skipToken"]  # 3 rows in pages of 2, by $skipToken
+    assert not [r for r in fake.requests if r.path.lower().endswith("/config/web")]  # no per-site read
+    inventory = load_live(collection)
+    sites = inventory.of_type("Microsoft.Web/sites")
+    assert sorted(s.id.lower() for s in sites) == [k.lower() for k in sites_of(estate)]
+    for site in sites:  # the row's properties became the site's siteConfig, as a GET config/web does
+        assert site.get("properties.siteConfig.minTlsVersion") == "1.2"
+        assert site.get("properties.siteConfig.ftpsState") == "Disabled"
+
+
+def test_a_site_resource_graph_has_no_configuration_row_for_is_read_per_site(pem: tuple[Path, Path, Path]) -> None:
+    estate = live.realistic_estate(2 * 17)
+    lagging, indexed = sites_of(estate)
+    collection, fake = collect_dev(estate, pem, unindexed_site_configs=[lagging])
+    assert collection.gaps == []
+    reads = [r.path.lower() for r in fake.requests if r.path.lower().endswith("/config/web")]
+    assert reads == [f"{lagging}/config/web".lower()]
+    assert f"{indexed}/config/web".lower() not in reads
+    for site in load_live(collection).of_type("Microsoft.Web/sites"):
+        assert site.get("properties.siteConfig.minTlsVersion") == "1.2"
+
+
+@pytest.mark.parametrize("kind", ["error500", "total-mismatch", "count-mismatch", "loop"])
+def test_a_failed_or_incomplete_site_configuration_read_is_a_gap_never_a_pass(
+    pem: tuple[Path, Path, Path], kind: Any
+) -> None:
+    fault = Fault("POST /providers/Microsoft.ResourceGraph/resources appserviceresources", kind, times=None)
+    estate = live.realistic_estate(2 * 17)
+    collection, fake = collect_dev(estate, pem, faults=[fault], retries=1, rg_page_cap=1)
+    [gap] = collection.gaps
+    assert gap.types == ("Microsoft.Web/sites/config",) and gap.scope == f"subscriptions {live.SUBSCRIPTION_ID}"
+    # No per-site fallback: the bulk read's gap stands for every site.
+    assert not [r for r in fake.requests if r.path.lower().endswith("/config/web")]
+    inventory = load_live(collection)
+    assert len(inventory.of_type("Microsoft.Web/sites")) == 2  # the rest of the estate is read
+    with pytest.raises(IncompleteInventory):
+        inventory.of_type("Microsoft.Web/sites/config")
+
+
+def test_a_throttled_site_configuration_page_is_retried_after_retry_after(pem: tuple[Path, Path, Path]) -> None:
+    fault = Fault("POST /providers/Microsoft.ResourceGraph/resources appserviceresources", "throttle", retry_after="0")
+    estate = live.realistic_estate(2 * 17)
+    collection, fake = collect_dev(estate, pem, faults=[fault])
+    assert collection.gaps == []
+    assert [r.status for r in site_configs(fake)] == [429, 200]
+    assert all(
+        s.get("properties.siteConfig.minTlsVersion") == "1.2"
+        for s in load_live(collection).of_type("Microsoft.Web/sites")
+    )
+
+
+def test_follow_up_reads_start_before_the_role_assignment_paging_ends(pem: tuple[Path, Path, Path]) -> None:
+    """Per-resource reads depend on Resource Graph only, not on the slowest first read (role assignments' pages)."""
+    estate = live.realistic_estate(4 * 17)  # 12 role assignments: 12 pages of one
+    collection, fake = collect_dev(estate, pem, page_size=1, latency=0.05)
+    assert collection.gaps == []
+    role_pages = [r.at for r in fake.requests if r.path.lower().endswith("/roleassignments")]
+    diagnostics = [r.at for r in fake.requests if "/diagnosticsettings" in r.path.lower()]
+    assert len(role_pages) == 12
+    assert min(diagnostics) < max(role_pages)
+
+
+def test_resources_of_the_same_name_in_different_groups_each_keep_their_details(pem: tuple[Path, Path, Path]) -> None:
+    """Follow-up reads are told apart by resource ID: the second copy's answers never overwrite the first's."""
+    estate = live.realistic_estate(2 * 17)
+    first, second = sorted(
+        k for k, b in estate.arm.items() if str(b["type"]).lower() == "microsoft.dbforpostgresql/flexibleservers"
+    )
+    rule = live.firewall_rule(first, "allow-office", "203.0.113.10", "203.0.113.10")
+    estate.arm[rule["id"]] = rule
+    collection, _ = collect_dev(estate, pem)
+    assert collection.gaps == []
+    inventory = load_live(collection)
+    assert ids(inventory, "Microsoft.DBforPostgreSQL/flexibleServers/firewallRules") == [rule["id"]]
+    configurations = ids(inventory, "Microsoft.DBforPostgreSQL/flexibleServers/configurations")
+    assert {c.lower().split("/configurations/")[0] for c in configurations} == {first.lower(), second.lower()}
+    settings = ids(inventory, "Microsoft.Insights/diagnosticSettings")
+    assert len(settings) == 8  # four diagnosed resources in each copy
+
+
+def test_per_resource_reads_start_while_resource_graph_is_still_paging(pem: tuple[Path, Path, Path]) -> None:
+    estate = live.realistic_estate(4 * 17)
+    collection, fake = collect_dev(estate, pem, rg_page_cap=17, latency=0.05)  # four sequential pages
+    assert collection.gaps == []
+    pages = [r.at for r in fake.requests if isinstance(r.body, dict) and r.body["query"].startswith("resources")]
+    diagnostics = [r.at for r in fake.requests if "/diagnosticsettings" in r.path.lower()]
+    assert len(pages) == 4 and len(diagnostics) == 16
+    assert min(diagnostics) < max(pages)
+
+
+def test_reads_started_from_the_pages_of_a_query_that_fails_later_are_not_kept(pem: tuple[Path, Path, Path]) -> None:
+    """The rows of an incomplete answer are not kept, so neither is anything read because of them."""
+    fault = Fault("POST /providers/Microsoft.ResourceGraph/resources resources$", "total-mismatch", times=None)
+    estate = live.realistic_estate(2 * 17)
+    collection, fake = collect_dev(estate, pem, faults=[fault], rg_page_cap=17)
+    assert [r for r in fake.requests if "/diagnosticsettings" in r.path.lower()]  # they were started ...
+    assert not [b for b in collection.arm if "/diagnosticsettings/" in str(b["id"]).lower()]  # ... and dropped
+    assert not [
+        b
+        for b in collection.arm
+        if "/firewallrules/" in str(b["id"]).lower() or "/configurations/" in str(b["id"]).lower()
+    ]
+    [everything] = [g for g in collection.gaps if g.types == ("*",)]
+    assert "totalRecords" in everything.reason and everything.located
+    with pytest.raises(IncompleteInventory):
+        load_live(collection).of_type("Microsoft.Insights/diagnosticSettings")

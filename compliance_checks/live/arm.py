@@ -33,11 +33,15 @@ def _optional(rest: RestClient, path: str, api_version: str) -> list[Body]:
         raise
 
 
-def site_config(rest: RestClient, site_id: str) -> list[Body]:
-    """``config/web`` (what ``GET site`` leaves null) and ``config/authsettingsV2``."""
+def site_config(rest: RestClient, site_id: str, *, web: bool = True, auth: bool = True) -> list[Body]:
+    """``config/web`` (what ``GET site`` leaves null) and ``config/authsettingsV2``, as asked.
+
+    ``config/web`` comes from Resource Graph's ``appserviceresources`` for every site it returns
+    (``resource_graph.SITE_CONFIG_QUERY``); the collector reads it here only for a site that table did not return.
+    """
     return [
-        *_optional(rest, f"{site_id}/config/web", WEB_API),
-        *_optional(rest, f"{site_id}/config/authsettingsV2", WEB_API),
+        *(_optional(rest, f"{site_id}/config/web", WEB_API) if web else []),
+        *(_optional(rest, f"{site_id}/config/authsettingsV2", WEB_API) if auth else []),
     ]
 
 

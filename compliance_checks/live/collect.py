@@ -41,6 +41,11 @@ from infra import well_known
 
 Body = dict[str, Any]
 SITES = "microsoft.web/sites"
+SITE_CONFIG = "Microsoft.Web/sites/config"
+RESOURCES = "Resource Graph: resources"
+SITE_CONFIGS = "Resource Graph: site configuration"
+POLICIES_LABEL = "Conditional Access policies"
+GROUPS_LABEL = "Resource Graph: resource groups"
 SERVERS = "microsoft.dbforpostgresql/flexibleservers"
 GATEWAYS = "Microsoft.Network/virtualNetworkGateways"
 ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
@@ -57,6 +62,10 @@ _ARM_FIELDS: dict[str, tuple[type, ...]] = {
     "tags": (dict,),
     "properties": (dict,),
 }
+
+
+# Given the bodies of the tasks that succeeded and the labels of all that ended, the tasks that may start now.
+Follow = Callable[[dict[str, list[Body]], set[str]], list[tuple["Task", Any]]]
 
 
 class SignInError(ComplianceError):
@@ -151,132 +160,216 @@ class Collector:
         # The clients' clock is time.monotonic (socket timeouts are real time), whatever self.clock is.
         arm_rest.deadline = graph_rest.deadline = time.monotonic() + max(deadline - self.clock(), 0)
         try:
-            inventory_bar = self.progress.add_task("Resource Graph (rows)", total=None)
-            details_bar = self.progress.add_task("ARM service APIs", total=None)
-            graph_bar = self.progress.add_task("Microsoft Graph", total=None) if settings.include_graph else None
-
-            def rows(query: str) -> list[Body]:
-                def page(count: int) -> None:
-                    self.progress.update(inventory_bar, advance=count)
-
-                return list(
-                    resource_graph.query(
-                        arm_rest, list(settings.subscriptions), query, stats=result.stats, on_page=page
-                    )
-                )
-
-            subs = ", ".join(settings.subscriptions)
-            first = [
-                Task(
-                    "Resource Graph: resources",
-                    ("*",),
-                    f"subscriptions {subs}",
-                    lambda: rows(resource_graph.RESOURCES_QUERY),
-                    True,
-                ),
-                Task(
-                    "Resource Graph: resource groups",
-                    ("Microsoft.Resources/resourceGroups",),
-                    f"subscriptions {subs}",
-                    lambda: rows(resource_graph.RESOURCE_GROUPS_QUERY),
-                    True,
-                ),
-                *(
-                    Task(
-                        f"role assignments of {sub}",
-                        ("Microsoft.Authorization/roleAssignments",),
-                        f"/subscriptions/{sub}",
-                        partial(arm.role_assignments, arm_rest, sub),
-                    )
-                    for sub in settings.subscriptions
-                ),
-            ]
-            graph_first = (
-                [
-                    Task(
-                        "Conditional Access policies",
-                        ("Microsoft.Graph/conditionalAccessPolicies",),
-                        "graph:/" + graph.POLICIES,
-                        partial(graph.conditional_access_policies, graph_rest),
-                        api="graph",
-                    ),
-                    Task(
-                        "named locations",
-                        ("Microsoft.Graph/namedLocations",),
-                        "graph:/" + graph.NAMED_LOCATIONS,
-                        partial(graph.named_locations, graph_rest),
-                        api="graph",
-                    ),
-                ]
-                if settings.include_graph
-                else []
-            )
-            self.progress.update(details_bar, total=len(first) - 2)
-            if graph_bar is not None:
-                self.progress.update(graph_bar, total=len(graph_first))
-            done = self._run(
-                pool,
-                [(t, details_bar if "role" in t.label else inventory_bar) for t in first]
-                + [(t, graph_bar) for t in graph_first],
-                result,
-                deadline,
-            )
-            arm_bodies = _unique([body for task in first for body in done.get(task.label, [])], result)
-            result.arm.extend(arm_bodies)
-            policies = done.get("Conditional Access policies", [])
-            result.graph.extend((graph.POLICIES, p) for p in policies)
-            result.graph.extend((graph.NAMED_LOCATIONS, n) for n in done.get("named locations", []))
-
-            second = self._detail_tasks(arm_rest, arm_bodies)
-            roles = [
-                b for b in arm_bodies if str(b.get("type", "")).lower() == "microsoft.authorization/roleassignments"
-            ]
-            # The groups worth reading are the ones the policies and role assignments name.
-            unnamed = [
-                g
-                for g in result.gaps
-                if g.covers("Microsoft.Graph/conditionalAccessPolicies")
-                or g.covers("Microsoft.Authorization/roleAssignments")
-            ]
-            if settings.include_graph and unnamed:
-                result.gaps.append(
-                    Gap(("Microsoft.Graph/groups",), "graph:/groups", f"not known which to read: {unnamed[0].reason}")
-                )
-            graph_second = (
-                [
-                    Task(
-                        f"group {group_id}",
-                        ("Microsoft.Graph/groups",),
-                        f"graph:/groups/{group_id}",
-                        partial(_one, graph.group_with_members, graph_rest, group_id),
-                        api="graph",
-                    )
-                    for group_id in graph.referenced_groups(policies, roles)
-                ]
-                if settings.include_graph and not unnamed
-                else []
-            )
-            if settings.include_graph:
-                graph_second += self._audience_tasks(graph_rest, arm_bodies, result)
-            second += self._role_definition_tasks(arm_rest, roles, result)
-            self.progress.update(details_bar, total=len(first) - 2 + len(second))
-            if graph_bar is not None:
-                self.progress.update(graph_bar, total=len(graph_first) + len(graph_second))
-            done = self._run(
-                pool, [(t, details_bar) for t in second] + [(t, graph_bar) for t in graph_second], result, deadline
-            )
-            for task in second:
-                result.arm.extend(done.get(task.label, []))
-            result.arm[:] = _unique(result.arm, result)  # a detail read may repeat what another returned
-            for task in graph_second:
-                path = graph.SERVICE_PRINCIPALS if task.types == AUDIENCE_TYPES else graph.GROUPS
-                result.graph.extend((path, g) for g in done.get(task.label, []))
+            self._collect(pool, arm_rest, graph_rest, result, deadline)
         finally:
             pool.shutdown()
             arm_rest.close()
             graph_rest.close()
         result.finished_at = dt.datetime.now(dt.UTC)
         return result
+
+    def _collect(
+        self, pool: _DaemonPool, arm_rest: RestClient, graph_rest: RestClient, result: Collection, deadline: float
+    ) -> None:
+        """Bulk reads first; each follow-up starts as soon as what it depends on has finished, not a phase later.
+
+        The per-resource reads need only the Resource Graph rows (and the site configurations it returns); role
+        definitions need only the role assignments; groups need the policies and the assignments. Waiting for
+        every first read before any follow-up would put the longest paging chain (role assignments, page after
+        page) in front of thousands of independent reads.
+        """
+        settings = self.settings
+        inventory_bar = self.progress.add_task("Resource Graph (rows)", total=None)
+        details_bar = self.progress.add_task("ARM service APIs", total=None)
+        graph_bar = self.progress.add_task("Microsoft Graph", total=None) if settings.include_graph else None
+        totals: dict[Any, int] = {}
+
+        def counted(tasks: list[Task], bar: Any) -> list[tuple[Task, Any]]:
+            if bar is not None and tasks:
+                totals[bar] = totals.get(bar, 0) + len(tasks)
+                self.progress.update(bar, total=totals[bar])
+            return [(task, bar) for task in tasks]
+
+        inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()  # finished reads, and pages of rows as they arrive
+        streamed: set[str] = set()  # resources whose per-resource reads have started
+        detail_scope: dict[str, str] = {}  # per-resource read -> the resource it belongs to
+
+        def rows(query: str, stream: bool = False) -> list[Body]:
+            """Every row of ``query``; with ``stream``, each page is also handed on as it arrives.
+
+            The per-resource reads of a page's rows start while the next page is on its way (Resource Graph pages
+            are sequential: ``$skipToken``). Nothing they return is kept unless the whole query ends well and the
+            resource is among its rows (see the end of ``_collect``).
+            """
+            buffer: list[Body] = []
+
+            def page(count: int) -> None:
+                self.progress.update(inventory_bar, advance=count)
+                if stream:
+                    inbox.put(partial(page_arrived, list(buffer)))
+                    buffer.clear()
+
+            found: list[Body] = []
+            for row in resource_graph.query(
+                arm_rest, list(settings.subscriptions), query, stats=result.stats, on_page=page
+            ):
+                found.append(row)
+                buffer.append(row)
+            return found
+
+        def page_arrived(page: list[Body]) -> list[tuple[Task, Any]]:
+            fresh = []
+            for row in page:
+                if _arm_problem(row) is None and str(row["id"]).lower() not in streamed:
+                    streamed.add(str(row["id"]).lower())
+                    fresh.append(row)
+            return follow_ups(self._detail_tasks(arm_rest, fresh))
+
+        def follow_ups(details: list[Task]) -> list[tuple[Task, Any]]:
+            arm_labels.update(task.label for task in details)
+            detail_scope.update((task.label, task.scope.lower()) for task in details)
+            return counted(details, details_bar)
+
+        subs = ", ".join(settings.subscriptions)
+        where = f"subscriptions {subs}"
+        bulk = [
+            Task(RESOURCES, ("*",), where, partial(rows, resource_graph.RESOURCES_QUERY, True), True),
+            Task(
+                GROUPS_LABEL,
+                ("Microsoft.Resources/resourceGroups",),
+                where,
+                partial(rows, resource_graph.RESOURCE_GROUPS_QUERY),
+                True,
+            ),
+            Task(SITE_CONFIGS, (SITE_CONFIG,), where, partial(rows, resource_graph.SITE_CONFIG_QUERY)),
+        ]
+        roles = [
+            Task(
+                f"role assignments of {sub}",
+                (ROLE_ASSIGNMENTS,),
+                f"/subscriptions/{sub}",
+                partial(arm.role_assignments, arm_rest, sub),
+            )
+            for sub in settings.subscriptions
+        ]
+        graph_first = (
+            [
+                Task(
+                    POLICIES_LABEL,
+                    ("Microsoft.Graph/conditionalAccessPolicies",),
+                    "graph:/" + graph.POLICIES,
+                    partial(graph.conditional_access_policies, graph_rest),
+                    api="graph",
+                ),
+                Task(
+                    "named locations",
+                    ("Microsoft.Graph/namedLocations",),
+                    "graph:/" + graph.NAMED_LOCATIONS,
+                    partial(graph.named_locations, graph_rest),
+                    api="graph",
+                ),
+            ]
+            if settings.include_graph
+            else []
+        )
+        kept: list[Body] = []  # the bulk reads' bodies, each deduplicated where it was read
+        site_configs: list[Body] = []  # config/web rows, kept for the sites the inventory holds
+        started: set[str] = set()
+        arm_labels: set[str] = set()  # follow-up ARM reads whose bodies join the inventory
+        graph_paths: dict[str, str] = {}  # follow-up Graph reads: the collection each one's objects belong to
+        role_labels = {task.label for task in roles}
+
+        def follow(done: dict[str, list[Body]], finished: set[str]) -> list[tuple[Task, Any]]:
+            more: list[tuple[Task, Any]] = []
+            if "groups rows" not in started and GROUPS_LABEL in finished:
+                started.add("groups rows")
+                kept.extend(_unique(done.get(GROUPS_LABEL, []), result))
+            if "details" not in started and {RESOURCES, SITE_CONFIGS} <= finished:
+                started.add("details")
+                resources = _unique(done.get(RESOURCES, []), result)
+                configs = _unique(done.get(SITE_CONFIGS, []), result)
+                kept.extend(resources)
+                site_configs.extend(configs)
+                # Every page was handed on before the query ended; this only catches what was not.
+                more += page_arrived(resources)
+                if SITE_CONFIGS in done:  # failed: its gap stands for every site, nothing is read again per site
+                    configured = {str(c["id"]).lower().removesuffix("/config/web") for c in configs}
+                    lagging = [
+                        b
+                        for b in resources
+                        if str(b.get("type", "")).lower() == SITES and str(b["id"]).lower() not in configured
+                    ]
+                    more += follow_ups(self._web_config_tasks(arm_rest, lagging))
+                if settings.include_graph:
+                    audiences = self._audience_tasks(graph_rest, resources, result)
+                    graph_paths.update((task.label, graph.SERVICE_PRINCIPALS) for task in audiences)
+                    more += counted(audiences, graph_bar)
+            if "roles" not in started and role_labels <= finished:
+                started.add("roles")
+                assignments = _unique([b for label in sorted(role_labels) for b in done.get(label, [])], result)
+                kept.extend(assignments)
+                definitions = self._role_definition_tasks(arm_rest, assignments, result)
+                arm_labels.update(task.label for task in definitions)
+                more += counted(definitions, details_bar)
+            wanted = role_labels | ({POLICIES_LABEL} if settings.include_graph else set())
+            if "groups" not in started and wanted <= finished:
+                started.add("groups")
+                if settings.include_graph:
+                    groups = self._group_tasks(graph_rest, done, role_labels, result)
+                    graph_paths.update((task.label, graph.GROUPS) for task in groups)
+                    more += counted(groups, graph_bar)
+            return more
+
+        done = self._run(
+            pool,
+            counted(bulk, inventory_bar) + counted(roles, details_bar) + counted(graph_first, graph_bar),
+            result,
+            deadline,
+            follow=follow,
+            inbox=inbox,
+        )
+        result.arm.extend(kept)
+        # A per-resource read counts only for a resource the inventory holds: not for a row of a query that failed
+        # later, nor for a resource dropped as returned twice with different values.
+        held = {str(body["id"]).lower() for body in kept}
+        result.arm.extend(c for c in site_configs if str(c["id"]).lower().removesuffix("/config/web") in held)
+        for label, bodies in done.items():
+            if label in arm_labels and detail_scope.get(label, "") in held | {""}:
+                result.arm.extend(bodies)
+        result.arm[:] = _unique(result.arm, result)  # a detail read may repeat what another returned
+        result.graph.extend((graph.POLICIES, p) for p in done.get(POLICIES_LABEL, []))
+        result.graph.extend((graph.NAMED_LOCATIONS, n) for n in done.get("named locations", []))
+        for label, bodies in done.items():
+            path = graph_paths.get(label)
+            if path is not None:
+                result.graph.extend((path, body) for body in bodies)
+
+    def _group_tasks(
+        self, rest: RestClient, done: dict[str, list[Body]], role_labels: set[str], result: Collection
+    ) -> list[Task]:
+        """The groups the policies and role assignments name; unknown which if either could not be read."""
+        unnamed = [
+            g
+            for g in result.gaps
+            if g.covers("Microsoft.Graph/conditionalAccessPolicies") or g.covers(ROLE_ASSIGNMENTS)
+        ]
+        if unnamed:
+            result.gaps.append(
+                Gap(("Microsoft.Graph/groups",), "graph:/groups", f"not known which to read: {unnamed[0].reason}")
+            )
+            return []
+        assignments = [b for label in sorted(role_labels) for b in done.get(label, [])]
+        tasks = [
+            Task(
+                f"group {group_id}",
+                ("Microsoft.Graph/groups",),
+                f"graph:/groups/{group_id}",
+                partial(_one, graph.group_with_members, rest, group_id),
+                api="graph",
+            )
+            for group_id in graph.referenced_groups(done.get(POLICIES_LABEL, []), assignments)
+        ]
+        return tasks
 
     def _audience_tasks(self, rest: RestClient, bodies: Sequence[Body], result: Collection) -> list[Task]:
         """One read per Entra audience of a point-to-site gateway: its service principals and their assignments.
@@ -344,22 +437,34 @@ class Collector:
             for role, scope in wanted.items()
         ]
 
+    def _web_config_tasks(self, rest: RestClient, sites: Sequence[Body]) -> list[Task]:
+        """``config/web`` of each site Resource Graph returned no configuration row for (its table may lag)."""
+        return [
+            Task(
+                f"site web config of {site['id']}",
+                (SITE_CONFIG,),
+                str(site["id"]),
+                partial(arm.site_config, rest, str(site["id"]), web=True, auth=False),
+            )
+            for site in sites
+        ]
+
     def _detail_tasks(self, rest: RestClient, bodies: Sequence[Body]) -> list[Task]:
+        """What Resource Graph does not carry, read per resource (``config/web`` comes in bulk: ``_collect``)."""
         tasks: list[Task] = []
         diagnosed = {t.lower() for t in DIAGNOSED_TYPES}
         for body in bodies:
             kind, rid = str(body.get("type", "")).lower(), str(body.get("id", ""))
-            name = rid.rsplit("/", 1)[-1]
             if kind == SITES:
                 tasks += [
                     Task(
-                        f"site config of {name}",
-                        ("Microsoft.Web/sites/config",),
+                        f"site config of {rid}",
+                        (SITE_CONFIG,),
                         rid,
-                        partial(arm.site_config, rest, rid),
+                        partial(arm.site_config, rest, rid, web=False),
                     ),
                     Task(
-                        f"publishing and bindings of {name}",
+                        f"publishing and bindings of {rid}",
                         (
                             "Microsoft.Web/sites/basicPublishingCredentialsPolicies",
                             "Microsoft.Web/sites/hostNameBindings",
@@ -368,7 +473,7 @@ class Collector:
                         partial(arm.site_publishing, rest, rid),
                     ),
                     Task(
-                        f"app setting names of {name}",
+                        f"app setting names of {rid}",
                         ("Microsoft.Web/sites/config/appsettings",),
                         rid,
                         partial(arm.site_app_setting_names, rest, rid),
@@ -377,13 +482,13 @@ class Collector:
             elif kind == SERVERS:
                 tasks += [
                     Task(
-                        f"firewall rules of {name}",
+                        f"firewall rules of {rid}",
                         ("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules",),
                         rid,
                         partial(arm.postgres_firewall_rules, rest, rid),
                     ),
                     Task(
-                        f"server parameters of {name}",
+                        f"server parameters of {rid}",
                         ("Microsoft.DBforPostgreSQL/flexibleServers/configurations",),
                         rid,
                         partial(arm.postgres_configurations, rest, rid),
@@ -392,7 +497,7 @@ class Collector:
             if kind in diagnosed:
                 tasks.append(
                     Task(
-                        f"diagnostic settings of {name}",
+                        f"diagnostic settings of {rid}",
                         ("Microsoft.Insights/diagnosticSettings",),
                         rid,
                         partial(arm.diagnostic_settings, rest, rid),
@@ -401,32 +506,76 @@ class Collector:
         return tasks
 
     def _run(
-        self, pool: _DaemonPool, tasks: Sequence[tuple[Task, Any]], result: Collection, deadline: float
+        self,
+        pool: _DaemonPool,
+        tasks: Sequence[tuple[Task, Any]],
+        result: Collection,
+        deadline: float,
+        *,
+        follow: Follow | None = None,
+        inbox: queue.SimpleQueue[Any] | None = None,
     ) -> dict[str, list[Body]]:
-        """Run tasks in the pool; failures and overruns become gaps. Returns each finished task's screened bodies."""
+        """Run tasks in the pool; failures and overruns become gaps. Returns each finished task's screened bodies.
+
+        ``follow(done, finished)`` is asked after every finished task (``finished``: labels that succeeded or
+        failed) for the tasks that may start now. Follow-ups the deadline leaves unasked are asked for at the end
+        with every label finished, so each still records why it could not run (an overrun gap), never nothing.
+        ``inbox`` also carries events from running reads (a page of rows): callables returning tasks to start.
+        """
         done: dict[str, list[Body]] = {}
+        finished_labels: set[str] = set()
+        labels = {task.label for task, _bar in tasks}
         if deadline - self.clock() <= 0:  # nothing is started that could only overrun
             result.gaps.extend(self._overrun(task) for task, _bar in tasks)
+            if follow is not None:
+                result.gaps.extend(self._overrun(task) for task, _bar in follow(done, labels))
             return done
-        pending = {pool.submit(task.run): (task, bar) for task, bar in tasks}
+        # Finished futures arrive on a queue: ``futures.wait`` over thousands of pending reads would register and
+        # remove a waiter on every one of them for each read that ends (quadratic, under the GIL).
+        arrived: queue.SimpleQueue[Any] = queue.SimpleQueue() if inbox is None else inbox
+        pending: dict[futures.Future[Any], tuple[Task, Any]] = {}
+
+        def submit(task: Task, bar: Any) -> None:
+            future = pool.submit(task.run)
+            pending[future] = (task, bar)
+            future.add_done_callback(arrived.put)
+
+        for task, bar in tasks:
+            submit(task, bar)
         while pending:
-            remaining = deadline - self.clock()
-            finished, _ = futures.wait(pending, timeout=max(remaining, 0), return_when=futures.FIRST_COMPLETED)
-            if not finished:
-                for future, (task, _bar) in pending.items():
-                    future.cancel()
+            try:
+                future = arrived.get(timeout=max(deadline - self.clock(), 0))
+            except queue.Empty:
+                for late, (task, _bar) in pending.items():
+                    late.cancel()
                     result.gaps.append(self._overrun(task))
+                    finished_labels.add(task.label)
+                if follow is not None:
+                    everything = finished_labels | labels
+                    while more := follow(done, everything):  # a follow-up's own follow-ups are overrun too
+                        result.gaps.extend(self._overrun(task) for task, _bar in more)
                 break
-            for future in finished:
-                task, bar = pending.pop(future)
-                try:
-                    bodies = future.result()
-                except CollectionError as exc:
-                    result.gaps.append(Gap(task.types, task.scope, str(exc), task.located))
-                else:
-                    done[task.label] = _screened(task, bodies, result)
-                if bar is not None:
-                    self.progress.update(bar, advance=1)
+            if not isinstance(future, futures.Future):  # an event: what a running read lets start now
+                for task, bar in future():
+                    labels.add(task.label)
+                    submit(task, bar)
+                continue
+            if future not in pending:
+                continue  # cancelled at the deadline: already a gap
+            task, bar = pending.pop(future)
+            finished_labels.add(task.label)
+            try:
+                bodies = future.result()
+            except CollectionError as exc:
+                result.gaps.append(Gap(task.types, task.scope, str(exc), task.located))
+            else:
+                done[task.label] = _screened(task, bodies, result)
+            if bar is not None:
+                self.progress.update(bar, advance=1)
+            if follow is not None:
+                for task, bar in follow(done, finished_labels):
+                    labels.add(task.label)
+                    submit(task, bar)
         return done
 
     def _overrun(self, task: Task) -> Gap:

@@ -38,6 +38,21 @@ RESOURCES_QUERY: Final = (
     " | project id, name, type, location, kind, sku, identity, tags, zones, plan, extendedLocation, properties"
     " | order by id asc"
 )
+# Each site's ``config/web`` (TLS floor, FTPS, SCM restrictions: what ``GET site`` and the ``resources`` row leave
+# null) in 1,000-row pages instead of one GET per site. Source: MicrosoftDocs/azure-docs
+# articles/governance/resource-graph/reference/supported-tables-resources.md at commit
+# 00ec1e2ffaf3dae643b5ccfe48e613c9e21f1aae: table ``appserviceresources`` holds ``microsoft.web/sites/config``
+# (the ``resources`` table lists ``microsoft.Web/sites`` but no ``sites/config``); earlier versions of the same page
+# name the type ``microsoft.web/sites/config/web``. Only ``config/web`` is asked for: no source says which other
+# config documents (``authsettingsV2``) the table holds, so those stay per-site reads. Rows carry "the properties
+# the resource providers return" (articles/governance/resource-graph/overview.md). A site whose row is missing (the
+# table is kept current by change notifications and a periodic full scan, same page) is read per site instead.
+SITE_CONFIG_QUERY: Final = (
+    "appserviceresources"
+    " | where type =~ 'microsoft.web/sites/config' and id endswith '/config/web'"
+    " | project id, name, type, location, properties"
+    " | order by id asc"
+)
 RESOURCE_GROUPS_QUERY: Final = (
     "resourcecontainers"
     " | where type =~ 'microsoft.resources/subscriptions/resourcegroups'"

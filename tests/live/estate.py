@@ -1813,3 +1813,50 @@ def with_second_group_assigned(estate: Estate) -> Estate:
         assignment_id, OTHER_GROUP_ID, "Group", "smart-portal all staff", resource_id=VPN_PRINCIPAL_ID
     )
     return changed
+
+
+# --- at scale ------------------------------------------------------------------------------------
+def realistic_estate(total: int) -> Estate:
+    """``total`` Resource Graph ``resources`` rows with the dev stack's mix: whole copies of the dev resource group.
+
+    Copy ``n`` is the dev stack with its resource group renamed ``{RESOURCE_GROUP}-{n:04d}`` in every ID and
+    reference (sites with their config, publishing policies and bindings, a PostgreSQL server with its parameters,
+    NSGs, role assignments, diagnostic settings ...); the tenant's Microsoft Graph objects are shared, as one tenant's
+    are. What whole copies leave short of ``total`` is made up with plain virtual networks in ``rg-bulk``.
+    """
+    import json
+
+    dev = dev_estate()
+    rows = [k for k, b in dev.arm.items() if len(k.strip("/").split("/")) == 8 and not _authorization_type(b)]
+    copies = total // len(rows)
+    text = json.dumps({"arm": dev.arm, "app_settings": dev.app_settings})
+    arm: dict[str, dict[str, Any]] = {}
+    app_settings: dict[str, dict[str, str]] = {}
+    for n in range(copies):
+        # The group name ends every ID prefix it is in ("/resourceGroups/rg-...-gwc/" or a closing quote).
+        copy = json.loads(
+            text.replace(f"/{RESOURCE_GROUP}/", f"/{RESOURCE_GROUP}-{n:04d}/")
+            .replace(f'/{RESOURCE_GROUP}"', f'/{RESOURCE_GROUP}-{n:04d}"')
+            .replace(f'"{RESOURCE_GROUP}"', f'"{RESOURCE_GROUP}-{n:04d}"')
+        )
+        arm.update(copy["arm"])
+        app_settings.update(copy["app_settings"])
+    rest = total - copies * len(rows)
+    if rest:
+        rg = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-bulk"
+        arm[rg] = resource_group(rg, tags=None)
+        for n in range(rest):
+            vnet = plain_virtual_network(rg, n)
+            arm[vnet["id"]] = vnet
+    return Estate(
+        subscription_id=SUBSCRIPTION_ID,
+        tenant_id=TENANT_ID,
+        arm=arm,
+        graph=dev.graph,
+        members=dev.members,
+        app_settings=app_settings,
+    )
+
+
+def _authorization_type(body: dict[str, Any]) -> bool:
+    return str(body.get("type", "")).lower().startswith("microsoft.authorization/")
