@@ -360,6 +360,34 @@ def test_an_inventory_holding_a_string_redacted_elsewhere_is_not_stored(tmp_path
         write_entry(tmp_path, "2" * 64, leaky)
 
 
+def test_a_directory_or_entry_others_could_write_is_not_trusted(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    write_entry(shared, "3" * 64, _inventory(planted=True))
+    shared.chmod(0o777)
+    events: list[str] = []
+    inventory = cached(shared, lambda: "3" * 64, _inventory, on_event=events.append)
+    assert events == ["not-private"] and "planted" not in inventory.resources[0].body
+    assert [p.name for p in shared.iterdir()] == [entry_path(shared, "3" * 64).name], "nothing written there"
+
+    shared.chmod(0o700)
+    entry_path(shared, "3" * 64).chmod(0o666)
+    with pytest.raises(CorruptEntry, match="another user"):
+        read_entry(shared, "3" * 64)
+    events.clear()
+    inventory = cached(shared, lambda: "3" * 64, _inventory, on_event=events.append)
+    assert events == ["rebuild", "stored"] and "planted" not in inventory.resources[0].body
+    assert entry_path(shared, "3" * 64).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_dead_writers_temporary_file_is_pruned(tmp_path: Path) -> None:
+    stale, fresh = tmp_path / ".synth-stale.tmp", tmp_path / ".synth-fresh.tmp"
+    for path in (stale, fresh):
+        path.write_bytes(b"half an entry")
+    os.utime(stale, (0, 0))
+    write_entry(tmp_path, "4" * 64, _inventory())
+    assert not stale.exists() and fresh.exists(), "a write in progress elsewhere is left alone"
+
+
 def test_prune_keeps_the_newest_entries(tmp_path: Path) -> None:
     for number in range(synth_cache.KEEP_ENTRIES + 3):
         path = write_entry(tmp_path, f"{number:064x}", _inventory())

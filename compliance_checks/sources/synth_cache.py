@@ -25,7 +25,9 @@ the payload) and the payload, the inventory as JSON with the sentinels tagged
 foreign or differently keyed entry, or one whose payload does not decode to an
 inventory exactly, is a miss and is rebuilt. Writes go to a temporary file that
 replaces the entry atomically; a cache that cannot be read or written never
-fails an audit, it only costs the synthesis.
+fails an audit, it only costs the synthesis. The checksum proves an entry is
+whole, not who wrote it: an entry or a cache directory that another user owns
+or could write is neither read nor written.
 
 Secrets: the inventory holds no secret value (``Resource.create`` replaces each
 by ``SECRET``, stored as a tag). An inventory is cached only if it survives the
@@ -51,6 +53,7 @@ import os
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -69,6 +72,9 @@ KEEP_ENTRIES: Final = 16
 
 MAX_ENTRY_BYTES: Final = 64 * 1024 * 1024
 """An entry larger than this is not read (a synthesis of the Smart Portal is about 100 KiB)."""
+
+STALE_TEMPORARY_S: Final = 3600
+"""A temporary file older than this is a writer's that died: pruned."""
 
 ENV_DIR: Final = "COMPLIANCE_CHECKS_CACHE_DIR"
 _ENTRY_PREFIX: Final = "synth-"
@@ -329,14 +335,34 @@ def entry_path(directory: Path, key: str) -> Path:
     return directory / f"{_ENTRY_PREFIX}{key}{_ENTRY_SUFFIX}"
 
 
+def _private(info: os.stat_result) -> bool:
+    """Owned by this user and writable by no one else: the checksum inside an entry proves it is whole, not
+    who wrote it, so an entry (or a directory) someone else could write is never read or written."""
+    mine = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+    return mine and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def private_dir(directory: Path) -> bool:
+    """Whether ``directory`` may hold entries: absent (it is created private) or a private directory."""
+    try:
+        info = directory.lstat()
+    except (FileNotFoundError, NotADirectoryError):  # created private on the first write (or never, if it cannot be)
+        return True
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and _private(info)
+
+
 def _read_bounded(path: Path) -> bytes:
-    """The entry's bytes: a regular file (never through a symbolic link), at most MAX_ENTRY_BYTES."""
+    """The entry's bytes: a private regular file (never through a symbolic link), at most MAX_ENTRY_BYTES."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     fd = os.open(path, flags)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
             raise CorruptEntry("not a regular file of a sensible size")
+        if not _private(info):
+            raise CorruptEntry("another user could have written it")
         chunks = []
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
@@ -427,6 +453,16 @@ def prune(directory: Path, *, keep: int) -> None:
 
     for old in sorted(entries(directory), key=age, reverse=True)[keep:]:
         old.unlink(missing_ok=True)
+    # A writer killed between creating its temporary file and the rename leaves it behind.
+    try:
+        leftovers = [
+            p for p in directory.iterdir() if p.name.startswith(f".{_ENTRY_PREFIX}") and p.name.endswith(".tmp")
+        ]
+    except OSError:
+        return
+    for leftover in leftovers:
+        if age(leftover) < time.time() - STALE_TEMPORARY_S:
+            leftover.unlink(missing_ok=True)
 
 
 def cached(
@@ -440,9 +476,13 @@ def cached(
 
     ``key()`` is computed again after a build and the result is stored only if it did not change: a file edited
     while the program ran may have been read either way, so that inventory belongs to no key.
-    ``on_event`` hears ``hit``, ``miss``, ``rebuild`` (an entry not trusted), ``stored`` or ``not-stored``.
+    ``on_event`` hears ``hit``, ``miss``, ``rebuild`` (an entry not trusted), ``stored`` or ``not-stored``, or
+    ``not-private`` (a directory another user could write: neither read nor written).
     """
     note = on_event or (lambda _event: None)
+    if not private_dir(directory):
+        note("not-private")
+        return build()
     try:
         before = key()
     except Uncacheable:  # a file of the program cannot be read: the build reports it, nothing is cached
