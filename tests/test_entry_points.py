@@ -696,7 +696,7 @@ def test_usage_error_touches_nothing(tmp_path: Path) -> None:
     assert not run_cli("audit", "--source", "arm", "--input", str(ARM), "--out", str(out), "-q").error_lines
     before = sorted(p.name for p in out.iterdir())
     for argv in (
-        ["--format", "pdf"],
+        ["--format", "docx"],
         ["--today", "2027-02-30"],
         ["--source", "arm"],
         ["--source", "pulumi-state", "--input", str(STATE), "--parameters", str(ARM_PARAMETERS)],
