@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compliance_checks.checks import domains
-from compliance_checks.checks.base import Boolean, Check, CheckMeta, ListOf, Object, Params, Read, Text
+from compliance_checks.checks.base import Boolean, Check, CheckMeta, ListOf, Object, Params, Read, Text, listed
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
 from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
 from infra.watched_operations import WATCHED_OPERATIONS
@@ -281,7 +281,7 @@ class NetworkChangeAlert(Check):
             return
         expected = (
             f"every watched operation ({len(REQUIRED_OPERATIONS)}) in "
-            + ", ".join(groups)
+            + listed(groups)
             + " caught by an enabled alert with an enabled action group"
         )
         judged = [judge_alert(alert, inventory, groups) for alert in alerts]

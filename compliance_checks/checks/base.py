@@ -284,6 +284,22 @@ class CheckMeta:
     references: tuple[str, ...] = ()
 
 
+SHOWN_ITEMS = 10
+"""Names a message or an evidence value lists at most: a finding's size must not grow with the estate."""
+
+
+def listed(items: Sequence[str], limit: int = SHOWN_ITEMS) -> str:
+    """``a, b, c`` or, past ``limit``, the first ``limit`` and ``... and N more``: bounded, and says what it left out."""
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f" ... and {len(items) - limit} more"
+
+
+def bounded(items: Sequence[Any], limit: int = SHOWN_ITEMS) -> list[Any]:
+    """At most ``limit`` items of a list shown as evidence, then one entry saying how many more there are."""
+    return list(items) if len(items) <= limit else [*items[:limit], f"... and {len(items) - limit} more"]
+
+
 def sentence(text: str) -> str:
     """First letter upper-case, the rest untouched (str.capitalize would turn "TLSv1.0" into "tlsv1.0")."""
     return (text[:1].upper() + text[1:] + ".") if text else text

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from compliance_checks.checks import domains
-from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks.base import Check, CheckMeta, Params, bounded
 from compliance_checks.checks.ca_model import open_membership_model
 from compliance_checks.checks.network_helpers import entra_gateways
 from compliance_checks.evaluate import conditional_access as ca
@@ -179,7 +179,7 @@ class VpnAllowedIpOnly(Check):
         expected = "every sign-in to the VPN app blocked except from one single IP address"
         evidence = [
             Evidence("vpnApp", audience, "the gateway's Entra audience"),
-            Evidence("reachableBy", [q for q, _ in questions], "who can get a token for the VPN app"),
+            Evidence("reachableBy", bounded([q for q, _ in questions]), "who can get a token for the VPN app"),
             Evidence("cellsNotBlocked", _shown(open_rows), expected),
             Evidence("cellsUnknown", _shown(unknown_rows), "none"),
         ]

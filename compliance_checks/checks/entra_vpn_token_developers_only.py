@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compliance_checks.checks import domains
-from compliance_checks.checks.base import Check, CheckMeta, Params
+from compliance_checks.checks.base import SHOWN_ITEMS, Check, CheckMeta, Params, bounded, listed
 from compliance_checks.checks.ca_model import open_membership_model
 from compliance_checks.checks.entra_ca_mfa_for_developers import MFA_OR_BLOCK
 from compliance_checks.checks.entra_ca_vpn_allowed_ip_only import BLOCKED
@@ -220,11 +220,11 @@ def _assigned(model: ca.Model, audience: str, reach: Reach, out: Outcome) -> Non
     unblocked = [g for g, judged in groups.items() if judged.status != "good"]
     opened = [g for g in unblocked if groups[g].status == "open"]
     if len(opened) > 1:
-        out.open_paths.append(f"{len(opened)} groups are assigned to the VPN app ({', '.join(opened)})")
+        out.open_paths.append(f"{len(opened)} groups are assigned to the VPN app ({listed(opened)})")
         out.rows += [row for g in opened for row in groups[g].bad]
         return
     if len(unblocked) > 1:
-        out.unknown.append(f"whether all but one of the assigned groups {', '.join(unblocked)} are blocked is unknown")
+        out.unknown.append(f"whether all but one of the assigned groups {listed(unblocked)} are blocked is unknown")
         out.unknown_rows += [row for g in unblocked for row in groups[g].unknown]
         return
     developers = unblocked[0] if unblocked else ""
@@ -238,9 +238,9 @@ def _assigned(model: ca.Model, audience: str, reach: Reach, out: Outcome) -> Non
             out.unknown_rows += mfa.unknown
     blocked = [g for g in groups if g != developers]
     out.closed_by = (
-        f"assignment required on {', '.join(reach.principals)}; assigned: "
+        f"assignment required on {listed(reach.principals)}; assigned: "
         + (f"group {developers} (with enforced MFA)" if developers else "nobody who is not blocked")
-        + (f"; blocked: {', '.join(f'group {g}' for g in blocked)}" if blocked else "")
+        + (f"; blocked: {listed([f'group {g}' for g in blocked])}" if blocked else "")
     )
 
 
@@ -317,7 +317,7 @@ class VpnTokenDevelopersOnly(Check):
         expected = "every user who can get a token is a developer under enforced MFA, or blocked in every sign-in"
         evidence = [
             Evidence("properties.vpnClientConfiguration.aadAudience", audience, "the VPN's own audience app"),
-            Evidence("openPaths", out.open_paths, expected),
+            Evidence("openPaths", bounded(out.open_paths), expected),
             Evidence("cellsOpen", _shown(out.rows), "none: not a developer means blocked; a developer passes MFA"),
             Evidence("cellsUnknown", _shown(out.unknown_rows), "none"),
         ]
@@ -325,14 +325,18 @@ class VpnTokenDevelopersOnly(Check):
             return self.finding(
                 gateway,
                 Verdict.FAIL,
-                "Users outside the developers' group can get a VPN token: " + "; ".join(out.open_paths) + ".",
+                "Users outside the developers' group can get a VPN token: "
+                + "; ".join(out.open_paths[:SHOWN_ITEMS])
+                + ".",
                 *evidence,
             )
         if out.unknown or not out.closed_by:
             return self.finding(
                 gateway,
                 Verdict.ERROR,
-                "Cannot verify who can get a VPN token: " + "; ".join(out.unknown or ["no path was judged"]) + ".",
+                "Cannot verify who can get a VPN token: "
+                + "; ".join(out.unknown[:SHOWN_ITEMS] or ["no path was judged"])
+                + ".",
                 *evidence,
             )
         return self.finding(gateway, Verdict.PASS, f"Only developers can get a VPN token: {out.closed_by}.", *evidence)

@@ -138,6 +138,15 @@ _KNOWN_CONDITIONS = frozenset(
     }
 )
 
+_SHOWN_LOCATIONS = 5  # named locations a cell description names at most
+_SHOWN_PARTS = 8  # conditions a cell description names at most
+
+
+def _first(items: list[str], separator: str) -> str:
+    """The first _SHOWN_LOCATIONS items joined, and how many more there are."""
+    shown = separator.join(items[:_SHOWN_LOCATIONS])
+    return shown + (f"{separator}and {len(items) - _SHOWN_LOCATIONS} more" if len(items) > _SHOWN_LOCATIONS else "")
+
 
 class Outcome(enum.StrEnum):
     """What the applicable policies demand of a sign-in."""
@@ -547,6 +556,9 @@ class Model:
             if allowed >= full:
                 continue
             parts.append(self._describe_dim(dim, allowed, full))
+        # Bounded like every evidence text: a cell of a large tenant may be cut by many groups and locations.
+        if len(parts) > _SHOWN_PARTS:
+            parts = [*parts[:_SHOWN_PARTS], f"and {len(parts) - _SHOWN_PARTS} more conditions"]
         return ", ".join(parts) or "every sign-in"
 
     def _describe_dim(self, dim: str, allowed: frozenset[Any], full: frozenset[Any]) -> str:
@@ -557,13 +569,13 @@ class Model:
             inside = [self._atom(i) for i in sorted(allowed)]
             outside = [self._atom(i) for i in sorted(full - allowed)]
             if len(outside) < len(inside):
-                return "IP not " + " / ".join(outside)
-            return "IP " + " / ".join(inside)
+                return "IP not " + _first(outside, " / ")
+            return "IP " + _first(inside, " / ")
         shown = sorted(map(self._value, allowed))
         rest = sorted(map(self._value, full - allowed))
         if len(rest) < len(shown):
-            return f"{label} not " + ", ".join(repr(v) for v in rest)
-        return f"{label} " + ", ".join(repr(v) for v in shown)
+            return f"{label} not " + _first([repr(v) for v in rest], ", ")
+        return f"{label} " + _first([repr(v) for v in shown], ", ")
 
     @staticmethod
     def _value(value: Any) -> str:
@@ -577,7 +589,10 @@ class Model:
         atom = self.locations.atoms[index]
         if not atom.locations:
             return "in no IP named location"
-        return "in " + " and ".join(self.locations.names.get(loc, loc) for loc in sorted(atom.locations))
+        names = [self.locations.names.get(loc, loc) for loc in sorted(atom.locations)]
+        # Bounded: a description must not grow with the number of named locations in the tenant.
+        shown = " and ".join(names[:_SHOWN_LOCATIONS])
+        return f"in {shown}" + (f" and {len(names) - _SHOWN_LOCATIONS} more" if len(names) > _SHOWN_LOCATIONS else "")
 
 
 @dataclass(frozen=True)
