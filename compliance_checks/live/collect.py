@@ -331,10 +331,10 @@ class Collector:
         result.arm.extend(kept)
         # A per-resource read counts only for a resource the inventory holds: not for a row of a query that failed
         # later, nor for a resource dropped as returned twice with different values.
-        held = {str(body["id"]).lower() for body in kept}
+        held = {str(body["id"]).lower() for body in kept} | {""}  # "": a read of no one resource (role definitions)
         result.arm.extend(c for c in site_configs if str(c["id"]).lower().removesuffix("/config/web") in held)
         for label, bodies in done.items():
-            if label in arm_labels and detail_scope.get(label, "") in held | {""}:
+            if label in arm_labels and detail_scope.get(label, "") in held:
                 result.arm.extend(bodies)
         result.arm[:] = _unique(result.arm, result)  # a detail read may repeat what another returned
         result.graph.extend((graph.POLICIES, p) for p in done.get(POLICIES_LABEL, []))
