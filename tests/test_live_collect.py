@@ -688,3 +688,16 @@ def test_reads_started_from_the_pages_of_a_query_that_fails_later_are_not_kept(p
     assert "totalRecords" in everything.reason and everything.located
     with pytest.raises(IncompleteInventory):
         load_live(collection).of_type("Microsoft.Insights/diagnosticSettings")
+
+
+def test_the_requests_made_are_the_lower_bound_of_the_documented_apis(pem: tuple[Path, Path, Path]) -> None:
+    """Per API, the collector asks no more than the bound benchmarks/live_collect.py derives (docs/live-audit.md)."""
+    from benchmarks.live_collect import classify, lower_bound
+
+    estate = live.realistic_estate(3 * 17 + 2)  # three copies of the dev stack and two plain VNets
+    collection, fake = collect_dev(estate, pem)
+    assert collection.gaps == []
+    made: dict[str, int] = {}
+    for seen in fake.requests:
+        made[classify(seen.method, seen.path)] = made.get(classify(seen.method, seen.path), 0) + 1
+    assert made == lower_bound(estate, fake.page_size, fake.graph_page_size)
