@@ -215,8 +215,8 @@ def main() -> int:
     made = len(received)
     per_api: dict[str, int] = {}
     for method, path in received:
-        key = classify(method, path)
-        per_api[key] = per_api.get(key, 0) + 1
+        api = classify(method, path)
+        per_api[api] = per_api.get(api, 0) + 1
     bound = lower_bound(estate, page_size, graph_page_size)
     minimum = sum(bound.values())
     # With at most `concurrency` requests in flight and `latency` per answer, the bound alone takes this long; and no
