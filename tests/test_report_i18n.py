@@ -365,3 +365,24 @@ def test_suggestions_in_either_shape_with_the_note(documents: tuple[Doc, Doc, Do
     markdown = render_markdown(dev)
     assert "Suggested correction: German *Deutscher Satz.*, English **." in markdown
     assert "  The organisation decides." in markdown
+
+
+def test_a_policy_text_finding_without_a_value_or_with_a_decision(documents: tuple[Doc, Doc, Doc]) -> None:
+    dev = copy.deepcopy(documents[0])
+    item = dev["document"][0]
+    item |= {"de": None, "en": None, "suggestion": None}
+    item["waiver"] = {"justification": "Board decision 2027-01 | kept", "expires": "2027-12-31", "owner": "dpo"}
+    html = render_html(dev)
+    text = Page(html).text("document")
+    assert "None" not in text
+    assert "Waived until 2027-12-31: Board decision 2027-01 | kept" in text
+    line = next(line for line in render_markdown(dev).splitlines() if line.startswith(f"- `{item['claimId']}`"))
+    assert "German **, English **." in line and "Board decision 2027-01 \\| kept" in line
+
+
+def test_markdown_emphasis_survives_an_asterisk_in_the_text(documents: tuple[Doc, Doc, Doc]) -> None:
+    dev = copy.deepcopy(documents[0])
+    item = dev["document"][0]
+    item["suggestion"] = {"de": "von der Prüfer*in | geprüft", "en": "by the auditor", "note": ""}
+    text = render_markdown(dev, lang="de")
+    assert "Deutsch *von der Prüfer\\*in \\| geprüft*, Englisch *by the auditor*." in text

@@ -266,7 +266,7 @@ def render_html(results: Mapping[str, Any], *, lang: str = DEFAULT_LANGUAGE) -> 
         for claim_id in finding["claims"]:
             findings_of.setdefault(claim_id, []).append(finding)
     claimed = {check_id for claim in claims for check_id in claim["checks"]}
-    document = [{**d, "suggestion": suggestion_of(d)} for d in results["document"]]
+    document = [{**d, "suggestion": suggestion_of(d), "waiver": d.get("waiver")} for d in results["document"]]
     matrix = claim_matrix_svg(
         results["claims"],
         results["findings"],

@@ -3,7 +3,7 @@
 Rendered from ``templates/report.md.j2`` with the texts of
 ``templates/messages.<lang>.yaml`` (templating.py). Markdown has no
 autoescape: every value from the results that goes into a table cell or an
-emphasis passes :func:`_cell` in the template.
+emphasis passes :func:`_cell` (in an emphasis :func:`_emphasis`) in the template.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _emphasis(text: Any) -> str:
+    """A table-cell-safe value for inside *...*: an asterisk or underscore of its own (Prüfer*in) would end it."""
+    return _cell(text).replace("*", "\\*").replace("_", "\\_")
+
+
 def _icon(verdict: str) -> str:
     return ICON.get(verdict, OTHER_ICON)
 
@@ -37,6 +42,7 @@ def _environment() -> Environment:
     env = environment(autoescape=False)
     env.filters.update(
         cell=_cell,
+        emphasis=_emphasis,
         leaf=lambda resource_id: str(resource_id).rsplit("/", 1)[-1],
         labelled=lambda verdict: f"{_icon(verdict)} {verdict}",
         show_json=show_json,
@@ -96,7 +102,7 @@ def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20, lang:
             summary=summary,
             scope=scope,
             scope_what=_scope_what(scope) if scope else "",
-            document=[{**d, "suggestion": suggestion_of(d)} for d in results["document"]],
+            document=[{**d, "suggestion": suggestion_of(d), "waiver": d.get("waiver")} for d in results["document"]],
             claims=claims,
             has_layers=any(c["layers"] for c in claims),
             problems=problems,
