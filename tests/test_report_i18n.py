@@ -377,7 +377,7 @@ def test_a_policy_text_finding_without_a_value_or_with_a_decision(documents: tup
     assert "None" not in text
     assert "Waived until 2027-12-31: Board decision 2027-01 | kept" in text
     line = next(line for line in render_markdown(dev).splitlines() if line.startswith(f"- `{item['claimId']}`"))
-    assert "German **, English **." in line and "Board decision 2027-01 \\| kept" in line
+    assert "German *(nothing)*, English *(nothing)*." in line and "Board decision 2027-01 \\| kept" in line
 
 
 def test_markdown_emphasis_survives_an_asterisk_in_the_text(documents: tuple[Doc, Doc, Doc]) -> None:
