@@ -145,9 +145,12 @@ def runtime_requirements(wheel: Path) -> list[str]:
     return sorted(set(names))
 
 
-def _clean_env(venv: Path) -> dict[str, str]:
+def _clean_env(venv: Path, cache: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    # A synthesis cache of the test's own, empty at first: the installed package runs the Pulumi program
+    # itself, never reuses an inventory an earlier run left in ~/.cache (sources/synth_cache.py).
+    env["COMPLIANCE_CHECKS_CACHE_DIR"] = str(cache)
     env.update(NO_COLOR="1", COLUMNS="200")
     return env
 
@@ -301,7 +304,7 @@ def _outcome(results: Mapping[str, Any]) -> tuple[dict[str, str], list[tuple[str
 def test_the_installed_package_runs_the_main_job_outside_the_repository(installed: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = _clean_env(installed)
+    env = _clean_env(installed, tmp_path / "synth-cache")
     where = _ok(
         _run(
             [
@@ -316,6 +319,7 @@ def test_the_installed_package_runs_the_main_job_outside_the_repository(installe
     )
     assert Path(where.stdout.strip()).is_relative_to(installed), where.stdout  # the wheel's copy, not the checkout
 
+    assert not (tmp_path / "synth-cache").exists()  # a cold run: the program itself is synthesized
     code, results = _audit(
         [str(installed / "bin" / "compliance-checks")], elsewhere / "reports", cwd=elsewhere, env=env
     )
@@ -341,7 +345,7 @@ def test_the_installed_package_probes_a_local_portal(
     require_chromium()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = _clean_env(installed)
+    env = _clean_env(installed, tmp_path / "synth-cache")
     env.pop("COMPLIANCE_CHROMIUM", None)
     probe = (
         "--format", "json",
