@@ -110,6 +110,17 @@ def test_a_file_added_or_removed_under_infra_is_another_key(tree: Path) -> None:
         data.write_bytes(kept)
 
 
+def test_a_linked_directory_in_the_program_is_uncacheable(tree: Path, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    link = tree / "infra" / "linked"
+    link.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    try:
+        with pytest.raises(Uncacheable, match="symbolic link to a directory"):
+            _key(tree)
+    finally:
+        link.unlink()
+
+
 def test_bytecode_caches_are_not_part_of_the_key(tree: Path) -> None:
     before = _key(tree)
     cache = tree / "infra" / "__pycache__"

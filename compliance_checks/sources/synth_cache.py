@@ -71,7 +71,7 @@ KEEP_ENTRIES: Final = 16
 """Entries kept after a write (the newest by modification time); one per stack and edit is plenty."""
 
 MAX_ENTRY_BYTES: Final = 64 * 1024 * 1024
-"""An entry larger than this is not read (a synthesis of the Smart Portal is about 100 KiB)."""
+"""An entry larger than this is not read (an entry of the dev stack is about 40 KiB)."""
 
 STALE_TEMPORARY_S: Final = 3600
 """A temporary file older than this is a writer's that died: pruned."""
@@ -110,9 +110,13 @@ def default_dir(root: Path) -> Path:
 
 
 def _walk_files(top: Path, keep: Callable[[str], bool]) -> Iterator[Path]:
-    """Files under ``top`` (symbolic links to directories not followed; bytecode caches skipped)."""
+    """Files under ``top`` (bytecode caches skipped). A symbolic link to a directory is Uncacheable: what it
+    points at could change without anything under ``top`` changing (os.walk would not enter it)."""
     for folder, dirs, files in os.walk(top, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in dirs:
+            if os.path.islink(os.path.join(folder, name)):
+                raise Uncacheable(f"{os.path.join(folder, name)}: a symbolic link to a directory")
         for name in sorted(files):
             if not name.endswith((".pyc", ".pyo")) and keep(name):
                 yield Path(folder) / name
