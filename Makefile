@@ -68,12 +68,15 @@ browser:
 tls-tools:
 	@{ command -v testssl >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq testssl.sh openssl; }
 
+# Each benchmark prints its figures and whether it met its target; one that misses its target (exit 1) does not
+# stop the others ("-"), so the whole table is printed.
 benchmark: $(STAMP)
-	$(BIN)/python benchmarks/render.py
-	$(BIN)/python benchmarks/evaluate.py
-	$(BIN)/python benchmarks/evaluators.py
-	$(BIN)/python benchmarks/live_collect.py
-	$(BIN)/python benchmarks/policy_pack.py
+	-$(BIN)/python benchmarks/render.py
+	-$(BIN)/python benchmarks/evaluate.py
+	-$(BIN)/python benchmarks/end_to_end.py
+	-$(BIN)/python benchmarks/evaluators.py
+	-$(BIN)/python benchmarks/live_collect.py
+	-$(BIN)/python benchmarks/policy_pack.py
 
 # The claims, checks, reads and policies tables between <!-- generated: ... --> markers.
 docs: $(STAMP)
