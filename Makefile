@@ -74,6 +74,7 @@ benchmark: $(STAMP)
 	-$(BIN)/python benchmarks/render.py
 	-$(BIN)/python benchmarks/evaluate.py
 	-$(BIN)/python benchmarks/end_to_end.py
+	-$(BIN)/python benchmarks/make_run.py
 	-$(BIN)/python benchmarks/evaluators.py
 	-$(BIN)/python benchmarks/live_collect.py
 	-$(BIN)/python benchmarks/policy_pack.py
