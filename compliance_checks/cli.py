@@ -681,20 +681,9 @@ def cmd_export_arm(args: argparse.Namespace) -> int:
     if args.out in (None, "-"):
         sys.stdout.write(text)
         return EXIT_OK
-    out = Path(args.out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        # Written beside the target and moved into place: a failure never leaves half a template.
-        handle, temporary = tempfile.mkstemp(prefix=f".{out.name}-", dir=out.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temporary, out)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise InputError(args.out, "", f"cannot write the template ({exc.strerror or exc})") from None
+    from compliance_checks.input_files import write_atomically
+
+    write_atomically(args.out, text, "the template")  # a failure never leaves half a template
     _console(stderr=True).print(f"wrote {_literal(args.out)}")
     return EXIT_OK
 

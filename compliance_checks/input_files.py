@@ -85,3 +85,23 @@ def read_input_bytes(path: Path | str, max_bytes: int, *, source: str | None = N
 
 
 __all__ = ["FILE_NOT_FOUND", "read_input_bytes"]
+
+
+def write_atomically(shown: str, text: str, what: str) -> None:
+    """Write ``text`` to the file ``shown`` names: beside it first, then moved into place, so a failure never
+    leaves half a file; an OSError is an InputError naming the file ("cannot write ``what``")."""
+    import tempfile
+
+    out = Path(shown)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{out.name}-", dir=out.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, out)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise InputError(shown, "", f"cannot write {what} ({exc.strerror or exc})") from None

@@ -1221,9 +1221,7 @@ def render_exit_code(render: SectionRender) -> int:
 
 def cmd_policy_text(args: Any) -> int:
     """``compliance-checks policy-text``: print (or write) the data-security section from the verified claims."""
-    import os
     import sys
-    import tempfile
 
     from compliance_checks.catalog import load_catalog
     from compliance_checks.cli import _input_file, terminal_safe
@@ -1245,19 +1243,9 @@ def cmd_policy_text(args: Any) -> int:
     if args.out in (None, "-"):
         sys.stdout.write(text)
     else:
-        out = Path(args.out)
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=f".{out.name}-", dir=out.parent)
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                    stream.write(text)
-                os.replace(temporary, out)  # never half a section
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
-        except OSError as exc:
-            raise InputError(args.out, "", f"cannot write the section ({exc.strerror or exc})") from None
+        from compliance_checks.input_files import write_atomically
+
+        write_atomically(args.out, text, "the section")  # never half a section
     if not render.verified:
         print(
             "policy-text: rendered from the catalogue alone; nothing was verified"

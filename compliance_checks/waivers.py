@@ -32,10 +32,11 @@ import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from compliance_checks.errors import InputError
 from compliance_checks.findings import Finding, Verdict, Waiver
-from compliance_checks.yaml_input import date_field, read_yaml, text_field
+from compliance_checks.yaml_input import date_field, mapping_items, read_yaml, text_field
 
 
 @dataclass(frozen=True)
@@ -74,18 +75,8 @@ class DocumentWaiver:
         return Waiver("policy_text_consistency", scope, self.justification, self.expires.isoformat(), self.owner)
 
 
-def _items(source: str, document: object, key: str) -> list[dict[str, object]]:
-    if not isinstance(document, dict):
-        return []
-    items = document.get(key)
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        raise InputError(source, key, f"expected a list, got {type(items).__name__}")
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise InputError(source, f"{key}[{index}]", f"expected a mapping, got {type(item).__name__}")
-    return items
+def _items(source: str, document: object, key: str) -> list[dict[str, Any]]:
+    return mapping_items(source, document.get(key), key) if isinstance(document, dict) else []
 
 
 def _read(path: Path) -> object:

@@ -227,7 +227,11 @@ def load_yaml_list(path: Any, key: str) -> list[dict[str, Any]]:
         raise InputError(source, "", f"the file is empty; expected a '{key}:' list")
     if not isinstance(document, dict) or key not in document:
         raise InputError(source, "", f"expected a mapping with a '{key}:' list at the top level")
-    items = document[key]
+    return mapping_items(source, document[key], key)
+
+
+def mapping_items(source: str, items: Any, key: str) -> list[dict[str, Any]]:
+    """The list under ``key`` (None: empty), each item a mapping, or an InputError naming the place."""
     if items is None:
         return []
     if not isinstance(items, list):
