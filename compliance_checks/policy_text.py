@@ -1230,11 +1230,20 @@ def cmd_policy_text(args: Any) -> int:
     catalog = load_catalog()
     policy = load_policy(catalog.policy_path)
     verdicts: dict[str, tuple[str, str]] | None = None
+    not_run: dict[str, list[str]] = {}
     results_file = _input_file("--results", args.results)
     if results_file is not None:
         from compliance_checks.report.results import read_results
 
-        verdicts = verdicts_from_results(read_results(results_file), catalog, str(results_file))
+        document = read_results(results_file)
+        verdicts = verdicts_from_results(document, catalog, str(results_file))
+        # A claim passes on the layers that ran (compliance_checks/layers.py): say which did not, for each one printed.
+        for claim in document.get("claims") or []:
+            skipped = [
+                str(layer.get("summary")) for layer in claim.get("layers") or [] if layer.get("verdict") == "NOT_RUN"
+            ]
+            if skipped:
+                not_run[str(claim["id"])] = skipped
     languages = LANGUAGES if args.lang == "both" else (args.lang,)
     render = render_section(catalog, policy, verdicts, languages)
     text = render.text()
@@ -1254,6 +1263,10 @@ def cmd_policy_text(args: Any) -> int:
         )
     for item in render.withheld:
         print(terminal_safe(f"withheld {item.claim_id} ({item.verdict}): {item.reason}"), file=sys.stderr)
+    for claim_id in dict.fromkeys(render.promised):
+        if claim_id in not_run:
+            layers = "; ".join(not_run[claim_id])
+            print(terminal_safe(f"printed {claim_id}, verified on the layers that ran; {layers}"), file=sys.stderr)
     return render_exit_code(render)
 
 

@@ -238,3 +238,17 @@ def test_no_suggestion_is_invented(german: str, english: str) -> None:
     (found,) = compare_texts("X-TEST", german, english)
     assert found.suggestion_de is None and found.suggestion_en is None
     assert found.suggestion_note.startswith("No safe suggestion: ")
+
+
+def test_a_printed_claim_says_which_of_its_layers_did_not_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The default offline audit: SEC-TLS passes on the declared layer only; the observed one did not run.
+    out = tmp_path / "audit"
+    assert main(["audit", "--quiet", "--format", "json", "--out", str(out)]) == 0
+    capsys.readouterr()
+    code, printed, notes = run(capsys, "--lang", "en", "--results", str(out / "results.json"))
+    assert code == 0 and "protected by SSL" in printed
+    assert "printed SEC-TLS, verified on the layers that ran; observed NOT RUN — add --probe URL" in notes
+    # A claim whose every layer ran says nothing more.
+    assert "printed SEC-HOSTING-AZURE" not in notes
