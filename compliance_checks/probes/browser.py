@@ -175,7 +175,8 @@ _HIDE_JS = """() => {
 _LINKS_JS = "() => Array.from(document.querySelectorAll('a[href], area[href]'), a => a.href)"
 
 # Candidates for the language switch, most specific first; texts compared case-insensitively and trimmed.
-_LANGUAGE_JS = """(texts) => {
+# Both scripts find the same candidates in the same order (the count, then the one clicked by its index).
+_LANGUAGE_CANDIDATES = """
   const seen = new Set(), found = [];
   const add = (el) => { if (!seen.has(el)) { seen.add(el); found.push(el); } };
   document.querySelectorAll("a[hreflang], button[hreflang], [role=button][hreflang], a[lang], button[lang], "
@@ -183,16 +184,12 @@ _LANGUAGE_JS = """(texts) => {
   document.querySelectorAll("a, button, [role=button]").forEach(el => {
     if (texts.includes((el.textContent || "").trim().toLowerCase())) add(el);
   });
-  return found.length;
-}"""
-_LANGUAGE_CLICK_JS = """([texts, index]) => {
-  const seen = new Set(), found = [];
-  const add = (el) => { if (!seen.has(el)) { seen.add(el); found.push(el); } };
-  document.querySelectorAll("a[hreflang], button[hreflang], [role=button][hreflang], a[lang], button[lang], "
-    + "option[lang], option[hreflang]").forEach(add);
-  document.querySelectorAll("a, button, [role=button]").forEach(el => {
-    if (texts.includes((el.textContent || "").trim().toLowerCase())) add(el);
-  });
+"""
+_LANGUAGE_JS = "(texts) => {" + _LANGUAGE_CANDIDATES + "  return found.length;\n}"
+_LANGUAGE_CLICK_JS = (
+    "([texts, index]) => {"
+    + _LANGUAGE_CANDIDATES
+    + """
   const el = found[index];
   if (!el) return null;
   if (el.tagName === "OPTION") {
@@ -201,6 +198,7 @@ _LANGUAGE_CLICK_JS = """([texts, index]) => {
   } else { el.click(); }
   return el.getAttribute("hreflang") || el.getAttribute("lang") || (el.textContent || "").trim();
 }"""
+)
 # Submit every form with a password input empty: no credentials, client-side validation bypassed (an empty
 # required field would otherwise stop the submit event the portal's script listens to).
 _LOGIN_JS = """() => {
