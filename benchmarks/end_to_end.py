@@ -36,15 +36,26 @@ RG = "rg-smartportal-dev-gwc"
 SOURCES = ("arm", "pulumi-state", "pulumi-preview")
 
 
-def _replicated(entries: list[dict[str, Any]], size: int, unique: list[str]) -> list[dict[str, Any]]:
-    """``entries`` copied into resource groups rg-bench-N until ``size``: every ID, URN and object ID made unique."""
-    template = json.dumps(entries, default=str)
-    out: list[dict[str, Any]] = []
+def _tenant_wide(entry: dict[str, Any]) -> bool:
+    """An Entra object (azuread:*): one directory per tenant, however many resource groups the estate spans."""
+    token = entry.get("type") or (entry.get("newState") or {}).get("type") or ""
+    return str(token).startswith("azuread:")
+
+
+def _replicated(entries: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+    """The Azure resources of ``entries`` copied into resource groups rg-bench-N until ``size``, IDs and URNs unique.
+
+    The tenant's Entra objects (groups, apps, service principals, Conditional Access policies, named locations)
+    are kept once: a larger estate is more resource groups and subscriptions in the same tenant, not more
+    directories. Copying them too would build a tenant with thousands of Conditional Access policies and VPN
+    apps, a shape no tenant has, and would measure that shape instead of the estate's size.
+    """
+    tenant = [e for e in entries if _tenant_wide(e)]
+    template = json.dumps([e for e in entries if not _tenant_wide(e)], default=str)
+    out: list[dict[str, Any]] = list(tenant)
     copy = 0
-    while not out or len(out) + len(entries) <= size:
+    while copy == 0 or len(out) + len(entries) - len(tenant) <= size:
         text = template.replace(RG, f"rg-bench-{copy}").replace("::smart-portal::", f"::smart-portal::c{copy}-")
-        for token in unique:  # Entra object IDs are GUIDs, unique per tenant: each copy gets its own, still a GUID
-            text = text.replace(token, str(uuid.uuid5(uuid.NAMESPACE_URL, f"{token}/{copy}")))
         out.extend(json.loads(text))
         copy += 1
     # Whole copies only, at most ``size`` (a copy cut in half would dangle references and measure errors, not audits).
@@ -57,11 +68,6 @@ def _synthesis() -> Any:
     return synthesize("dev")
 
 
-def _object_ids(synthesis: Any) -> list[str]:
-    ids = {str(r.outputs.get("id") or "") for r in synthesis.resources if r.token.startswith("azuread:")}
-    return sorted(i for i in ids if i and "/" not in i)
-
-
 def write_state(path: Path, size: int) -> None:
     from tests.test_source_pulumi import state_document
 
@@ -69,7 +75,7 @@ def write_state(path: Path, size: int) -> None:
     document = state_document(synthesis)
     head = [r for r in document["deployment"]["resources"] if not r.get("parent") and r["type"].startswith("pulumi:")]
     body = [r for r in document["deployment"]["resources"] if r not in head]
-    document["deployment"]["resources"] = head + _replicated(body, size, _object_ids(synthesis))
+    document["deployment"]["resources"] = head + _replicated(body, size)
     path.write_text(json.dumps(document, indent=4), encoding="utf-8")  # `pulumi stack export` indents by 4
 
 
@@ -79,7 +85,7 @@ def write_preview(path: Path, size: int) -> None:
     synthesis = _synthesis()
     document = preview_document(synthesis)
     first, rest = document["steps"][:1], document["steps"][1:]
-    document["steps"] = first + _replicated(rest, size, _object_ids(synthesis))
+    document["steps"] = first + _replicated(rest, size)
     path.write_text(json.dumps(document, indent=2), encoding="utf-8")
 
 

@@ -19,9 +19,11 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
+
+T = TypeVar("T")
 
 
 class _Sentinel:
@@ -252,6 +254,7 @@ class Inventory:
             self._by_id[resource.id_key] = resource
         self._refs_to: dict[str, list[str]] | None = None
         self._children: dict[str, list[Resource]] | None = None
+        self._derived: dict[str, Any] = {}
 
     def __len__(self) -> int:
         return len(self.resources)
@@ -285,6 +288,17 @@ class Inventory:
 
     def types(self) -> list[str]:
         return sorted(self._by_type)
+
+    def derived(self, key: str, build: Callable[[], T]) -> T:
+        """``build()`` once per inventory (an index over many resources that many checks or subjects consult).
+
+        The inventory does not change once built, so an index over it stays right. Answering "which gateways
+        sit in this network" by scanning every gateway for every network is quadratic in an estate of many
+        networks; an index built once is linear. A ``build`` that raises (IncompleteInventory) is not kept.
+        """
+        if key not in self._derived:
+            self._derived[key] = build()
+        return cast(T, self._derived[key])
 
     def get(self, resource_id: str) -> Resource | None:
         if not isinstance(resource_id, str):

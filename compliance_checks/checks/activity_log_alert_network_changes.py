@@ -128,15 +128,27 @@ def _normal_scope(scope: str) -> str:
     return "/" + scope.strip().strip("/").lower()
 
 
-def _covers(scopes: Any, resource_group: str) -> bool:
-    """Whether a resource group (every resource in it, present or future) falls under one of the scopes."""
+def _covering(scopes: Any, by_prefix: Mapping[str, list[str]]) -> list[str]:
+    """The alert's scopes that cover resource groups of the estate (every resource in them, present or future).
+
+    A scope covers a group when the group's ID is the scope or lies below it, that is when the scope is one of
+    the group's segment prefixes: the keys of ``by_prefix``. An alert is judged per scope it names, not per
+    group of the estate, so an estate of many groups, each with its own alert, stays linear.
+    """
     if not isinstance(scopes, list) or not scopes:
         raise Unknown("the alert's scopes are unknown")
-    for scope in scopes:
-        prefix = _normal_scope(_text(scope, "a scope"))
-        if resource_group == prefix or resource_group.startswith(prefix + "/"):
-            return True
-    return False
+    keys = dict.fromkeys(_normal_scope(_text(scope, "a scope")) for scope in scopes)
+    return [key for key in keys if key in by_prefix]
+
+
+def group_prefixes(groups: list[str]) -> dict[str, list[str]]:
+    """Every segment prefix of each group ID (``/subscriptions/s``, ``/subscriptions/s/resourcegroups/g``, ...)."""
+    by_prefix: dict[str, list[str]] = {}
+    for group in groups:
+        parts = group.split("/")
+        for end in range(2, len(parts) + 1):
+            by_prefix.setdefault("/".join(parts[:end]), []).append(group)
+    return by_prefix
 
 
 def estate_groups(inventory: Inventory) -> list[str]:
@@ -177,7 +189,8 @@ def _event(operation: str, group: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Judged:
     alert: Resource
-    catches: frozenset[tuple[str, str]]  # (operation, resource group) events it raises
+    # (operation, scope) events it raises: the scope, a key of group_prefixes(), stands for every group under it
+    catches: frozenset[tuple[str, str]]
     why_not: str = ""  # why it raises none, if so
     unknown: str = ""  # what could not be evaluated
 
@@ -206,7 +219,9 @@ def _notifies(alert: Resource, inventory: Inventory) -> str:
     return "; ".join(seen)
 
 
-def judge_alert(alert: Resource, inventory: Inventory, groups: list[str]) -> Judged:
+def judge_alert(
+    alert: Resource, inventory: Inventory, groups: list[str], by_prefix: Mapping[str, list[str]] | None = None
+) -> Judged:
     try:
         enabled = alert.get("properties.enabled")
         if enabled is False:
@@ -219,18 +234,20 @@ def judge_alert(alert: Resource, inventory: Inventory, groups: list[str]) -> Jud
         scopes, condition = alert.get("properties.scopes"), alert.get("properties.condition")
         # The event differs between resource groups only in its resourceGroup field: a condition that does not
         # test that field answers the same for every group, so it is evaluated once per operation, not per group.
-        per_group = _tests_field(condition, "resourcegroup")
-        fired: dict[tuple[str, str], bool] = {}
-
-        def fires(op: str, group: str) -> bool:
-            key = (op, group if per_group else "")
-            if key not in fired:
-                fired[key] = fires_for(condition, _event(op, group))
-            return fired[key]
-
-        catches = frozenset(
-            (op, group) for group in groups if _covers(scopes, group) for op in REQUIRED_OPERATIONS if fires(op, group)
-        )
+        by_prefix = group_prefixes(groups) if by_prefix is None else by_prefix
+        keys = _covering(scopes, by_prefix)
+        if _tests_field(condition, "resourcegroup"):
+            covered = dict.fromkeys(group for key in keys for group in by_prefix[key])
+            catches = frozenset(
+                (op, group)
+                for group in covered
+                for op in REQUIRED_OPERATIONS
+                if fires_for(condition, _event(op, group))
+            )
+        else:
+            some = by_prefix[keys[0]][0] if keys else ""  # any covered group: the condition does not look at it
+            firing = [op for op in REQUIRED_OPERATIONS if fires_for(condition, _event(op, some))] if keys else []
+            catches = frozenset((op, key) for key in keys for op in firing)
     except Unknown as exc:
         return Judged(alert, frozenset(), unknown=str(exc))
     return Judged(alert, catches, why_not="" if catches else "its scope or condition catches no watched change")
@@ -284,11 +301,13 @@ class NetworkChangeAlert(Check):
             + listed(groups)
             + " caught by an enabled alert with an enabled action group"
         )
-        judged = [judge_alert(alert, inventory, groups) for alert in alerts]
+        by_prefix = group_prefixes(groups)
+        judged = [judge_alert(alert, inventory, groups, by_prefix) for alert in alerts]
         wanted = {(op, group) for op in REQUIRED_OPERATIONS for group in groups}
-        caught: set[tuple[str, str]] = set()
+        scoped: set[tuple[str, str]] = set()
         for item in judged:
-            caught |= item.catches
+            scoped |= item.catches
+        caught = {(op, group) for op, key in scoped for group in by_prefix[key]}  # each (operation, scope) once
         missed = sorted(wanted - caught)
         counting = [item.alert for item in judged if item.catches]
         if not missed:

@@ -72,15 +72,20 @@ def portal_sources(inventory: Inventory) -> AddressSet:
 
 
 def endpoints_of(inventory: Inventory, server: Resource) -> list[Resource]:
-    """The private endpoints whose connections name this server."""
-    found = []
+    """The private endpoints whose connections name this server (once per connection that names it)."""
+    return inventory.derived("endpoints_by_target", lambda: _endpoints_by_target(inventory)).get(server.id_key, [])
+
+
+def _endpoints_by_target(inventory: Inventory) -> dict[str, list[Resource]]:
+    """Every private-link target (lower-case ID) with the endpoints that connect to it: one pass, not one per target."""
+    found: dict[str, list[Resource]] = {}
     for endpoint in inventory.of_type(nsg.PRIVATE_ENDPOINT):
         for path in _PE_LINKS:
             links = endpoint.get(path)
             for link in links if isinstance(links, list) else []:
                 target = link.get("privatelinkserviceid") if isinstance(link, dict) else None
-                if isinstance(target, str) and target.lower() == server.id_key:
-                    found.append(endpoint)
+                if isinstance(target, str):
+                    found.setdefault(target.lower(), []).append(endpoint)
     return found
 
 

@@ -1336,6 +1336,29 @@ def _gateway_parts(inventory: Inventory, gateway: Resource) -> Iterable[Resolved
             yield Unresolved(f"connection {connection.name}: the network on its other side is not resolved here")
 
 
+def _gateways_by_network(inventory: Inventory) -> dict[str, list[Resource]]:
+    """Each virtual network (lower-case ID) with the gateways that have an IP configuration in one of its subnets.
+
+    A subnet ID is ``<network ID>/subnets/<name>``: every ``/subnets/`` in it is cut, so the index answers exactly
+    what "the subnet ID starts with the network's ID + /subnets/" answers for every network, in one pass.
+    """
+    found: dict[str, list[Resource]] = {}
+    for gateway in inventory.of_type(GATEWAY):
+        configs = gateway.get("properties.ipConfigurations")
+        if not isinstance(configs, list):
+            continue
+        networks: dict[str, None] = {}
+        for config in configs:
+            subnet = _id((config.get("subnet") or {}).get("id")) if isinstance(config, Mapping) else ""
+            at = subnet.find("/subnets/")
+            while at >= 0:
+                networks[subnet[:at]] = None
+                at = subnet.find("/subnets/", at + 1)
+        for network in networks:
+            found.setdefault(network, []).append(gateway)
+    return found
+
+
 def virtual_network_addresses(inventory: Inventory, vnet: Resource) -> Resolved:
     """The VirtualNetwork tag as seen from ``vnet`` (service-tags-overview.md, quoted in the module docstring)."""
     parts: list[Resolved] = [HOST_VIP]
@@ -1358,15 +1381,10 @@ def virtual_network_addresses(inventory: Inventory, vnet: Resource) -> Resolved:
         parts.append(prefixes(remote_prefixes, f"a peering of {vnet.name}"))
         if peering.get("useremotegateways") not in (None, False, MISSING):
             parts.append(Unresolved(f"a peering of {vnet.name} uses remote gateways: their networks are not read"))
-    subnet_prefix = vnet.id_key + "/subnets/"
-    for gateway in inventory.of_type(GATEWAY):
-        configs = gateway.get("properties.ipConfigurations")
-        if not isinstance(configs, list):
-            continue
-        if any(
-            isinstance(c, Mapping) and _id((c.get("subnet") or {}).get("id")).startswith(subnet_prefix) for c in configs
-        ):
-            parts.extend(_gateway_parts(inventory, gateway))
+    for gateway in inventory.derived("nsg.gateways_by_network", lambda: _gateways_by_network(inventory)).get(
+        vnet.id_key, ()
+    ):
+        parts.extend(_gateway_parts(inventory, gateway))
     for subnet in inventory.children(vnet, SUBNET):
         table_id = subnet.get("properties.routeTable.id")
         if table_id is MISSING or table_id is None:
@@ -1402,7 +1420,14 @@ def _addresses_of_configs(configs: Any, owner: str) -> Resolved:
 
 def asg_members(inventory: Inventory) -> dict[str, Resolved]:
     """Each application security group of the inventory with its members' addresses (network interfaces and
-    private endpoints of the inventory that name it); a member whose address is not known makes it unknown."""
+    private endpoints of the inventory that name it); a member whose address is not known makes it unknown.
+
+    Built once per inventory: every subnet's tags need it, and a scan of every interface per subnet is quadratic.
+    """
+    return inventory.derived("nsg.asg_members", lambda: _asg_members(inventory))
+
+
+def _asg_members(inventory: Inventory) -> dict[str, Resolved]:
     members: dict[str, list[Resolved]] = {asg.id_key: [] for asg in inventory.of_type(ASG)}
     if not members:
         return {}
