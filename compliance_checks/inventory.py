@@ -129,10 +129,12 @@ def is_arm_id(value: object) -> bool:
 
 def fold(value: Any) -> Any:
     """Lower-case every mapping key, recursively (ARM property names are case-insensitive)."""
-    if isinstance(value, Mapping):
-        return {str(k).lower(): fold(v) for k, v in value.items()}
+    if isinstance(value, (str, int, float)) or value is None:  # leaves first: cheaper than the ABC check below
+        return value
     if isinstance(value, list):
         return [fold(v) for v in value]
+    if isinstance(value, (dict, Mapping)):
+        return {str(k).lower(): fold(v) for k, v in value.items()}
     return value
 
 

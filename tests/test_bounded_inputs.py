@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from compliance_checks.sources.arm_expressions import MAX_COPY_TOTAL, MAX_ITEMS, MAX_STRING
-from compliance_checks.sources.loading import DEFAULT_MAX_BYTES, MAX_RESOURCES
+from compliance_checks.sources.loading import DEFAULT_MAX_BYTES, MAX_RESOURCES, MAX_VALUES, STREAM_MAX_BYTES
 from compliance_checks.yaml_input import MAX_BYTES as YAML_MAX_BYTES
 from compliance_checks.yaml_input import MAX_DEPTH as YAML_MAX_DEPTH
 
@@ -206,37 +206,40 @@ def test_oversized_yaml_refused_before_reading(out: Path, tmp_path: Path) -> Non
 
 
 def test_huge_resource_count_in_a_state(out: Path, write: Callable[[str, str], Path]) -> None:
-    body = ",".join(['{"urn":"u","type":"t"}'] * 200_000)  # 20 times the limit; a million takes ~3 s
+    body = ",".join(['{"urn":"u","type":"t"}'] * (MAX_RESOURCES + 1))  # refused as the one too many is read
     state = write("state.json", '{"version":3,"deployment":{"resources":[' + body + "]}}")
     command = audit(out, "--source", "pulumi-state", "--input", state)
     assert_refused(command, out, state, "/deployment/resources", f"over the limit of {MAX_RESOURCES}")
 
 
 def test_huge_step_count_in_a_preview(out: Path, write: Callable[[str, str], Path]) -> None:
-    preview = write("preview.json", '{"steps":[' + ",".join(['{"op":"same"}'] * 200_000) + "]}")
+    preview = write("preview.json", '{"steps":[' + ",".join(['{"op":"delete"}'] * (4 * MAX_RESOURCES + 1)) + "]}")
     command = audit(out, "--source", "pulumi-preview", "--input", preview)
     assert_refused(command, out, preview, "/steps", "over the limit of")
 
 
 def test_huge_resource_count_in_a_template(out: Path, write: Callable[[str, str], Path]) -> None:
     item = '{"type":"Microsoft.Network/virtualNetworks","name":"v","condition":false}'
-    template = write("template.json", '{"resources":[' + ",".join([item] * 200_000) + "]}")
+    template = write("template.json", '{"resources":[' + ",".join([item] * (MAX_RESOURCES + 1)) + "]}")
     command = audit(out, "--source", "arm", "--input", template)
     assert_refused(command, out, template, "/resources", f"over the limit of {MAX_RESOURCES}")
 
 
-def test_many_small_values_refused_before_parsing(out: Path, write: Callable[[str, str], Path]) -> None:
-    # 15 MB of empty arrays would be about a gigabyte of Python objects.
-    state = write("state.json", "[" + ",".join(["[]"] * 5_000_000) + "]")
-    assert_refused(audit(out, "--source", "pulumi-state", "--input", state), out, state, "JSON values")
+@pytest.mark.parametrize("source", ["arm", "pulumi-state"])
+def test_many_small_values_refused_before_parsing(out: Path, write: Callable[[str, str], Path], source: str) -> None:
+    # 30 MB of empty arrays would be about a gigabyte of Python objects: refused before they are decoded, whether
+    # the document is decoded whole (arm) or streamed (pulumi-state: one value may not hold that many either).
+    document = write("document.json", "[" + ",".join(["[]"] * (MAX_VALUES + 1)) + "]")
+    assert_refused(audit(out, "--source", source, "--input", document), out, document, "JSON values")
 
 
-def test_oversized_json_refused_before_reading(out: Path, tmp_path: Path) -> None:
-    big = tmp_path / "state.json"
-    with big.open("wb") as handle:
-        handle.truncate(DEFAULT_MAX_BYTES + 1)
-    command = audit(out, "--source", "pulumi-state", "--input", big)
-    assert_refused(command, out, big, f"over the limit of {DEFAULT_MAX_BYTES} bytes")
+@pytest.mark.parametrize(("source", "limit"), [("arm", DEFAULT_MAX_BYTES), ("pulumi-state", STREAM_MAX_BYTES)])
+def test_oversized_json_refused_before_reading(out: Path, tmp_path: Path, source: str, limit: int) -> None:
+    big = tmp_path / "document.json"
+    with big.open("wb") as handle:  # sparse: no disk is used, and nothing may read it
+        handle.truncate(limit + 1)
+    command = audit(out, "--source", source, "--input", big)
+    assert_refused(command, out, big, f"over the limit of {limit} bytes")
 
 
 @pytest.mark.parametrize(

@@ -69,14 +69,14 @@ def clean(value: Any, is_secret: Callable[[Any], bool] | None = None) -> Any:
     """Replace secrets by SECRET and Pulumi's unknown sentinel by UNKNOWN, recursively."""
     if is_secret is not None and is_secret(value):
         return SECRET
-    if isinstance(value, Mapping):
+    if isinstance(value, str):  # the common leaf first: an ABC check per leaf is most of the cost of a large state
+        return UNKNOWN if value == UNKNOWN_SENTINEL else value
+    if isinstance(value, list):
+        return [clean(v, is_secret) for v in value]
+    if isinstance(value, (dict, Mapping)):
         if value.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE:
             return SECRET
         return {str(k): clean(v, is_secret) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clean(v, is_secret) for v in value]
-    if value == UNKNOWN_SENTINEL:
-        return UNKNOWN
     return value
 
 

@@ -18,27 +18,37 @@ from compliance_checks.errors import InputError
 from compliance_checks.input_files import read_input_bytes
 from compliance_checks.inventory import UNKNOWN, Resource, SecretValue
 
-DEFAULT_MAX_BYTES: Final = 64 * 1024 * 1024
-"""Files larger than this are refused before they are read (every loader takes ``max_bytes``).
+DEFAULT_MAX_BYTES: Final = 256 * 1024 * 1024
+"""Files larger than this are refused before they are read, when the document is decoded whole (an ARM
+template and its parameters, a ``pulumi preview --json``; every loader takes ``max_bytes``). An ARM template of
+100,000 resources of the dev stack's mix is about 75 MiB."""
 
-A state or template of :data:`MAX_RESOURCES` resources with full outputs is
-a few tens of MiB; past this, parsing alone would take seconds and gigabytes.
-"""
+STREAM_MAX_BYTES: Final = 1024 * 1024 * 1024
+"""The same for a document whose resources are read one at a time (``pulumi stack export``, sources/json_stream.py):
+its text is never held whole, so it may be larger. Pulumi's indented export of 100,000 resources of the dev
+stack's mix is about 270 MiB; real exports carry more outputs per resource."""
 
 MAX_DEPTH: Final = 128
 """Deeper nesting than this is refused: no real template, state or preview comes close."""
 
-MAX_VALUES: Final = 4_000_000
-"""JSON values a document may hold, estimated before parsing (commas plus opening brackets: never fewer than
-the real count, since each value but the first in a container follows a comma), so that a small file of
-``[[],[],...]`` cannot cost gigabytes of Python objects. A state of MAX_RESOURCES resources holds far fewer."""
+MAX_VALUES: Final = 10_000_000
+"""JSON values a document decoded whole (or one value of a streamed document) may hold, estimated before parsing
+(commas plus opening brackets: never fewer than the real count, since each value but the first in a container
+follows a comma), so that a small file of ``[[],[],...]`` cannot cost gigabytes of Python objects. An ARM
+template of 100,000 resources of the dev stack's mix holds about 2,000,000."""
 
-MAX_RESOURCES: Final = 10_000
+STREAM_MAX_VALUES: Final = 40_000_000
+"""The same estimate over a whole streamed document, counted as it is read: it bounds the time of a read, while
+:data:`MAX_VALUES` bounds what is held at once. Pulumi's export of 100,000 resources holds about 3,700,000."""
+
+MAX_RESOURCES: Final = 200_000
 """Resources one source may yield (synth, pulumi-state, pulumi-preview, arm and the live collector alike),
-checked as soon as the count is known, before any resource is converted. ARM itself deploys at most 800
-resources per template, copies included (Microsoft Learn, "ARM template best practices", Template limits:
-https://learn.microsoft.com/azure/azure-resource-manager/templates/best-practices#template-limits); the Smart
-Portal estate has about fifty."""
+checked as soon as the count is known (a streamed state: as each one is read), before any more is converted.
+An audit of this many resources stays within seconds and about a GiB (benchmarks/end_to_end.py prints what
+100,000 take). ARM itself deploys at most 800 resources per template, copies included (Microsoft Learn, "ARM
+template best practices", Template limits:
+https://learn.microsoft.com/azure/azure-resource-manager/templates/best-practices#template-limits), but an
+export of a whole subscription's resource groups, or a Pulumi stack, has no such bound."""
 
 _MAX_NUMBER_LENGTH: Final = 400
 
@@ -313,6 +323,8 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_RESOURCES",
     "MAX_VALUES",
+    "STREAM_MAX_BYTES",
+    "STREAM_MAX_VALUES",
     "check_count",
     "expect_list",
     "expect_object",

@@ -25,15 +25,15 @@ from typing import Any, Final
 
 from compliance_checks.errors import InputError
 from compliance_checks.inventory import Inventory, Resource
+from compliance_checks.sources.json_stream import JsonStream
 from compliance_checks.sources.loading import (
-    DEFAULT_MAX_BYTES,
     MAX_RESOURCES,
+    STREAM_MAX_BYTES,
     check_count,
     expect_list,
     expect_object,
     join,
     kind,
-    read_json,
 )
 from compliance_checks.sources.pulumi_state import build_inventory, convert, infer_subscription
 
@@ -50,7 +50,7 @@ def _is_secret(value: Any) -> bool:
 
 
 def load_pulumi_preview(
-    path: Path, *, subscription_id: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
+    path: Path, *, subscription_id: str | None = None, max_bytes: int = STREAM_MAX_BYTES
 ) -> Inventory:
     """Load the JSON written by ``pulumi preview --json``. Bad input raises InputError (file, JSON pointer, reason).
 
@@ -58,16 +58,12 @@ def load_pulumi_preview(
     it is taken from the other resources' IDs.
     """
     source = str(path)
-    document = read_json(path, max_bytes=max_bytes, expected="the JSON of `pulumi preview --json`")
-    top = expect_object(source, "", document, "the JSON of `pulumi preview --json` (an object)")
-    if "steps" not in top:
-        raise InputError(source, "/steps", "missing; expected the JSON of `pulumi preview --json`")
-    steps = [] if top["steps"] is None else expect_list(source, "/steps", top["steps"])
-    # A replacement writes up to four steps for one resource (create-replacement, replace, delete-replaced, ...).
-    check_count(source, "/steps", len(steps), "steps", limit=4 * MAX_RESOURCES)
+    # The steps are read one at a time (sources/json_stream.py): the text is never held whole.
+    stream = JsonStream(path, ("steps",), max_bytes=max_bytes, expected="the JSON of `pulumi preview --json`")
     latest: dict[str, tuple[str, dict[str, Any]]] = {}
-    for index, raw in enumerate(steps):
-        place = join("/steps", index)
+    for index, (place, raw) in enumerate(stream.items()):
+        # A replacement writes up to four steps for one resource (create-replacement, replace, delete-replaced, ...).
+        check_count(source, "/steps", index + 1, "steps", limit=4 * MAX_RESOURCES)
         step = expect_object(source, place, raw, "a step object")
         op = step.get("op")
         if not isinstance(op, str) or not op:
@@ -88,6 +84,11 @@ def load_pulumi_preview(
         key = state.get("urn") if isinstance(state.get("urn"), str) else urn
         latest.pop(str(key), None)  # re-insert: the last step for a URN decides, in step order
         latest[str(key)] = (join(place, "newState"), state)
+    top = expect_object(source, "", stream.skeleton, "the JSON of `pulumi preview --json` (an object)")
+    if "steps" not in top:
+        raise InputError(source, "/steps", "missing; expected the JSON of `pulumi preview --json`")
+    if top["steps"] is not None:
+        expect_list(source, "/steps", top["steps"])
     check_count(source, "/steps", len(latest), "resources after the update")
     subscription = subscription_id or infer_subscription(state for _, state in latest.values())
     resources: list[Resource] = []

@@ -28,8 +28,9 @@ from compliance_checks.errors import InputError
 from compliance_checks.inventory import SECRET, UNKNOWN, Inventory, Resource
 from compliance_checks.sources.arm_expressions import ZERO_SUBSCRIPTION
 from compliance_checks.sources.azure_native import UNKNOWN_SENTINEL, clean, to_resource
+from compliance_checks.sources.json_stream import JsonStream
 from compliance_checks.sources.loading import (
-    DEFAULT_MAX_BYTES,
+    STREAM_MAX_BYTES,
     check_count,
     expect_list,
     expect_object,
@@ -37,7 +38,6 @@ from compliance_checks.sources.loading import (
     join,
     kind,
     one_line,
-    read_json,
     show,
 )
 from compliance_checks.sources.webapp import normalise_webapps, order_unknown
@@ -193,10 +193,56 @@ def build_inventory(resources: Iterable[Resource], source_name: str) -> Inventor
     return Inventory(normalise_webapps(fold_nested_deployments(resources), order=order_unknown), sources=[source_name])
 
 
-def load_pulumi_state(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Inventory:
-    """Load the JSON written by ``pulumi stack export``. Bad input raises InputError (file, JSON pointer, reason)."""
+def load_pulumi_state(path: Path, *, max_bytes: int = STREAM_MAX_BYTES) -> Inventory:
+    """Load the JSON written by ``pulumi stack export``. Bad input raises InputError (file, JSON pointer, reason).
+
+    The resources are read one at a time (sources/json_stream.py): an export of 100,000 resources is never
+    held as text and as parsed objects at once. Entries are converted as they come, except that entries
+    before the first one with an ARM ID wait for it: their IDs may have to be built with its subscription.
+    """
     source = str(path)
-    document = read_json(path, max_bytes=max_bytes, expected="the JSON of `pulumi stack export`")
+    stream = JsonStream(
+        path, ("deployment", "resources"), max_bytes=max_bytes, expected="the JSON of `pulumi stack export`"
+    )
+    resources: list[Resource] = []
+    waiting: list[tuple[str, dict[str, Any]]] = []
+    subscription: str | None = None
+    count = 0
+    try:
+        for place, raw in stream.items():
+            count += 1
+            check_count(source, "/deployment/resources", count)
+            entry = expect_object(source, place, raw, "a resource object")
+            if subscription is None:
+                waiting.append((place, entry))
+                found = infer_subscription([entry])
+                if found == ZERO_SUBSCRIPTION:
+                    continue
+                subscription = found
+                entries, waiting = waiting, []
+            else:
+                entries = [(place, entry)]
+            _convert_all(source, entries, subscription, resources)
+        _check_top(source, stream.skeleton)
+        _convert_all(source, waiting, subscription or ZERO_SUBSCRIPTION, resources)
+    except RecursionError:
+        raise InputError(source, "", "values nested too deeply") from None
+    return build_inventory(resources, SOURCE)
+
+
+def _convert_all(
+    source: str, entries: list[tuple[str, dict[str, Any]]], subscription: str, into: list[Resource]
+) -> None:
+    for place, entry in entries:
+        if entry.get("delete") is True:
+            continue  # an old copy awaiting deletion after a replacement
+        resource = convert(source, entry, source_name=SOURCE, place=place, subscription_id=subscription)
+        if resource is not None:
+            into.append(resource)
+
+
+def _check_top(source: str, document: Any) -> None:
+    """The export's envelope: a version this reader knows and a deployment object whose resources are a list."""
     top = expect_object(source, "", document, "the JSON of `pulumi stack export` (an object)")
     version = top.get("version")
     if version is None:
@@ -205,24 +251,8 @@ def load_pulumi_state(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Inve
         raise InputError(source, "/version", f"unsupported deployment version {show(version)}; expected 3")
     deployment = expect_object(source, "/deployment", top.get("deployment"), "the deployment object")
     raw = deployment.get("resources")
-    entries = [] if raw is None else expect_list(source, "/deployment/resources", raw)
-    check_count(source, "/deployment/resources", len(entries))
-    checked: list[tuple[str, dict[str, Any]]] = []
-    for index, entry in enumerate(entries):
-        place = join("/deployment/resources", index)
-        checked.append((place, expect_object(source, place, entry, "a resource object")))
-    subscription = infer_subscription(entry for _, entry in checked)
-    resources: list[Resource] = []
-    try:
-        for place, entry in checked:
-            if entry.get("delete") is True:
-                continue  # an old copy awaiting deletion after a replacement
-            resource = convert(source, entry, source_name=SOURCE, place=place, subscription_id=subscription)
-            if resource is not None:
-                resources.append(resource)
-    except RecursionError:
-        raise InputError(source, "", "values nested too deeply") from None
-    return build_inventory(resources, SOURCE)
+    if raw is not None:
+        expect_list(source, "/deployment/resources", raw)
 
 
 __all__ = ["SOURCE", "build_inventory", "canonical_token", "convert", "load_pulumi_state"]
