@@ -1,21 +1,26 @@
-"""Run every probe against one portal (and optionally its database endpoint).
+"""Run every probe against one portal (and optionally its database endpoint), side by side.
 
-Each probe runs under a total time budget (:class:`Budgets`), on top of its
-own per-connection and per-page timeouts: a server that accepts connections and
+The probes (TLS of each endpoint, HTTP, the browser, the database port) run at
+the same time (:func:`run_concurrently`): each waits on the network, so the wall
+time is the slowest probe's, not the sum. Each probe runs under a total time
+budget (:class:`Budgets`), counted from the common start, on top of its own
+per-connection and per-page timeouts: a server that accepts connections and
 then trickles or never answers, or a crawl whose pages each just stay within
 their timeouts, would otherwise hold the audit for as long as it likes. A probe
 that is still running when its budget is spent is abandoned (its thread is a
 daemon and ends with the process) and its record carries ``error``, so its
-checks give ERROR, never PASS, and the next probe starts.
+checks give ERROR, never PASS; the other probes go on. A probe that raises
+gets such a record too, naming the fault; the others' records are kept.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +127,108 @@ def require_probe_setup(target: ProbeTarget) -> Path:
     return require_chromium(target.chromium if target.chromium is not None else chromium_executable())
 
 
-def run_probes(target: ProbeTarget, progress: Callable[[str], AbstractContextManager[object]]) -> list[Resource]:
+@dataclass(frozen=True)
+class ProbeJob:
+    """One probe of :func:`run_concurrently`: what it is called, its budget, the call and its ERROR record."""
+
+    label: str  # the progress message ("Probing TLS of host:443…"), also the key of its timing
+    budget_s: float
+    probe: Callable[[], Resource]
+    error_record: Callable[[str], Resource]  # its record, with ``error``, when the budget is spent or it faulted
+
+
+def run_concurrently(
+    jobs: Sequence[ProbeJob],
+    progress: Callable[[str], AbstractContextManager[object]],
+    timings: dict[str, float] | None = None,
+) -> list[Resource]:
+    """Every job's record, in the order of ``jobs``, the jobs running at the same time, each within its budget.
+
+    The probes wait on the network (sslyze's handshakes, Chromium's pages), so running them side by side
+    makes the wall time that of the slowest, not the sum. Each job runs in a daemon thread started at the
+    same moment, and each budget counts from that moment: a job still running when its own budget is spent
+    gets ``error_record``'s record (its thread is abandoned, see :func:`within_budget`), while the others go
+    on. A job that raises an ``Exception`` gets ``error_record``'s record with the fault named: this is the
+    boundary between the audit and code that drives remote systems, and one probe's fault must neither hide
+    the others' records nor pass for a verdict. Anything else (``SystemExit``, ``KeyboardInterrupt``) is
+    raised once every job has ended or been abandoned. Each job's progress bar ends when the job does.
+    ``timings`` receives each job's wall time in seconds, by label (until its budget, for one abandoned).
+    """
+    finished: queue.SimpleQueue[int] = queue.SimpleQueue()
+    outcomes: list[dict[str, Any]] = [{} for _ in jobs]
+
+    def work(index: int) -> None:
+        outcome = outcomes[index]
+        try:
+            outcome["record"] = jobs[index].probe()
+        except BaseException as exc:  # judged in the caller's thread (below), whatever it is
+            outcome["error"] = exc
+        outcome["ended"] = time.monotonic()
+        finished.put(index)
+
+    records: dict[int, Resource] = {}
+    raised: list[BaseException] = []
+    bars: dict[int, AbstractContextManager[object]] = {}
+    pending = set(range(len(jobs)))
+
+    def end(index: int, seconds: float) -> None:
+        pending.discard(index)
+        bars.pop(index).__exit__(None, None, None)
+        if timings is not None:
+            timings[jobs[index].label.rstrip("…")] = seconds
+
+    started = time.monotonic()
+    try:
+        for index, job in enumerate(jobs):
+            bars[index] = progress(job.label)
+            bars[index].__enter__()
+            threading.Thread(target=work, args=(index,), name=f"probe-{index}", daemon=True).start()
+        while pending:
+            deadline = min(started + jobs[i].budget_s for i in pending)
+            try:
+                index = finished.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                now = time.monotonic()
+                # One that ended just now is taken from the queue next, as within its budget.
+                for i in sorted(i for i in pending if now >= started + jobs[i].budget_s and "ended" not in outcomes[i]):
+                    records[i] = jobs[i].error_record(
+                        f"did not finish within its time budget of {jobs[i].budget_s:g} s"
+                        f" (stopped waiting after {now - started:.1f} s)"
+                    )
+                    end(i, now - started)
+                continue
+            if index not in pending:  # it ended after its budget: its ERROR record stands
+                continue
+            outcome = outcomes[index]
+            if "record" in outcome:
+                records[index] = outcome["record"]
+            elif isinstance(outcome["error"], Exception):
+                records[index] = jobs[index].error_record(f"the probe failed: {_one_line(outcome['error'])}")
+            else:
+                raised.append(outcome["error"])
+            end(index, outcome["ended"] - started)
+    finally:
+        for bar in bars.values():  # interrupted: the bars still open end too
+            bar.__exit__(None, None, None)
+    if raised:
+        raise raised[0]
+    return [records[i] for i in range(len(jobs))]
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_probes(
+    target: ProbeTarget,
+    progress: Callable[[str], AbstractContextManager[object]],
+    timings: dict[str, float] | None = None,
+) -> list[Resource]:
+    """Every probe's record: TLS of each endpoint, HTTP, the browser, the database port; run side by side.
+
+    ``timings`` (optional) receives each probe's wall time in seconds, keyed by its progress message.
+    """
     from compliance_checks.probes.browser import probe_browser
     from compliance_checks.probes.http import probe_http
     from compliance_checks.probes.reachability import probe_port
@@ -135,60 +241,59 @@ def run_probes(target: ProbeTarget, progress: Callable[[str], AbstractContextMan
     chromium = require_probe_setup(target)
     paths = target.paths or (parts.path or "/",)
     budgets = target.budgets
-    records = []
-    for tls_host, tls_port in ((host, port), *target.tls_endpoints):
-        with progress(f"Probing TLS of {tls_host}:{tls_port}…"):
-            records.append(
-                within_budget(
-                    budgets.tls_s,
-                    functools.partial(probe_tls, tls_host, tls_port, ca_file=target.ca_file),
-                    _timed_out(
-                        f"probe:tls/{tls_host}:{tls_port}",
-                        "Probe/tls",
-                        f"{tls_host}:{tls_port}",
-                        {"host": tls_host, "port": tls_port, "serverName": tls_host},
-                    ),
-                )
-            )
-    with progress(f"Probing HTTP headers of {target.url}…"):
-        records.append(
-            within_budget(
-                budgets.http_s,
-                lambda: probe_http(target.url, ca_file=target.ca_file, http_url=target.http_url, extra_paths=paths[1:]),
-                _timed_out(f"probe:http/{host}", "Probe/http", host, {"url": target.url}),
-            )
+    jobs = [
+        ProbeJob(
+            f"Probing TLS of {tls_host}:{tls_port}…",
+            budgets.tls_s,
+            functools.partial(probe_tls, tls_host, tls_port, ca_file=target.ca_file),
+            _timed_out(
+                f"probe:tls/{tls_host}:{tls_port}",
+                "Probe/tls",
+                f"{tls_host}:{tls_port}",
+                {"host": tls_host, "port": tls_port, "serverName": tls_host},
+            ),
         )
-    with progress(f"Visiting {target.url} in headless Chromium…"):
-        # The TLS probe judges the certificate; with a private CA the browser only observes.
-        records.append(
-            within_budget(
-                budgets.browser(target.crawl),
-                lambda: probe_browser(
-                    target.url,
-                    paths=paths,
-                    ignore_https_errors=target.ca_file is not None,
-                    host_resolver_rules=target.host_resolver_rules,
-                    crawl=target.crawl,
-                    http_url=target.http_url,
-                    evidence_dir=target.evidence_dir,
-                    executable=chromium,
-                ),
-                _timed_out(f"probe:browser/{host}", "Probe/browser", host, {"url": target.url}),
-            )
+        for tls_host, tls_port in ((host, port), *target.tls_endpoints)
+    ]
+    jobs.append(
+        ProbeJob(
+            f"Probing HTTP headers of {target.url}…",
+            budgets.http_s,
+            lambda: probe_http(target.url, ca_file=target.ca_file, http_url=target.http_url, extra_paths=paths[1:]),
+            _timed_out(f"probe:http/{host}", "Probe/http", host, {"url": target.url}),
         )
+    )
+    jobs.append(
+        ProbeJob(
+            f"Visiting {target.url} in headless Chromium…",
+            budgets.browser(target.crawl),
+            # The TLS probe judges the certificate; with a private CA the browser only observes.
+            lambda: probe_browser(
+                target.url,
+                paths=paths,
+                ignore_https_errors=target.ca_file is not None,
+                host_resolver_rules=target.host_resolver_rules,
+                crawl=target.crawl,
+                http_url=target.http_url,
+                evidence_dir=target.evidence_dir,
+                executable=chromium,
+            ),
+            _timed_out(f"probe:browser/{host}", "Probe/browser", host, {"url": target.url}),
+        )
+    )
     if target.database is not None:
         db_host, db_port = target.database
-        with progress(f"Trying {db_host}:{db_port} from here…"):
-            records.append(
-                within_budget(
-                    budgets.reachability_s,
-                    lambda: probe_port(db_host, db_port, vantage_is_allowed=target.vantage_is_allowed),
-                    _timed_out(
-                        f"probe:reachability/{db_host}:{db_port}",
-                        "Probe/reachability",
-                        f"{db_host}:{db_port}",
-                        {"host": db_host, "port": db_port},
-                    ),
-                )
+        jobs.append(
+            ProbeJob(
+                f"Trying {db_host}:{db_port} from here…",
+                budgets.reachability_s,
+                lambda: probe_port(db_host, db_port, vantage_is_allowed=target.vantage_is_allowed),
+                _timed_out(
+                    f"probe:reachability/{db_host}:{db_port}",
+                    "Probe/reachability",
+                    f"{db_host}:{db_port}",
+                    {"host": db_host, "port": db_port},
+                ),
             )
-    return records
+        )
+    return run_concurrently(jobs, progress, timings)
