@@ -19,6 +19,7 @@ import contextlib
 import json
 import ssl
 import subprocess
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,6 +57,8 @@ FAST = Crawl(max_depth=2, max_pages=12, time_budget_s=60, settle_s=0.6)
 ONLY_PAGES = Crawl(
     max_depth=2, max_pages=12, time_budget_s=60, settle_s=0.6, sitemap=False, not_found=False, plain_http=False
 )
+# The CLI's settle time: the settle must wait out delays of about 1 s on a page that is otherwise idle.
+LATE = Crawl(max_depth=0, max_pages=1, settle_s=Crawl().settle_s, sitemap=False, not_found=False, plain_http=False)
 
 
 def page(body: str, script: str = "", head: str = "") -> str:
@@ -91,6 +94,36 @@ PAGES: dict[str, str] = {
     "/clean/contact": page("<p>Contact (only in the sitemap)</p>", CLEAN_SCRIPT),
     # Hidden cookies, one way each.
     "/delay/": page("<p>Later</p>", "setTimeout(() => { document.cookie = 'late=secret-1; path=/'; }, 400);"),
+    # Delays of about 1 s (more than a visit of the page takes without them) that the settle must wait for
+    # although the network is idle: a timer chain through a fetch, an interval, 60 animation frames, a timer
+    # of an about:blank iframe (run by the page's script). Visited with the CLI's settle time (LATE).
+    "/chain/": page(
+        "<p>chain</p>",
+        "setTimeout(() => fetch('/clean/contact').then(r => r.text()).then(() =>"
+        " setTimeout(() => { document.cookie = 'chain=secret-13; path=/'; }, 500)), 500);",
+    ),
+    "/interval/": page(
+        "<p>tick</p>",
+        "let ticks = 0; const id = setInterval(() => { if (++ticks === 3) {"
+        " document.cookie = 'tick=secret-14; path=/'; clearInterval(id); } }, 350);",
+    ),
+    "/frames/": page(
+        "<p>frames</p>",
+        "let n = 0; const step = () => { if (++n === 60) document.cookie = 'frame=secret-15; path=/';"
+        " else requestAnimationFrame(step); }; requestAnimationFrame(step);",
+    ),
+    "/blank-frame/": page(
+        "<p>blank</p>",
+        "const f = document.createElement('iframe'); document.body.append(f);"
+        " f.contentWindow.setTimeout(() => { document.cookie = 'blank=secret-16; path=/'; }, 1000);",
+    ),
+    # Quiet but for a timer due long after the settle bound (a fixed wait would not see it either).
+    "/far-timer/": page("<p>later</p>", "setTimeout(() => { document.cookie = 'far=secret-17; path=/'; }, 60000);"),
+    # Never quiet (an endless interval), with a cookie just before the settle bound.
+    "/busy/": page(
+        "<p>busy</p>",
+        "setInterval(() => {}, 50); setTimeout(() => { document.cookie = 'busy=secret-18; path=/'; }, 800);",
+    ),
     "/scroll/": page(
         "<div style='height:6000px'>long</div><p>end</p>",
         "addEventListener('scroll', () => { if (scrollY > 3000) document.cookie = 'scrolled=secret-2; path=/'; });",
@@ -184,6 +217,10 @@ CASES: dict[str, tuple[str, Crawl, dict[str, Any], tuple[Verdict, Verdict, Verdi
     "clean reference portal": ("/clean/", FAST, {"sitemap": ["/clean/", "/clean/contact"]}, (P, P, P, P)),
     "cookie after a delay": ("/delay/", ONLY_PAGES, {}, (F, F, P, P)),
     "cookie on scroll": ("/scroll/", ONLY_PAGES, {}, (F, F, P, P)),
+    "cookie after a timer, a fetch and a timer": ("/chain/", LATE, {}, (F, F, P, P)),
+    "cookie on an interval's third tick": ("/interval/", LATE, {}, (F, F, P, P)),
+    "cookie after animation frames": ("/frames/", LATE, {}, (F, F, P, P)),
+    "cookie from an about:blank iframe's timer": ("/blank-frame/", LATE, {}, (F, F, P, P)),
     "cookie from the language switch": ("/language/", ONLY_PAGES, {}, (F, F, P, P)),
     "cookie from an empty login": ("/login/", ONLY_PAGES, {}, (F, F, P, P)),
     "cookie on a second page": ("/second/", ONLY_PAGES, {}, (F, F, P, P)),
@@ -423,6 +460,10 @@ def cookie_names(record: Resource) -> set[str]:
 EXPECTED_COOKIE = {
     "cookie after a delay": "late",
     "cookie on scroll": "scrolled",
+    "cookie after a timer, a fetch and a timer": "chain",
+    "cookie on an interval's third tick": "tick",
+    "cookie after animation frames": "frame",
+    "cookie from an about:blank iframe's timer": "blank",
     "cookie from the language switch": "lang",
     "cookie from an empty login": "login_attempt",
     "cookie on a second page": "second",
@@ -443,6 +484,29 @@ def test_visit_verdicts(site: Site, browser: Browser, case: str) -> None:
     if case in EXPECTED_COOKIE:
         assert EXPECTED_COOKIE[case] in cookie_names(record), record.body["cookies"]
     assert "secret-" not in json.dumps(record.body)  # names only, never values
+
+
+def test_the_settle_ends_when_nothing_can_act_before_its_bound(site: Site, browser: Browser) -> None:
+    """A settle of 4 s on a page whose only timer is due in 60 s: the visit does not sleep through it.
+
+    Two settles (after load, after scrolling) would take 8 s as fixed delays; the cookie the far timer sets
+    is missing either way (it falls after the bound, as with a fixed delay).
+    """
+    crawl = Crawl(max_pages=1, settle_s=4, sitemap=False, not_found=False, plain_http=False, interact=False)
+    started = time.monotonic()
+    record = visit(site, browser, "/far-timer/", crawl, {})
+    elapsed = time.monotonic() - started
+    assert "error" not in record.body and "far" not in cookie_names(record), record.body
+    assert elapsed < 4, elapsed
+
+
+def test_a_page_that_never_goes_quiet_is_waited_for_the_whole_settle(site: Site, browser: Browser) -> None:
+    crawl = Crawl(max_pages=1, settle_s=1, sitemap=False, not_found=False, plain_http=False, interact=False)
+    started = time.monotonic()
+    record = visit(site, browser, "/busy/", crawl, {})
+    elapsed = time.monotonic() - started
+    assert "busy" in cookie_names(record), record.body["cookies"]
+    assert elapsed >= 2, elapsed  # the settle after load and the one after scrolling, each its whole bound
 
 
 def test_clean_portal_visit_covers_every_entry(site: Site, browser: Browser) -> None:

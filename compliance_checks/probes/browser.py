@@ -174,6 +174,76 @@ _HIDE_JS = """() => {
 
 _LINKS_JS = "() => Array.from(document.querySelectorAll('a[href], area[href]'), a => a.href)"
 
+# How long the page must stay quiet, looked at twice, before a settle ends early (_settle). It covers the hop
+# from a response to the script that consumes it (a task queued behind the response); a script still
+# running holds the look itself, which needs the frame's main thread. Playwright's "networkidle" waits
+# 500 ms for that because it cannot see timers; this probe sees them.
+QUIET_WINDOW_MS = 100
+POLL_MS = 25
+
+# Run in every frame before its own scripts (BrowserContext.add_init_script): records each pending timer's
+# due time, pending animation-frame and idle callbacks, and whether anything listens for the page being
+# hidden or left. Names only, no values; the page's own calls behave as before.
+_QUIET_INIT_JS = """(() => {
+  if (self.__probeQuiet) return;
+  const timers = new Map(), frames = new Set(), idle = new Set();
+  const state = {timers, frames, idle, hide: false};
+  Object.defineProperty(self, "__probeQuiet", {value: state});
+  const call = (fn, self_, args) => typeof fn === "function" ? fn.apply(self_, args) : (0, eval)(String(fn));
+  const [st, ct, si, ci] = [self.setTimeout, self.clearTimeout, self.setInterval, self.clearInterval];
+  const due = (delay) => performance.now() + Math.max(0, Number(delay) || 0);
+  self.setTimeout = function (fn, delay, ...rest) {
+    let id;
+    id = st.call(self, function (...args) { timers.delete(id); return call(fn, this, args); }, delay, ...rest);
+    timers.set(id, due(delay));
+    return id;
+  };
+  self.setInterval = function (fn, delay, ...rest) {
+    let id;
+    id = si.call(self, function (...args) { timers.set(id, due(delay)); return call(fn, this, args); }, delay, ...rest);
+    timers.set(id, due(delay));
+    return id;
+  };
+  self.clearTimeout = function (id) { timers.delete(id); return ct.call(self, id); };
+  self.clearInterval = function (id) { timers.delete(id); return ci.call(self, id); };
+  const wrapCallback = (name, cancel, pending) => {
+    const [request, stop] = [self[name], self[cancel]];
+    if (typeof request !== "function") return;
+    self[name] = function (fn, ...rest) {
+      let id;
+      id = request.call(self, function (...args) { pending.delete(id); return fn.apply(this, args); }, ...rest);
+      pending.add(id);
+      return id;
+    };
+    self[cancel] = function (id) { pending.delete(id); return stop.call(self, id); };
+  };
+  wrapCallback("requestAnimationFrame", "cancelAnimationFrame", frames);
+  wrapCallback("requestIdleCallback", "cancelIdleCallback", idle);
+  const listen = EventTarget.prototype.addEventListener;
+  const hiding = ["pagehide", "visibilitychange", "unload", "beforeunload", "freeze"];
+  EventTarget.prototype.addEventListener = function (type, ...rest) {
+    if (hiding.includes(String(type).toLowerCase())) state.hide = true;
+    return listen.call(this, type, ...rest);
+  };
+})();"""
+# Read in every frame by _settle: the next timer (ms from now) and whether anything else is pending.
+_QUIET_JS = """() => {
+  const s = self.__probeQuiet;
+  if (!s) return {busy: true, nextTimerMs: null};
+  const now = performance.now();
+  let next = null;
+  for (const at of s.timers.values()) next = next === null ? at - now : Math.min(next, at - now);
+  const media = Array.from(document.querySelectorAll("video, audio")).some(m => !m.paused && !m.ended);
+  const moving = document.getAnimations ? document.getAnimations().some(a => a.playState === "running") : true;
+  return {busy: s.frames.size > 0 || s.idle.size > 0 || media || moving, nextTimerMs: next};
+}"""
+# Whether leaving the frame can run its script: a listener for page hide/leave, or an on... handler.
+_HIDE_LISTENERS_JS = """() => {
+  const s = self.__probeQuiet;
+  return !s || s.hide || !!(self.onpagehide || self.onunload || self.onbeforeunload || self.onfreeze
+    || document.onvisibilitychange || document.onfreeze);
+}"""
+
 # Candidates for the language switch, most specific first; texts compared case-insensitively and trimmed.
 # Both scripts find the same candidates in the same order (the count, then the one clicked by its index).
 _LANGUAGE_CANDIDATES = """
@@ -284,6 +354,34 @@ def _cookie_domain_host(domain: str) -> str:
     return domain.lstrip(".").lower()
 
 
+class _Activity:
+    """What could still change the page: requests in flight, open WebSockets, and (read in the page) timers.
+
+    Fed by the context's ``request``/``requestfinished``/``requestfailed`` events (Playwright: a redirected
+    request is finished and a new one issued) and the page's ``websocket`` events. Every change moves
+    ``changed`` on, so a settle can tell whether anything happened between two looks.
+    """
+
+    def __init__(self) -> None:
+        self.in_flight: set[Request] = set()
+        self.sockets: set[WebSocket] = set()
+        self.child_sockets = False  # a worker or out-of-process iframe opened one (its closing is not seen)
+        self.changed = 0
+
+    def started(self, request: Request) -> None:
+        self.in_flight.add(request)
+        self.changed += 1
+
+    def ended(self, request: Request) -> None:
+        self.in_flight.discard(request)
+        self.changed += 1
+
+    def socket(self, socket: WebSocket) -> None:
+        self.sockets.add(socket)
+        self.changed += 1
+        socket.on("close", lambda _: self.sockets.discard(socket))
+
+
 @dataclass
 class _Observed:
     """Everything one visit saw, accumulated across pages."""
@@ -303,6 +401,7 @@ class _Observed:
     screenshots: list[str] = field(default_factory=list)
     current_page: str = ""
     phase: str = "load"
+    activity: _Activity = field(default_factory=_Activity)
 
     def third_party(self, host: str) -> bool:
         return registrable_host(host) != self.portal_site
@@ -404,15 +503,76 @@ def _read_cookies(context: BrowserContext, seen: _Observed) -> None:
             }
 
 
-def _settle(page: Page, settle_ms: float, idle_ms: float) -> None:
+def _quiet_for(page: Page, activity: _Activity, horizon_ms: float) -> bool:
+    """Whether nothing the page holds can act within ``horizon_ms``: the settle may end early.
+
+    False (keep waiting) while a request is in flight, a WebSocket is open (the server may push), a worker or
+    service worker runs (their timers are not instrumented), or any frame has a timer due within the horizon,
+    a pending animation-frame or idle callback, a running animation or playing media, or cannot be read (not
+    instrumented, navigating): what cannot be seen counts as busy.
+    """
     from playwright.sync_api import Error as PlaywrightError
 
-    # A page that never goes idle (long polling, a WebSocket heartbeat) is still observed: the settle time
-    # runs either way, and the bound keeps the visit finite.
-    with contextlib.suppress(PlaywrightError):
-        page.wait_for_load_state("networkidle", timeout=idle_ms)
-    if settle_ms > 0:
-        page.wait_for_timeout(settle_ms)
+    if activity.in_flight or activity.sockets or activity.child_sockets or page.workers:
+        return False
+    if page.context.service_workers:
+        return False
+    for frame in page.frames:
+        if frame.is_detached():
+            continue
+        try:
+            state: dict[str, Any] | None = frame.evaluate(_QUIET_JS)
+        except PlaywrightError:  # navigating, or gone: nothing is known about it
+            return False
+        if not state or state.get("busy") or (state["nextTimerMs"] is not None and state["nextTimerMs"] <= horizon_ms):
+            return False
+    return True
+
+
+def _listens_for_hide(page: Page) -> bool:
+    from playwright.sync_api import Error as PlaywrightError
+
+    for frame in page.frames:
+        if frame.is_detached():
+            continue
+        try:
+            if frame.evaluate(_HIDE_LISTENERS_JS):
+                return True
+        except PlaywrightError:
+            return True
+    return False
+
+
+def _settle(page: Page, activity: _Activity, settle_ms: float, idle_ms: float) -> None:
+    """Wait for network idle (at most ``idle_ms``), then up to ``settle_ms`` for scripts that act after a delay.
+
+    The settle bound keeps its meaning: whatever the page does within ``settle_ms`` after network idle is
+    observed. It is not slept through: the page is instrumented (:data:`_QUIET_INIT_JS` wraps the timer and
+    callback APIs in every frame), and the wait ends as soon as nothing can act before the bound runs out:
+    no request in flight, no timer due before then, nothing else pending (:func:`_quiet_for`), at two looks
+    ``QUIET_WINDOW_MS`` apart with no request started or ended in between. A page that never goes idle (long
+    polling, a WebSocket heartbeat, a worker, an endless animation) is waited for the whole bound, as with a
+    fixed delay, and the bound keeps the visit finite. With ``settle_ms`` 0 the quiet window still applies.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        idle_by = time.monotonic() + idle_ms / 1000
+        while activity.in_flight and time.monotonic() < idle_by:
+            page.wait_for_timeout(POLL_MS)  # (not time.sleep: Playwright delivers its events while it waits)
+        settle_by = time.monotonic() + max(settle_ms, QUIET_WINDOW_MS) / 1000
+        looked: int | None = None  # ``activity.changed`` when the page was last found quiet
+        while (left := settle_by - time.monotonic()) > 0:
+            if _quiet_for(page, activity, left * 1000):
+                if looked == activity.changed:
+                    return
+                looked = activity.changed
+                page.wait_for_timeout(min(QUIET_WINDOW_MS, left * 1000))
+            else:
+                looked = None
+                page.wait_for_timeout(min(POLL_MS, left * 1000))
+    except PlaywrightError:  # the page went away while waiting: there is nothing more to wait for on it
+        return
 
 
 class _ChildTargets:
@@ -546,6 +706,7 @@ def _session(
                 continue  # a response whose headers are gone (e.g. an aborted request) set nothing we can see
 
     def on_websocket(socket: WebSocket) -> None:
+        seen.activity.socket(socket)
         seen.add_request(socket.url, "GET", "websocket", _strip_url(seen.current_page))
 
     def on_cdp_request(event: dict[str, Any], target: dict[str, str] | None = None) -> None:
@@ -571,6 +732,8 @@ def _session(
             frame = _strip_url(where) if where else "iframe"
         else:
             frame = ":".join(filter(None, (target["type"], target.get("url"))))
+        if target is not None:
+            seen.activity.child_sockets = True  # open until the page is left, as far as the settle knows
         seen.add_request(str(event.get("url", "")), "GET", "websocket", frame)
         on_cdp_request({"initiator": event.get("initiator"), "request": {"url": event.get("url", "")}}, target)
 
@@ -585,7 +748,11 @@ def _session(
     try:
         context.set_default_timeout(timeout_ms)
         context.set_default_navigation_timeout(timeout_ms)
+        context.add_init_script(script=_QUIET_INIT_JS)
         context.on("request", on_request)
+        context.on("request", seen.activity.started)
+        context.on("requestfinished", seen.activity.ended)
+        context.on("requestfailed", seen.activity.ended)
         context.on("response", on_response)
         page = context.new_page()
         page.on("websocket", on_websocket)
@@ -630,7 +797,7 @@ def _session(
                     raise ProbeFailed(f"{target}: {one_line(exc)}") from exc
                 seen.pages.append({"url": target, "status": None, "kind": kind, "depth": depth, "error": one_line(exc)})
                 continue
-            _settle(page, settle_ms, min(timeout_ms, 10_000))
+            _settle(page, seen.activity, settle_ms, min(timeout_ms, 10_000))
             final = page.url
             entry: dict[str, Any] = {
                 "url": target,
@@ -655,7 +822,7 @@ def _session(
                 seen.phase = "scroll"
                 with contextlib.suppress(PlaywrightError):  # a page that navigates away while scrolling
                     page.evaluate(_SCROLL_JS)
-                _settle(page, settle_ms, min(timeout_ms, 10_000))
+                _settle(page, seen.activity, settle_ms, min(timeout_ms, 10_000))
             _read_storage(page, seen)
             _read_cookies(context, seen)
             drain()
@@ -683,20 +850,25 @@ def _session(
             # Leaving the page fires pagehide/visibilitychange: beacons sent then belong to this page. The
             # page is first told it is hidden while it still runs (a beacon sent during unload is not always
             # reported to the context), then really left.
+            # When no frame listens for the page being hidden or left, leaving it runs none of its script:
+            # nothing to wait for. A frame that cannot be asked counts as listening.
             seen.phase = "pagehide"
             with contextlib.suppress(PlaywrightError):
+                hide_wait = min(settle_ms, 300) if _listens_for_hide(page) else 0
                 if crawl is not None:
                     page.evaluate(_HIDE_JS)
-                    page.wait_for_timeout(min(settle_ms, 300))
+                    page.wait_for_timeout(hide_wait)
                 page.goto("about:blank")
-                page.wait_for_timeout(min(settle_ms, 300))
+                page.wait_for_timeout(hide_wait)
+            seen.activity.child_sockets = False
             _read_cookies(context, seen)
             drain()
         if queue and not truncated and crawl is not None:
             truncated.append(f"{len(queue)} page(s) not visited")
         seen.phase = "pagehide"
         page.close(run_before_unload=True)
-        if settle_ms:
+        # The page is about:blank by now; what can still act is a service worker or a request in flight.
+        if settle_ms and (context.service_workers or seen.activity.in_flight):
             time.sleep(settle_ms / 1000)
         _read_cookies(context, seen)
         drain()
@@ -796,25 +968,25 @@ def _interact(
         try:
             if _strip_url(page.url) != _strip_url(start):
                 page.goto(start, wait_until="load")
-                _settle(page, 0, min(timeout_ms, 5_000))
+                _settle(page, seen.activity, 0, min(timeout_ms, 5_000))
             label = page.evaluate(_LANGUAGE_CLICK_JS, [list(LANGUAGE_TEXTS), index])
         except PlaywrightError as exc:
             done.append({"action": "language", "error": one_line(exc)})
             continue
-        _settle(page, settle_ms, min(timeout_ms, 10_000))
+        _settle(page, seen.activity, settle_ms, min(timeout_ms, 10_000))
         done.append({"action": "language", "choice": label, "url": _strip_url(page.url)})
         _read_storage(page, seen)
         _read_cookies(context, seen)
     try:
         if _strip_url(page.url) != _strip_url(start):
             page.goto(start, wait_until="load")
-            _settle(page, 0, min(timeout_ms, 5_000))
+            _settle(page, seen.activity, 0, min(timeout_ms, 5_000))
         forms = int(page.evaluate(_LOGIN_JS))
     except PlaywrightError as exc:
         forms = 0
         done.append({"action": "login", "error": one_line(exc)})
     if forms:
-        _settle(page, settle_ms, min(timeout_ms, 10_000))
+        _settle(page, seen.activity, settle_ms, min(timeout_ms, 10_000))
         done.append({"action": "login", "forms": forms, "url": _strip_url(page.url)})
         _read_storage(page, seen)
         _read_cookies(context, seen)
