@@ -12,13 +12,15 @@ Evidence Collector browses, waits, scrolls and follows links). Without
   and every same-origin link, breadth first, up to ``max_depth`` link hops,
   ``max_pages`` pages and ``time_budget_s`` seconds (what was cut is recorded
   in ``crawl.truncated``, never silently dropped);
-- on each page waits for network idle plus ``settle_s`` (scripts that set a
-  cookie after a delay), scrolls to the bottom and waits again, and, once per
-  visit, clicks the language switch (links/buttons with ``hreflang``/``lang``
-  or the text DE/EN/Deutsch/English) and submits the login form (a form with a
-  password input) empty;
+- on each page waits for network idle and then up to ``settle_s`` (scripts
+  that set a cookie after a delay; the wait ends early once nothing in any
+  frame can act before the bound, see ``_settle``), scrolls to the bottom and
+  waits again, and, once per visit, clicks the language switch (links/buttons
+  with ``hreflang``/``lang`` or the text DE/EN/Deutsch/English) and submits
+  the login form (a form with a password input) empty;
 - leaves each page by navigating (the page's ``pagehide`` and
-  ``visibilitychange`` fire, so beacons sent then are recorded) and ends on
+  ``visibilitychange`` fire, so beacons sent then are recorded; when some
+  frame listens for them it waits up to 300 ms for those) and ends on
   ``about:blank`` for the same reason.
 
 The record (``Probe/browser``) holds names, never values (they may be tokens):
@@ -293,7 +295,7 @@ class Crawl:
     max_depth: int = 2  # link hops from the entry pages
     max_pages: int = 25  # pages visited, every kind included
     time_budget_s: float = 180.0  # no new page is started after this
-    settle_s: float = 1.5  # after network idle, for scripts that act after a delay
+    settle_s: float = 1.5  # at most, after network idle, for scripts that act after a delay (see _settle)
     sitemap: bool = True
     not_found: bool = True
     plain_http: bool = True
