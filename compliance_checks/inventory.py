@@ -230,16 +230,22 @@ class Resource:
 
 
 def referenced_ids(value: Any) -> Iterator[str]:
-    """Every ARM resource ID that appears as a string anywhere in a body."""
-    if isinstance(value, str):
-        if is_arm_id(value):
-            yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from referenced_ids(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from referenced_ids(item)
+    """Every ARM resource ID that appears as a string anywhere in a body (in document order).
+
+    Iterative, and a string is matched only when it starts with "/": this walks every body of the inventory
+    once (refs_to), so nested generators and a regex per string were most of an audit's time at 100k resources.
+    """
+    match = _ARM_ID.match
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if item[:1] == "/" and match(item) is not None:
+                yield item
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, (dict, Mapping)):
+            stack.extend(reversed(list(item.values())))
 
 
 class Inventory:

@@ -264,6 +264,34 @@ class Read:
                 return current
         return current
 
+    def any_invalid(self, resource: Resource) -> bool:
+        """Whether one of ``values(resource)`` is ``invalid``: the same walk, without building the paths.
+
+        The guard asks this of every read of every subject; the paths are only needed for the few that fail.
+        """
+        compiled = compile_path(self.path)
+        if -1 not in compiled:
+            return self.invalid(self._single(resource.folded, compiled))
+        invalid, end = self.invalid, len(compiled)
+
+        def walk(value: Any, at: int) -> bool:
+            if at == end or value is UNKNOWN or isinstance(value, SecretValue):
+                return invalid(value)
+            head = compiled[at]
+            if head == -1:
+                if isinstance(value, list):
+                    return any(walk(item, at + 1) for item in value)
+                return value is not MISSING and value is not None and invalid(value)
+            if isinstance(head, int):
+                return walk(lookup(value, (head,)), at + 1)
+            if value is MISSING or value is None:
+                return invalid(MISSING)
+            if not isinstance(value, Mapping):
+                return invalid(value)
+            return walk(value.get(head, MISSING), at + 1)
+
+        return walk(resource.folded, 0)
+
     def invalid(self, value: Any) -> bool:
         """Whether a value found at the path cannot be reasoned about."""
         if value is MISSING or value is None:
@@ -364,6 +392,8 @@ class Check(ABC):
         found: list[Finding] = []
         for read in self.reads():
             for resource in read.subjects(inventory):
+                if not read.any_invalid(resource):
+                    continue
                 bad = [(path, value) for path, value in read.values(resource) if read.invalid(value)]
                 if bad:
                     evidence = tuple(Evidence(path, value, read.domain.describe()) for path, value in bad)

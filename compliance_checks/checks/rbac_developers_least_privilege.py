@@ -127,12 +127,21 @@ def broader_than_estate(scope: str) -> str:
     return ""
 
 
+def _definitions_by_guid(inventory: Inventory) -> dict[str, Resource]:
+    """The role definitions by the GUID their ID ends in (the first of the inventory's order, as a scan finds it):
+    built once, since every assignment asks and an estate has thousands of them."""
+    found: dict[str, Resource] = {}
+    for definition in inventory.of_type("Microsoft.Authorization/roleDefinitions"):
+        found.setdefault(definition.id_key.rsplit("/", 1)[-1], definition)
+    return found
+
+
 def _role_permissions(inventory: Inventory, role: str) -> tuple[str, Any]:
     """(role label, permissions in ARM's folded shape) for a role definition GUID."""
-    for definition in inventory.of_type("Microsoft.Authorization/roleDefinitions"):
-        if definition.id_key.rsplit("/", 1)[-1] == role:
-            label = definition.get("properties.roleName")
-            return (str(label) if isinstance(label, str) else role), definition.get("properties.permissions")
+    definition = inventory.derived("rbac.definitions_by_guid", lambda: _definitions_by_guid(inventory)).get(role)
+    if definition is not None:
+        label = definition.get("properties.roleName")
+        return (str(label) if isinstance(label, str) else role), definition.get("properties.permissions")
     entry = well_known.lookup(role)
     if entry is not None and entry.permissions is not None:
         return entry.name, [
@@ -146,7 +155,10 @@ def _is_group(assignment: Resource, inventory: Inventory) -> bool:
     if isinstance(kind, str):
         return kind.lower() == "group"
     # principalType is optional in a role assignment body: fall back to the Entra groups (a gap there is ERROR).
-    group_ids = {str(g.get("id")).lower() for g in inventory.of_type("Microsoft.Graph/groups")}
+    group_ids = inventory.derived(
+        "rbac.group_ids",
+        lambda: frozenset(str(g.get("id")).lower() for g in inventory.of_type("Microsoft.Graph/groups")),
+    )
     return str(assignment.get("properties.principalId")).lower() in group_ids
 
 
