@@ -359,6 +359,7 @@ def write_reports(
     sign_key: Any = None,
     lang: str = "en",
     chromium: Path | None = None,
+    pretty: bool = False,
 ) -> list[Path]:
     """Write into a fresh directory, then move it into place: no half-written report survives an error.
 
@@ -366,28 +367,30 @@ def write_reports(
 
     The HTML, Markdown and PDF reports are written in ``lang``; the PDF is printed by ``chromium``
     (default: the probes' choice, compliance_checks/probes/browser.py).
+
+    results.json is compact and streamed to its file (report/results.py write_results_json); ``pretty``
+    adds the same document indented, as results.pretty.json, listed in the manifest like every file.
     """
     from compliance_checks.report.manifest import SIGNATURE_NAME, write_manifest
+    from compliance_checks.report.results import PRETTY_NAME, collection_paused, write_results_json
 
-    renderers: dict[str, Callable[[dict[str, Any]], str]] = {
-        "json": lambda r: json.dumps(r, indent=2, sort_keys=False) + "\n"
-    }
+    writers: dict[str, Callable[[dict[str, Any], Path], Any]] = {"json": write_results_json}
     if "html" in formats:
         from compliance_checks.report.html import render_html
 
-        renderers["html"] = lambda r: render_html(r, lang=lang)
+        writers["html"] = lambda r, p: p.write_text(render_html(r, lang=lang), encoding="utf-8")
     if "md" in formats:
         from compliance_checks.report.markdown import render_markdown
 
-        renderers["md"] = lambda r: render_markdown(r, lang=lang)
+        writers["md"] = lambda r, p: p.write_text(render_markdown(r, lang=lang), encoding="utf-8")
     if "sarif" in formats:
-        from compliance_checks.report.sarif import render_sarif
+        from compliance_checks.report.sarif import write_sarif
 
-        renderers["sarif"] = lambda r: json.dumps(render_sarif(r), indent=2) + "\n"
+        writers["sarif"] = write_sarif
     if "junit" in formats:
-        from compliance_checks.report.junit import render_junit
+        from compliance_checks.report.junit import write_junit
 
-        renderers["junit"] = render_junit
+        writers["junit"] = write_junit
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
@@ -395,10 +398,14 @@ def write_reports(
         raise InputError(str(out), "", f"cannot create the report directory ({exc.strerror or exc})") from None
     try:
         written = []
-        for fmt in ("json", *[f for f in FORMATS if f in formats and f not in ("json", "pdf")]):
-            path = staging / FILE_NAMES[fmt]
-            path.write_text(renderers[fmt](results), encoding="utf-8")
-            written.append(path)
+        with collection_paused():  # millions of short-lived objects at scale, none in a cycle (results.py)
+            for fmt in ("json", *[f for f in FORMATS if f in formats and f not in ("json", "pdf")]):
+                path = staging / FILE_NAMES[fmt]
+                writers[fmt](results, path)
+                written.append(path)
+            if pretty:
+                write_results_json(results, staging / PRETTY_NAME, pretty=True)
+                written.append(staging / PRETTY_NAME)
         if "pdf" in formats:  # bytes, printed by Chromium from the same HTML (report/pdf.py)
             from compliance_checks.report.pdf import render_pdf
 
@@ -438,6 +445,7 @@ def _check_out(out: Path) -> None:
         EVIDENCE_DIR,
         INVALID_NAME,
         MANIFEST_NAME,
+        PRETTY_RESULTS_NAME,
         REPORT_FILES,
         SIGNATURE_NAME,
     )
@@ -455,7 +463,8 @@ def _check_out(out: Path) -> None:
         raise InputError(source, "", f"cannot use as the report directory ({exc.strerror or exc})") from None
     if names and not names & {MANIFEST_NAME, INVALID_NAME}:
         raise InputError(source, "", "--out is a directory that holds no report; not replacing it (choose another)")
-    unexpected = names - {MANIFEST_NAME, CHECKSUM_NAME, SIGNATURE_NAME, INVALID_NAME, EVIDENCE_DIR, *REPORT_FILES}
+    written = {MANIFEST_NAME, CHECKSUM_NAME, SIGNATURE_NAME, INVALID_NAME, EVIDENCE_DIR, PRETTY_RESULTS_NAME}
+    unexpected = names - {*written, *REPORT_FILES}
     if unexpected:
         first = sorted(unexpected)[0]
         raise InputError(source, "", f"holds {first!r}, which no audit writes; not replacing it (remove it first)")
@@ -587,6 +596,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 sign_key=getattr(args, "sign_key", None),
                 lang=args.lang,
                 chromium=Path(args.chromium) if getattr(args, "chromium", None) else None,
+                pretty=bool(getattr(args, "pretty", False)),
             )
     except BaseException as exc:
         reason = terminal_safe(str(exc)) if isinstance(exc, ComplianceError) else type(exc).__name__
@@ -907,6 +917,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="synth: run the program even if a cached synthesis of the same program, config and lock exists",
     )
     audit.add_argument("-q", "--quiet", action="store_true", help="no progress messages and no terminal summary")
+    audit.add_argument(
+        "--pretty",
+        action="store_true",
+        help="also write results.pretty.json, results.json indented for reading (results.json itself is compact)",
+    )
     audit.add_argument(
         "--sign-key",
         metavar="FILE",

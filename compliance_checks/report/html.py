@@ -38,6 +38,15 @@ OTHER_COLOUR = "#57606a"
 """A verdict this renderer does not know yet (a newer results document) is still shown, in grey."""
 VERDICTS = ("FAIL", "ERROR", "MANUAL", "PASS", "NOT_APPLICABLE")
 MAX_PASS_ROWS = 25
+SUMMARY_THRESHOLD = 2000
+"""Above this many findings report.html is summarised, so that it stays a page a browser opens at once
+(90,000 findings at 100,000 resources): a table of findings per check and verdict, every FAIL, ERROR and
+WARN finding still named (and MANUAL ones; the first :data:`MAX_DETAILED_PROBLEMS` of each table with their
+evidence, the rest one line each), PASS and NOT_APPLICABLE findings only counted, with a pointer to
+results.json, which holds them all."""
+MAX_DETAILED_PROBLEMS = 50
+_COUNTED_ONLY = frozenset({"PASS", "NOT_APPLICABLE"})
+"""Verdicts the summarised report counts without naming each finding (unless it carries a WARN)."""
 SHORT = {"NOT_APPLICABLE": "N/A"}
 MAX_DIAGRAM_NODES = 60
 
@@ -233,8 +242,52 @@ def _finding_view(finding: Mapping[str, Any]) -> dict[str, Any]:
         "warnings": warnings,
         "remediation": finding.get("remediation") or None,
         # A PASS with a WARN is shown with the problems: the row cap on passes must not hide it.
-        "shown_as_problem": finding["verdict"] != "PASS" or bool(warnings),
+        "shown_as_problem": _is_problem(finding),
     }
+
+
+def _is_problem(finding: Mapping[str, Any]) -> bool:
+    return finding["verdict"] != "PASS" or bool(finding.get("warnings"))
+
+
+def _evidence_group(findings: Sequence[Mapping[str, Any]], *, summarised: bool) -> dict[str, Any]:
+    """What one evidence table shows, split here rather than by template filters over every finding.
+
+    Full report: every problem (not PASS, or with a WARN) with its evidence, then at most
+    :data:`MAX_PASS_ROWS` passes. Summarised: the first :data:`MAX_DETAILED_PROBLEMS` FAIL, ERROR, MANUAL
+    and WARN findings with their evidence, the others one line each (``compact``); PASS and
+    NOT_APPLICABLE findings only counted (``more_passes``).
+    """
+    if summarised:
+        listed = [f for f in findings if f["verdict"] not in _COUNTED_ONLY or f.get("warnings")]
+        counted = len(findings) - len(listed)
+        return {
+            "problems": [_finding_view(f) for f in listed[:MAX_DETAILED_PROBLEMS]],
+            "passes": [],
+            "compact": [_finding_view(f) for f in listed[MAX_DETAILED_PROBLEMS:]],
+            "more_passes": counted,
+        }
+    problems = [f for f in findings if _is_problem(f)]
+    passes = [f for f in findings if not _is_problem(f)]
+    return {
+        "problems": [_finding_view(f) for f in problems],
+        "passes": [_finding_view(f) for f in passes[:MAX_PASS_ROWS]],
+        "compact": [],
+        "more_passes": max(0, len(passes) - MAX_PASS_ROWS),
+    }
+
+
+def _per_check(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Findings per check and verdict (and WARN cautions), in the order of the document's checks."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    warned: dict[str, int] = defaultdict(int)
+    for finding in results["findings"]:
+        counts[finding["checkId"]][finding["verdict"]] += 1
+        if finding.get("warnings"):
+            warned[finding["checkId"]] += 1
+    titles = {c["id"]: c["title"] for c in results["checks"]}
+    ordered = [*titles, *(c for c in counts if c not in titles)]
+    return [{"id": c, "title": titles.get(c, ""), "counts": counts[c], "warned": warned[c]} for c in ordered]
 
 
 def _claim_view(claim: Mapping[str, Any]) -> dict[str, Any]:
@@ -257,12 +310,13 @@ def _scope_view(scope: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def render_html(results: Mapping[str, Any], *, lang: str = DEFAULT_LANGUAGE) -> str:
-    """The report in ``lang`` ("en" or "de"), from the results document only."""
+    """The report in ``lang`` ("en" or "de"), from the results document only; summarised above
+    :data:`SUMMARY_THRESHOLD` findings."""
     t = translator(lang)
-    findings = [_finding_view(f) for f in results["findings"]]
+    summarised = len(results["findings"]) > SUMMARY_THRESHOLD
     claims = [_claim_view(c) for c in results["claims"]]
-    findings_of: dict[str, list[dict[str, Any]]] = {c["id"]: [] for c in claims}
-    for finding in findings:
+    findings_of: dict[str, list[Mapping[str, Any]]] = {c["id"]: [] for c in claims}
+    for finding in results["findings"]:
         for claim_id in finding["claims"]:
             findings_of.setdefault(claim_id, []).append(finding)
     claimed = {check_id for claim in claims for check_id in claim["checks"]}
@@ -274,6 +328,7 @@ def render_html(results: Mapping[str, Any], *, lang: str = DEFAULT_LANGUAGE) -> 
         label=t("matrix_label"),
         verdict_heading=t("matrix_claim_verdict"),
     )
+    unclaimed = [f for f in results["findings"] if f["checkId"] not in claimed]
     # The claim's sentence in the report's language first, then the other one: both are the policy.
     text_order = (lang, *(other for other in ("de", "en") if other != lang))
     template = _environment().get_template("report.html.j2")
@@ -287,19 +342,23 @@ def render_html(results: Mapping[str, Any], *, lang: str = DEFAULT_LANGUAGE) -> 
         scope=_scope_view(results.get("scope")),
         document=document,
         has_suggestions=any(d["suggestion"] for d in document),
-        warned=[(f, text) for f in findings for text in f["warnings"]],
+        warned=[(f, text) for f in results["findings"] for text in f.get("warnings") or []],
         matrix=Markup(matrix),
         comparison=results.get("comparison"),
         frameworks=results.get("frameworks") or [],
         claims=claims,
         checks={c["id"]: c for c in results["checks"]},
-        findings_of=findings_of,
-        unclaimed=[f for f in findings if f["checkId"] not in claimed],
+        groups={claim_id: _evidence_group(found, summarised=summarised) for claim_id, found in findings_of.items()},
+        unclaimed=_evidence_group(unclaimed, summarised=summarised) if unclaimed else None,
+        summarised=summarised,
+        finding_count=len(results["findings"]),
+        summary_threshold=SUMMARY_THRESHOLD,
+        per_check=_per_check(results) if summarised else [],
+        verdicts=VERDICTS,
         drift=results.get("drift"),
         collection=results["run"].get("collection"),
         estate=Markup(estate_svg(results["inventory"], t)),
         text_order=text_order,
-        max_pass_rows=MAX_PASS_ROWS,
         max_table_rows=MAX_TABLE_ROWS,
         warn_colour=WARN_COLOUR,
         page_counter=_page_counter(messages(lang)["page"]),

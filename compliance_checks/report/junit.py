@@ -28,9 +28,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -61,6 +61,18 @@ class _Case:
 
 def render_junit(results: Mapping[str, Any]) -> str:
     """The JUnit XML report (with its UTF-8 declaration) of one audit."""
+    return "".join(junit_chunks(results))
+
+
+def write_junit(results: Mapping[str, Any], path: Path) -> None:
+    """junit.xml written piece by piece (:func:`junit_chunks`): memory grows with one suite's cases, not the file."""
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.writelines(junit_chunks(results))
+
+
+def junit_chunks(results: Mapping[str, Any]) -> Iterator[str]:
+    """The JUnit XML report in pieces: the text ElementTree writes after ``ET.indent(root, space="  ")``,
+    written directly (an element tree of 90,000 test cases costs more to build and indent than to write)."""
     run = results["run"]
     stamp = _junit_timestamp(run["startedAt"])
     checks = {check["id"]: check for check in results["checks"]}
@@ -68,7 +80,7 @@ def render_junit(results: Mapping[str, Any]) -> str:
     for finding in results["findings"]:
         by_check.setdefault(finding["checkId"], []).append(finding)
 
-    suites: list[ET.Element] = []
+    suites: list[_Suite] = []
     for claim in results["claims"]:
         cases = [
             _finding_case(finding, checks.get(check_id))
@@ -89,50 +101,116 @@ def render_junit(results: Mapping[str, Any]) -> str:
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for suite in suites:
         for key in totals:
-            totals[key] += int(suite.get(key, "0"))
+            totals[key] += int(suite.attributes.get(key, "0"))
     root_attributes = {"name": _root_name(results), **{k: str(v) for k, v in totals.items()}, "timestamp": stamp}
     duration = _seconds(run["startedAt"], run["finishedAt"])
     if duration is not None:
         root_attributes["time"] = f"{duration:.3f}"
-    root = ET.Element("testsuites", root_attributes)
-    root.extend(suites)
-    ET.indent(root, space="  ")
-    return XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+    yield XML_DECLARATION + "<testsuites" + _attributes(root_attributes) + ">"
+    for suite in suites:
+        yield from _suite_xml(suite)
+    yield "\n</testsuites>\n"
 
 
 # --- suites and cases ------------------------------------------------------------------------
 
 
-def _suite(name: str, stamp: str, cases: Sequence[_Case], properties: Sequence[tuple[str, str]] = ()) -> ET.Element:
-    counts = {kind: sum(1 for c in cases if c.outcome is not None and c.outcome.kind == kind) for kind in COUNTED}
-    suite = ET.Element(
-        "testsuite",
-        {
-            "name": _x(name),
-            "tests": str(len(cases)),
-            "failures": str(counts["failure"]),
-            "errors": str(counts["error"]),
-            "skipped": str(counts["skipped"]),
-            "timestamp": stamp,
-        },
-    )
-    if properties:
-        bag = ET.SubElement(suite, "properties")
-        for key, value in properties:
-            ET.SubElement(bag, "property", {"name": _x(key), "value": _x(value)})
+@dataclass(frozen=True)
+class _Suite:
+    attributes: Mapping[str, str]
+    properties: Sequence[tuple[str, str]]
+    cases: Sequence[_Case]
+
+
+def _suite(name: str, stamp: str, cases: Sequence[_Case], properties: Sequence[tuple[str, str]] = ()) -> _Suite:
+    counts = dict.fromkeys(COUNTED, 0)
     for case in cases:
-        element = ET.SubElement(suite, "testcase", {"classname": _x(case.classname), "name": _x(case.name)})
-        if case.outcome is not None:
-            attributes = {"message": _x(case.outcome.message)}
-            if case.outcome.type:
-                attributes["type"] = _x(case.outcome.type)
-            child = ET.SubElement(element, case.outcome.kind, attributes)
-            if case.outcome.text:
-                child.text = _x(case.outcome.text)
-        if case.warnings:
-            out = ET.SubElement(element, "system-out")
-            out.text = _x("\n".join(f"WARN: {text}" for text in case.warnings))
-    return suite
+        if case.outcome is not None and case.outcome.kind in counts:
+            counts[case.outcome.kind] += 1
+    attributes = {
+        "name": _x(name),
+        "tests": str(len(cases)),
+        "failures": str(counts["failure"]),
+        "errors": str(counts["error"]),
+        "skipped": str(counts["skipped"]),
+        "timestamp": stamp,
+    }
+    return _Suite(attributes, [(_x(key), _x(value)) for key, value in properties], cases)
+
+
+def _suite_xml(suite: _Suite) -> Iterator[str]:
+    """One ``<testsuite>`` at depth 1, indented as ET.indent does: each child on its own line, two spaces a level."""
+    head = "\n  <testsuite" + _attributes(suite.attributes)
+    if not suite.properties and not suite.cases:
+        yield head + " />"
+        return
+    parts = [head + ">"]
+    if suite.properties:
+        parts.append("\n    <properties>")
+        parts.extend(
+            f'\n      <property name="{_attribute(key)}" value="{_attribute(value)}" />'
+            for key, value in suite.properties
+        )
+        parts.append("\n    </properties>")
+    for number, case in enumerate(suite.cases, start=1):
+        parts.append(_case_xml(case))
+        if number % 1000 == 0:  # a suite of 90,000 cases goes out in pieces
+            yield "".join(parts)
+            parts = []
+    parts.append("\n  </testsuite>")
+    yield "".join(parts)
+
+
+def _case_xml(case: _Case) -> str:
+    head = f'\n    <testcase classname="{_attribute(_x(case.classname))}" name="{_attribute(_x(case.name))}"'
+    if case.outcome is None and not case.warnings:
+        return head + " />"
+    children = []
+    if case.outcome is not None:
+        attributes = {"message": _x(case.outcome.message)}
+        if case.outcome.type:
+            attributes["type"] = _x(case.outcome.type)
+        element = f"\n      <{case.outcome.kind}{_attributes(attributes)}"
+        text = _x(case.outcome.text) if case.outcome.text else ""
+        children.append(f"{element}>{_text(text)}</{case.outcome.kind}>" if text else element + " />")
+    if case.warnings:
+        text = _x("\n".join(f"WARN: {text}" for text in case.warnings))
+        children.append(f"\n      <system-out>{_text(text)}</system-out>" if text else "\n      <system-out />")
+    return head + ">" + "".join(children) + "\n    </testcase>"
+
+
+def _attributes(attributes: Mapping[str, str]) -> str:
+    return "".join(f' {key}="{_attribute(value)}"' for key, value in attributes.items())
+
+
+def _attribute(text: str) -> str:
+    """An attribute value escaped as ElementTree escapes it (line breaks and tabs as character references)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    if "\n" in text:
+        text = text.replace("\n", "&#10;")
+    if "\t" in text:
+        text = text.replace("\t", "&#09;")
+    return text
+
+
+def _text(text: str) -> str:
+    """Element text escaped as ElementTree escapes it."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
 
 
 def _claim_properties(claim: Mapping[str, Any]) -> list[tuple[str, str]]:

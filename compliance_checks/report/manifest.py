@@ -57,7 +57,10 @@ _OWN_FILES = frozenset({MANIFEST_NAME, CHECKSUM_NAME, SIGNATURE_NAME})
 INVALID_NAME = "INVALID"
 """Left in an output directory by an audit that failed: why, in one line; never beside a valid report."""
 REPORT_FILES = frozenset({"results.json", "report.html", "report.md", "results.sarif", "junit.xml", "report.pdf"})
-"""The artefacts an audit writes (compliance_checks/cli.py FILE_NAMES); :func:`invalidate` removes only these."""
+"""The artefacts an audit writes (compliance_checks/cli.py FILE_NAMES); :func:`invalidate` removes only these
+(and :data:`PRETTY_RESULTS_NAME`)."""
+PRETTY_RESULTS_NAME = "results.pretty.json"
+"""The indented copy of results.json that ``audit --pretty`` adds (report/results.py write_results_json)."""
 EVIDENCE_DIR = "evidence"
 """The folder of probe evidence in a report (the browser's HAR and screenshots); each file is an artefact."""
 
@@ -348,14 +351,14 @@ def check_report_directory(out_dir: Path) -> None:
 def invalidate(out_dir: Path, reason: str) -> None:
     """Remove the report files of a previous audit from ``out_dir`` and leave ``INVALID`` saying why.
 
-    Only files an audit writes are removed (:data:`REPORT_FILES`, the
+    Only files an audit writes are removed (:data:`REPORT_FILES`, :data:`PRETTY_RESULTS_NAME`, the
     manifest, its checksum and signature, the :data:`EVIDENCE_DIR` folder); a directory that does not exist stays absent.
     """
     if not out_dir.is_dir() or out_dir.is_symlink():
         return
     line = " ".join(reason.split())
     _write_atomically(out_dir / INVALID_NAME, f"{line}\n".encode())
-    for name in (MANIFEST_NAME, CHECKSUM_NAME, SIGNATURE_NAME, *sorted(REPORT_FILES)):
+    for name in (MANIFEST_NAME, CHECKSUM_NAME, SIGNATURE_NAME, PRETTY_RESULTS_NAME, *sorted(REPORT_FILES)):
         (out_dir / name).unlink(missing_ok=True)
     evidence = out_dir / EVIDENCE_DIR
     if evidence.is_dir() and not evidence.is_symlink():  # the previous run's HAR and screenshots

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +43,12 @@ EXIT_CODES: Mapping[int, str] = {
 }
 
 _URI_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def write_sarif(results: Mapping[str, Any], path: Path) -> None:
+    """results.sarif: the log of :func:`render_sarif`, compact like results.json (a tool reads it; one
+    result per finding that is not a plain PASS, so its size follows the problems, not the estate)."""
+    path.write_text(json.dumps(render_sarif(results), separators=(",", ":")) + "\n", encoding="utf-8")
 
 
 def render_sarif(results: Mapping[str, Any], *, policy_uri: str = DEFAULT_POLICY_URI) -> dict[str, Any]:
