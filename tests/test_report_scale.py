@@ -162,7 +162,7 @@ def test_a_document_without_secrets_is_not_copied() -> None:
 
 def _many_findings(passes: int, fails: int, errors: int, warned: int) -> dict[str, Any]:
     """sample.json with its findings replaced by many, on distinct resources, spread over its checks."""
-    document = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    document: dict[str, Any] = json.loads(SAMPLE.read_text(encoding="utf-8"))
     templates: dict[str, Any] = {}
     for finding in document["findings"]:  # the first of each verdict (the sample's first FAIL is not waived)
         templates.setdefault(finding["verdict"], finding)
