@@ -155,6 +155,7 @@ def measure(source: str, size: int, runs: int, workdir: Path) -> dict[str, Any]:
         "size": size,
         "input_mb": path.stat().st_size / 2**20,
         "wall": statistics.median(walls),
+        "walls": walls,
         "peak_mb": max(peaks),
         "exit": code,
         "refused": last if code == 2 and "error:" in last else "",
@@ -177,6 +178,7 @@ def main() -> None:
     parser.add_argument("--sources", default=",".join(SOURCES))
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--checkov-size", type=int, default=10000, help="0: no checkov")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON (benchmarks/table.py reads it)")
     parser.add_argument("--write", nargs=3, metavar=("SOURCE", "SIZE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.write:
@@ -198,6 +200,7 @@ def main() -> None:
             if 10000 in done and 100000 in done:
                 exponent = math.log(done[100000]["wall"] / done[10000]["wall"]) / math.log(10)
                 print(f"growth exponent {source} 10k->100k: {exponent:.2f}")
+        checkov = None
         if args.checkov_size and "arm" in args.sources:
             checkov = measure_checkov(args.checkov_size, workdir)
             ours = next((r for r in rows if r["source"] == "arm" and r["size"] == args.checkov_size), None)
@@ -208,6 +211,9 @@ def main() -> None:
                     f"checkov arm {args.checkov_size}: wall {checkov['wall']:.2f} s, peak {checkov['peak_mb']:.0f} MB;"
                     f" ratio wall {checkov['wall'] / ours['wall']:.1f}x, peak RSS {checkov['peak_mb'] / ours['peak_mb']:.1f}x"
                 )
+        if args.json:
+            figures = {"rows": rows, "checkov": checkov, "checkovSize": args.checkov_size, "runs": args.runs}
+            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

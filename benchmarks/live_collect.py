@@ -16,6 +16,7 @@ latency.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import multiprocessing
 import sys
@@ -186,6 +187,7 @@ def main() -> int:
         help="realistic: copies of the dev stack (default); vnets: the dev stack plus plain virtual networks",
     )
     parser.add_argument("--latency", type=float, default=0.1, help="seconds added to every answer (default 0.1)")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON (benchmarks/table.py reads it)")
     args = parser.parse_args()
 
     from compliance_checks.live.collect import Collector
@@ -243,6 +245,19 @@ def main() -> int:
     print(f"collection <= {TARGET_SECONDS:g} s: {'PASS' if in_time else 'FAIL'}{reachable}")
     ok = in_time and in_count and not collection.gaps
     print("PASS" if ok else "FAIL")
+    if args.json:
+        figures = {
+            "resources": args.resources,
+            "mix": args.mix,
+            "latencySeconds": args.latency,
+            "concurrency": settings.concurrency,
+            "seconds": collected,
+            "requests": made,
+            "lowerBound": minimum,
+            "floorSeconds": floor,
+            "gaps": len(collection.gaps),
+        }
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0 if ok else 1
 
 

@@ -19,6 +19,7 @@ timings depend on the machine. `make run` writes reports/synth-dev as usual.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -79,7 +80,9 @@ def _entry_state(cache: Path) -> list[tuple[str, int, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each kind (default: 5; at least 3)")
-    runs = max(3, parser.parse_args().runs)
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON (benchmarks/table.py reads it)")
+    args = parser.parse_args()
+    runs = max(3, args.runs)
     if subprocess.run(["make", "-q", "setup"], cwd=ROOT, capture_output=True, check=False).returncode != 0:
         sys.exit("the virtualenv is not set up or out of date: run `make setup` first (it is not timed here)")
     load = os.getloadavg()
@@ -105,6 +108,13 @@ def main() -> None:
         print(series.row())
     if warm.misses:
         print(f"{warm.misses} warm run(s) missed the cache (an input changed during the benchmark): not counted")
+    if args.json:
+        figures = {
+            "loadAverage": load[0],
+            "cold": {"walls": cold.walls, "cpus": cold.cpus},
+            "warm": {"walls": warm.walls, "cpus": warm.cpus, "misses": warm.misses},
+        }
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
