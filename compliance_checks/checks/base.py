@@ -202,6 +202,15 @@ class Read:
     name: str = ""
     domain: Domain = field(default_factory=Domain)
     required: bool = False
+    # Hashed once: the guard keys its memo by (read, resource), hundreds of thousands of times in a large estate.
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        key = (self.type, self.path, self.absent_ok, self.name, self.domain, self.required)
+        object.__setattr__(self, "_hash", hash(key))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def subjects(self, inventory: Inventory) -> list[Resource]:
         if self.type == "*":
@@ -390,9 +399,15 @@ class Check(ABC):
         own logic never sees a value it could misread as good.
         """
         found: list[Finding] = []
+        # Checks share reads (317 declared, 195 distinct): each (read, resource) is judged once per inventory.
+        judged: dict[tuple[Read, str], bool] = inventory.derived("guard.any_invalid", dict)
         for read in self.reads():
             for resource in read.subjects(inventory):
-                if not read.any_invalid(resource):
+                key = (read, resource.id_key)
+                some = judged.get(key)
+                if some is None:
+                    some = judged[key] = read.any_invalid(resource)
+                if not some:
                     continue
                 bad = [(path, value) for path, value in read.values(resource) if read.invalid(value)]
                 if bad:
