@@ -82,7 +82,13 @@ def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20, lang:
     t = translator(lang)
     summary = results["summary"]
     claims = [{**c, "layers": list(c.get("layers") or [])} for c in results["claims"]]
-    findings = [{**f, "remediation": f.get("remediation") or None} for f in results["findings"]]
+    # Only the findings the summary names are copied (with their optional fields): at 90,000 findings,
+    # most of them passes, a copy of each would cost more than the rest of the summary.
+    findings = [
+        {**f, "remediation": f.get("remediation") or None}
+        for f in results["findings"]
+        if f["verdict"] in ("FAIL", "ERROR") or f["waiver"] or f.get("warnings")
+    ]
     problems = [f for f in findings if f["verdict"] in ("FAIL", "ERROR") and not f["waiver"]]
     frameworks = [
         {**fw, "counts": [sum(1 for r in fw["requirements"] if r["verdict"] == v) for v in FRAMEWORK_VERDICTS]}
