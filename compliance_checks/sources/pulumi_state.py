@@ -95,6 +95,8 @@ def _sections(source: str, place: str, entry: Mapping[str, Any]) -> tuple[dict[s
         value = entry.get(section)
         if value is None:
             found.append({})
+        elif isinstance(value, dict):  # the place is spelled out only for an error: 100k entries, 2 sections each
+            found.append(value)
         else:
             found.append(expect_object(source, join(place, section), value))
     return found[0], found[1]
@@ -132,8 +134,8 @@ def convert(
     if skipped(token, custom):
         return None
 
-    cleaned_inputs = _cleaned(source, join(place, "inputs"), urn, inputs, is_secret)
-    values = _cleaned(source, join(place, "outputs"), urn, outputs, is_secret) if outputs else dict(cleaned_inputs)
+    cleaned_inputs = _cleaned(source, (place, "inputs"), urn, inputs, is_secret)
+    values = _cleaned(source, (place, "outputs"), urn, outputs, is_secret) if outputs else dict(cleaned_inputs)
     resource_id = _usable_id(raw_id)
     if token.startswith("azuread:"):
         object_id = values.get("objectId") or resource_id
@@ -156,12 +158,16 @@ def convert(
 
 
 def _cleaned(
-    source: str, place: str, urn: str, values: Mapping[str, Any], is_secret: Callable[[Any], bool] | None
+    source: str,
+    place: tuple[str, str],
+    urn: str,
+    values: Mapping[str, Any],
+    is_secret: Callable[[Any], bool] | None,
 ) -> dict[str, Any]:
-    """Secrets -> SECRET, unknowns -> UNKNOWN; the property map itself must stay a map."""
+    """Secrets -> SECRET, unknowns -> UNKNOWN; the property map itself must stay a map (``place``: entry, section)."""
     cleaned = clean(values, is_secret)
     if not isinstance(cleaned, dict):
-        raise InputError(source, place, f"{urn}: expected an object of properties, got {cleaned!r}")
+        raise InputError(source, join(*place), f"{urn}: expected an object of properties, got {cleaned!r}")
     return cleaned
 
 
