@@ -1181,7 +1181,9 @@ def evaluate_value(value: Any, env: Environment, path: tuple[str | int, ...] = (
             raise type(exc)(exc.problem, path) from None
     if isinstance(value, list):
         _charge(env, len(value), path)
-        return [evaluate_value(item, env, (*path, index)) for index, item in enumerate(value)]
+        return [
+            item if _literal(item) else evaluate_value(item, env, (*path, index)) for index, item in enumerate(value)
+        ]
     if isinstance(value, Mapping):
         _charge(env, len(value), path)
         result: dict[str, Any] = {}
@@ -1200,7 +1202,19 @@ def evaluate_value(value: Any, env: Environment, path: tuple[str | int, ...] = (
                             for i in range(count)
                         ]
                 continue
-            name = evaluate_value(key, env, (*path, key)) if isinstance(key, str) else key
-            result[name if isinstance(name, str) else key] = evaluate_value(item, env, (*path, key))
+            name = evaluate_value(key, env, (*path, key)) if isinstance(key, str) and key[:1] == "[" else key
+            result[name if isinstance(name, str) else key] = (
+                item if _literal(item) else evaluate_value(item, env, (*path, key))
+            )
         return result
     return value
+
+
+def _literal(value: Any) -> bool:
+    """A value ``evaluate_value`` returns as it is: no expression in it (most of a template's leaves).
+
+    Checked before recursing, so the leaves of a large template cost no call and no path of their own.
+    """
+    if isinstance(value, str):
+        return value[:1] != "["
+    return value is None or isinstance(value, (bool, int, float))
