@@ -44,7 +44,7 @@ SUMMARY_THRESHOLD = 2000
 WARN finding still named (and MANUAL ones; the first :data:`MAX_DETAILED_PROBLEMS` of each table with their
 evidence, the rest one line each), PASS and NOT_APPLICABLE findings only counted, with a pointer to
 results.json, which holds them all."""
-MAX_DETAILED_PROBLEMS = 50
+MAX_DETAILED_PROBLEMS = 20
 _COUNTED_ONLY = frozenset({"PASS", "NOT_APPLICABLE"})
 """Verdicts the summarised report counts without naming each finding (unless it carries a WARN)."""
 SHORT = {"NOT_APPLICABLE": "N/A"}
