@@ -117,6 +117,17 @@ PAGES: dict[str, str] = {
         "const f = document.createElement('iframe'); document.body.append(f);"
         " f.contentWindow.setTimeout(() => { document.cookie = 'blank=secret-16; path=/'; }, 1000);",
     ),
+    # Delayed work that is no timer, and a navigation after a delay (the Refresh header: Handler.do_GET).
+    "/post-task/": page(
+        "<p>task</p>",
+        "scheduler.postTask(() => { document.cookie = 'task=secret-19; path=/'; }, {delay: 1000});",
+    ),
+    "/abort-signal/": page(
+        "<p>signal</p>",
+        "AbortSignal.timeout(1000).addEventListener('abort', () => { document.cookie = 'signal=secret-20; path=/'; });",
+    ),
+    "/meta-refresh/": page("<p>moving</p>", head="<meta http-equiv='refresh' content='1; url=/second/inner'>"),
+    "/refresh-header/": page("<p>moving</p>"),
     # Quiet but for a timer due long after the settle bound (a fixed wait would not see it either).
     "/far-timer/": page("<p>later</p>", "setTimeout(() => { document.cookie = 'far=secret-17; path=/'; }, 60000);"),
     # Never quiet (an endless interval), with a cookie just before the settle bound.
@@ -221,6 +232,10 @@ CASES: dict[str, tuple[str, Crawl, dict[str, Any], tuple[Verdict, Verdict, Verdi
     "cookie on an interval's third tick": ("/interval/", LATE, {}, (F, F, P, P)),
     "cookie after animation frames": ("/frames/", LATE, {}, (F, F, P, P)),
     "cookie from an about:blank iframe's timer": ("/blank-frame/", LATE, {}, (F, F, P, P)),
+    "cookie from a delayed scheduler task": ("/post-task/", LATE, {}, (F, F, P, P)),
+    "cookie when an AbortSignal times out": ("/abort-signal/", LATE, {}, (F, F, P, P)),
+    "cookie after a meta refresh": ("/meta-refresh/", LATE, {}, (F, F, P, P)),
+    "cookie after a Refresh header": ("/refresh-header/", LATE, {}, (F, F, P, P)),
     "cookie from the language switch": ("/language/", ONLY_PAGES, {}, (F, F, P, P)),
     "cookie from an empty login": ("/login/", ONLY_PAGES, {}, (F, F, P, P)),
     "cookie on a second page": ("/second/", ONLY_PAGES, {}, (F, F, P, P)),
@@ -307,6 +322,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, SW_SCRIPT, "text/javascript")
         elif path == "/sw-cookie":
             self.send(204, "", "text/plain", headers=(("Set-Cookie", "swcookie=secret-11; Path=/; Secure"),))
+        elif path == "/refresh-header/":
+            self.send(200, PAGES[path], headers=(("Refresh", "1; url=/second/inner"),))
         elif path in PAGES:
             self.send(200, PAGES[path])
         elif self.options.get("notfound_tracker"):
@@ -464,6 +481,10 @@ EXPECTED_COOKIE = {
     "cookie on an interval's third tick": "tick",
     "cookie after animation frames": "frame",
     "cookie from an about:blank iframe's timer": "blank",
+    "cookie from a delayed scheduler task": "task",
+    "cookie when an AbortSignal times out": "signal",
+    "cookie after a meta refresh": "second",
+    "cookie after a Refresh header": "second",
     "cookie from the language switch": "lang",
     "cookie from an empty login": "login_attempt",
     "cookie on a second page": "second",

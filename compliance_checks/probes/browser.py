@@ -221,6 +221,26 @@ _QUIET_INIT_JS = """(() => {
   };
   wrapCallback("requestAnimationFrame", "cancelAnimationFrame", frames);
   wrapCallback("requestIdleCallback", "cancelIdleCallback", idle);
+  // Delayed work that is no timer: scheduler.postTask (its delay option) and AbortSignal.timeout.
+  let tasks = 0;
+  if (self.scheduler && typeof scheduler.postTask === "function") {
+    const post = scheduler.postTask;
+    scheduler.postTask = function (fn, options, ...rest) {
+      const key = `task-${++tasks}`;
+      timers.set(key, due(options && options.delay));
+      if (options && options.signal) options.signal.addEventListener("abort", () => timers.delete(key));
+      return post.call(this, function (...args) { timers.delete(key); return fn.apply(this, args); }, options, ...rest);
+    };
+  }
+  if (typeof AbortSignal === "function" && typeof AbortSignal.timeout === "function") {
+    const timeout = AbortSignal.timeout;
+    AbortSignal.timeout = function (delay, ...rest) {
+      const key = `signal-${++tasks}`, signal = timeout.call(this, delay, ...rest);
+      timers.set(key, due(delay));
+      signal.addEventListener("abort", () => timers.delete(key));
+      return signal;
+    };
+  }
   const listen = EventTarget.prototype.addEventListener;
   const hiding = ["pagehide", "visibilitychange", "unload", "beforeunload", "freeze"];
   EventTarget.prototype.addEventListener = function (type, ...rest) {
@@ -237,7 +257,8 @@ _QUIET_JS = """() => {
   for (const at of s.timers.values()) next = next === null ? at - now : Math.min(next, at - now);
   const media = Array.from(document.querySelectorAll("video, audio")).some(m => !m.paused && !m.ended);
   const moving = document.getAnimations ? document.getAnimations().some(a => a.playState === "running") : true;
-  return {busy: s.frames.size > 0 || s.idle.size > 0 || media || moving, nextTimerMs: next};
+  const refresh = !!document.querySelector("meta[http-equiv='refresh' i]");  // a navigation after a delay
+  return {busy: s.frames.size > 0 || s.idle.size > 0 || media || moving || refresh, nextTimerMs: next};
 }"""
 # Whether leaving the frame can run its script: a listener for page hide/leave, or an on... handler.
 _HIDE_LISTENERS_JS = """() => {
@@ -368,7 +389,16 @@ class _Activity:
         self.in_flight: set[Request] = set()
         self.sockets: set[WebSocket] = set()
         self.child_sockets = False  # a worker or out-of-process iframe opened one (its closing is not seen)
+        self.refresh = False  # a document came with a Refresh header: it navigates after a delay
         self.changed = 0
+
+    def left_page(self) -> None:
+        self.child_sockets = self.refresh = False
+
+    def response(self, response: Response) -> None:
+        # Response.headers is known without a round trip (the lower-cased headers of the response event).
+        if response.request.resource_type == "document" and "refresh" in response.headers:
+            self.refresh = True
 
     def started(self, request: Request) -> None:
         self.in_flight.add(request)
@@ -509,13 +539,15 @@ def _quiet_for(page: Page, activity: _Activity, horizon_ms: float) -> bool:
     """Whether nothing the page holds can act within ``horizon_ms``: the settle may end early.
 
     False (keep waiting) while a request is in flight, a WebSocket is open (the server may push), a worker or
-    service worker runs (their timers are not instrumented), or any frame has a timer due within the horizon,
-    a pending animation-frame or idle callback, a running animation or playing media, or cannot be read (not
-    instrumented, navigating): what cannot be seen counts as busy.
+    service worker runs (their timers are not instrumented), a document asked to be refreshed (a Refresh
+    header or meta element), or any frame has a timer (or a delayed ``scheduler.postTask``, an
+    ``AbortSignal.timeout``) due within the horizon, a pending animation-frame or idle callback, a running
+    animation or playing media, or cannot be read (not instrumented, navigating): what cannot be seen counts
+    as busy.
     """
     from playwright.sync_api import Error as PlaywrightError
 
-    if activity.in_flight or activity.sockets or activity.child_sockets or page.workers:
+    if activity.in_flight or activity.sockets or activity.child_sockets or activity.refresh or page.workers:
         return False
     if page.context.service_workers:
         return False
@@ -756,6 +788,7 @@ def _session(
         context.on("requestfinished", seen.activity.ended)
         context.on("requestfailed", seen.activity.ended)
         context.on("response", on_response)
+        context.on("response", seen.activity.response)
         page = context.new_page()
         page.on("websocket", on_websocket)
         page.on("worker", on_worker)
@@ -862,7 +895,7 @@ def _session(
                     page.wait_for_timeout(hide_wait)
                 page.goto("about:blank")
                 page.wait_for_timeout(hide_wait)
-            seen.activity.child_sockets = False
+            seen.activity.left_page()
             _read_cookies(context, seen)
             drain()
         if queue and not truncated and crawl is not None:
