@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compliance_checks.checks import domains
 from compliance_checks.checks.activity_log_alert_network_changes import CHECK as ALERT_CHECK
@@ -198,6 +200,56 @@ def test_alert_evidence_does_not_grow_with_the_number_of_alerts(count: int) -> N
     assert len(findings) == 1
     size = len(findings[0].message) + sum(len(repr(e.observed)) for e in findings[0].evidence)
     assert size < 3000, size
+
+
+def _groups_with_alerts(groups: int, scoped: list[int | None]) -> Inventory:
+    """``groups`` resource groups, each with the example's NSG; one alert per entry of ``scoped``: the group it is
+    scoped to (``None``: the whole subscription), each catching every watched operation."""
+    document = corpus("activity_log_alerts.json")
+    base, context = document["examples"]["create"]["body"], document["context"]["resources"]
+    nsg = next(r for r in context if r["type"] == "Microsoft.Network/networkSecurityGroups")
+    subscription = nsg["id"].split("/resourceGroups/")[0]
+    found = [r for r in context if r is not nsg]
+    for number in range(groups):
+        copied = copy.deepcopy(nsg)
+        copied["id"] = copied["id"].replace("/resourceGroups/MyResourceGroup/", f"/resourceGroups/rg{number}/")
+        found.append(copied)
+    for number, target in enumerate(scoped):
+        alert = copy.deepcopy(base)
+        alert["id"] = base["id"].rsplit("/", 1)[0] + f"/alert{number}"
+        alert["name"] = f"alert{number}"
+        alert["properties"]["condition"] = {"allOf": _ops(list(WATCHED_OPERATIONS))}
+        scope = subscription if target is None else f"{subscription}/resourceGroups/rg{target}"
+        alert["properties"]["scopes"] = [scope.lstrip("/") if number % 2 else scope]  # both spellings the API takes
+        found.append(alert)
+    return inventory(found)
+
+
+def test_alerts_scoped_to_resource_groups_each_cover_only_their_own() -> None:
+    """Many groups, each with its own group-scoped alert: every change is caught; one group without: FAIL."""
+    assert judged(ALERT_CHECK, _groups_with_alerts(60, list(range(60))))[0] == Verdict.PASS
+    verdict, findings = judged(ALERT_CHECK, _groups_with_alerts(60, [g for g in range(60) if g != 37]))
+    assert verdict == Verdict.FAIL, [f.message for f in findings]
+    assert judged(ALERT_CHECK, _groups_with_alerts(60, [None]))[0] == Verdict.PASS
+    assert judged(ALERT_CHECK, _groups_with_alerts(3, [0, 0, 1]))[0] == Verdict.FAIL
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    groups=st.lists(st.sampled_from(["/subscriptions/s1/resourcegroups/a", "/subscriptions/s1/resourcegroups/ab",
+                                     "/subscriptions/s2/resourcegroups/a", "/subscriptions/s1/resourcegroups/a/x"]),
+                    min_size=1, unique=True),
+    scopes=st.lists(st.sampled_from(["/subscriptions/s1", "subscriptions/s1/", "/subscriptions/s1/resourcegroups/a",
+                                     "/subscriptions/s1/resourcegroups", "/subscriptions/s", "/", "/SUBSCRIPTIONS/S2",
+                                     "/subscriptions/s1/resourcegroups/a/x/"]), min_size=1),
+)  # fmt: skip
+def test_the_scope_index_covers_exactly_the_groups_at_or_below_a_scope(groups: list[str], scopes: list[str]) -> None:
+    from compliance_checks.checks.activity_log_alert_network_changes import _covering, _normal_scope, group_prefixes
+
+    by_prefix = group_prefixes(groups)
+    covered = {group for key in _covering(scopes, by_prefix) for group in by_prefix[key]}
+    normal = [_normal_scope(scope) for scope in scopes]
+    assert covered == {g for g in groups if any(g == s or g.startswith(s + "/") for s in normal)}
 
 
 # --- sourced enumerations ----------------------------------------------------------------------------------------
