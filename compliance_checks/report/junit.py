@@ -188,12 +188,7 @@ def _attributes(attributes: Mapping[str, str]) -> str:
 
 def _attribute(text: str) -> str:
     """An attribute value escaped as ElementTree escapes it (line breaks and tabs as character references)."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
+    text = _text(text)
     if '"' in text:
         text = text.replace('"', "&quot;")
     if "\r" in text:

@@ -285,6 +285,7 @@ def inventory_section(inventory: Inventory) -> dict[str, Any]:
     }
 
 
+@collection_paused()  # a context manager is a decorator too: paused for the whole call
 def build_results(
     result: AuditResult,
     *,
@@ -298,32 +299,6 @@ def build_results(
     scope: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The canonical results document of ``result`` (every report renders only this), secrets scrubbed."""
-    with collection_paused():
-        return _build_results(
-            result,
-            source=source,
-            stack=stack,
-            inputs=inputs,
-            versions=versions,
-            collection=collection,
-            drift=drift,
-            baseline=baseline,
-            scope=scope,
-        )
-
-
-def _build_results(
-    result: AuditResult,
-    *,
-    source: str,
-    stack: str | None,
-    inputs: Sequence[Mapping[str, str]] = (),
-    versions: Mapping[str, str] | None = None,
-    collection: Mapping[str, Any] | None = None,
-    drift: Mapping[str, Any] | None = None,
-    baseline: Path | None = None,
-    scope: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
     claims_of: dict[str, list[str]] = {}
     for claim_result in result.claims:
         for check_id in claim_result.claim.checks:
