@@ -186,29 +186,26 @@ def _attributes(attributes: Mapping[str, str]) -> str:
     return "".join(f' {key}="{_attribute(value)}"' for key, value in attributes.items())
 
 
+# As ElementTree escapes: "&" first, so that no reference written here is escaped again.
+_TEXT_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+_ATTRIBUTE_ESCAPES = (*_TEXT_ESCAPES, ('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;"))
+
+
+def _escaped(text: str, escapes: tuple[tuple[str, str], ...]) -> str:
+    for char, reference in escapes:
+        if char in text:  # most texts hold none: a test is cheaper than a copy
+            text = text.replace(char, reference)
+    return text
+
+
 def _attribute(text: str) -> str:
     """An attribute value escaped as ElementTree escapes it (line breaks and tabs as character references)."""
-    text = _text(text)
-    if '"' in text:
-        text = text.replace('"', "&quot;")
-    if "\r" in text:
-        text = text.replace("\r", "&#13;")
-    if "\n" in text:
-        text = text.replace("\n", "&#10;")
-    if "\t" in text:
-        text = text.replace("\t", "&#09;")
-    return text
+    return _escaped(text, _ATTRIBUTE_ESCAPES)
 
 
 def _text(text: str) -> str:
     """Element text escaped as ElementTree escapes it."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
+    return _escaped(text, _TEXT_ESCAPES)
 
 
 def _claim_properties(claim: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -268,13 +268,8 @@ class JsonStream:
             else:
                 below.append(self._value(join(place, key), depth + 1))
             kept[key] = below[0]
-            follow = self._peek()
-            self._pos += 1
-            if follow == "}":
+            if self._closed("}"):
                 return
-            if follow != ",":
-                self._pos -= 1
-                raise self._syntax("Expecting ',' delimiter")
 
     def _elements(self, place: str, depth: int) -> Iterator[tuple[str, Any]]:
         self._pos += 1  # the '['
@@ -286,13 +281,19 @@ class JsonStream:
             at = join(place, index)
             yield at, self._value(at, depth + 1)
             index += 1
-            follow = self._peek()
-            self._pos += 1
-            if follow == "]":
+            if self._closed("]"):
                 return
-            if follow != ",":
-                self._pos -= 1
-                raise self._syntax("Expecting ',' delimiter")
+
+    def _closed(self, close: str) -> bool:
+        """After a member: True at the container's ``close``, False after a comma (another member follows)."""
+        follow = self._peek()
+        if follow == close:
+            self._pos += 1
+            return True
+        if follow != ",":
+            raise self._syntax("Expecting ',' delimiter")
+        self._pos += 1
+        return False
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
