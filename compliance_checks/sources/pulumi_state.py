@@ -27,7 +27,13 @@ from typing import Any, Final
 from compliance_checks.errors import InputError
 from compliance_checks.inventory import SECRET, UNKNOWN, Inventory, Resource
 from compliance_checks.sources.arm_expressions import ZERO_SUBSCRIPTION
-from compliance_checks.sources.azure_native import UNKNOWN_SENTINEL, clean, to_resource
+from compliance_checks.sources.azure_native import (
+    SECRET_SIGNATURE,
+    SECRET_SIGNATURE_KEY,
+    UNKNOWN_SENTINEL,
+    clean,
+    to_resource,
+)
 from compliance_checks.sources.json_stream import JsonStream
 from compliance_checks.sources.loading import (
     STREAM_MAX_BYTES,
@@ -134,8 +140,17 @@ def convert(
     if skipped(token, custom):
         return None
 
-    cleaned_inputs = _cleaned(source, (place, "inputs"), urn, inputs, is_secret)
-    values = _cleaned(source, (place, "outputs"), urn, outputs, is_secret) if outputs else dict(cleaned_inputs)
+    # The deployed state is the outputs; the inputs are cleaned only when they are used (no outputs, or an ID to
+    # build from path inputs): cleaning both doubled the cost of reading a large state. A secret-wrapped inputs
+    # map is refused either way, as cleaning it would.
+    cleaned_inputs: dict[str, Any] | None = None
+    if outputs:
+        values = _cleaned(source, (place, "outputs"), urn, outputs, is_secret)
+        if inputs.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE:
+            _cleaned(source, (place, "inputs"), urn, inputs, is_secret)
+    else:
+        cleaned_inputs = _cleaned(source, (place, "inputs"), urn, inputs, is_secret)
+        values = dict(cleaned_inputs)
     resource_id = _usable_id(raw_id)
     if token.startswith("azuread:"):
         object_id = values.get("objectId") or resource_id
@@ -143,6 +158,8 @@ def convert(
     named_location_ranges = _detach_unknown_ranges(token, values)
     try:
         if not token.startswith("azuread:") and (resource_id is None or not resource_id.startswith("/")):
+            if cleaned_inputs is None:
+                cleaned_inputs = _cleaned(source, (place, "inputs"), urn, inputs, is_secret)
             resource_id = _identity_from(token, {**cleaned_inputs, **values}, subscription_id)
         resource = to_resource(
             token, values, source=source_name, origin=urn, subscription_id=subscription_id, resource_id=resource_id
