@@ -600,3 +600,29 @@ def test_arbitrary_resources(resources: list[Any], as_preview: bool) -> None:
         outcome(load_pulumi_preview, preview_with(*({"op": "create", "newState": r} for r in resources)).encode())
     else:
         outcome(load_pulumi_state, state_with(*resources).encode())
+
+
+def test_an_indented_export_above_ten_thousand_resources_is_read_whole(
+    dev_synth: tuple[Inventory, Synthesis], state_inventory: Inventory, tmp_path: Path
+) -> None:
+    """`pulumi stack export` indents by 4 spaces; one of more than 10,000 resources (the former cap) is read one
+    resource at a time, and every copy's resources come out with their IDs, none lost or merged."""
+    document = state_document(dev_synth[1])
+    rg = "rg-smartportal-dev-gwc"
+    head = [e for e in document["deployment"]["resources"] if not e["type"].startswith("azure-native:")]
+    body = json.dumps([e for e in document["deployment"]["resources"] if e["type"].startswith("azure-native:")])
+    copies = 10_500 // body.count('"urn"') + 1
+    resources = list(head)
+    for number in range(copies):
+        copied = body.replace(rg, f"rg-copy-{number}").replace("::smart-portal::", f"::smart-portal::c{number}-")
+        resources.extend(json.loads(copied))
+    document["deployment"]["resources"] = resources
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(document, indent=4), encoding="utf-8")
+    assert len(resources) > 10_000
+    inventory = load_pulumi_state(path)
+    original = {r.id_key for r in state_inventory if f"/resourcegroups/{rg}/" in r.id_key}
+    assert original
+    for number in range(copies):
+        ids = {r.id_key for r in inventory if f"/resourcegroups/rg-copy-{number}/" in r.id_key}
+        assert ids == {i.replace(rg, f"rg-copy-{number}") for i in original}, number
