@@ -371,8 +371,8 @@ def write_reports(
     results.json is compact and streamed to its file (report/results.py write_results_json); ``pretty``
     adds the same document indented, as results.pretty.json, listed in the manifest like every file.
     """
-    from compliance_checks.report.manifest import SIGNATURE_NAME, write_manifest
-    from compliance_checks.report.results import PRETTY_NAME, collection_paused, write_results_json
+    from compliance_checks.report.manifest import PRETTY_RESULTS_NAME, SIGNATURE_NAME, write_manifest
+    from compliance_checks.report.results import collection_paused, write_results_json
 
     writers: dict[str, Callable[[dict[str, Any], Path], Any]] = {"json": write_results_json}
     if "html" in formats:
@@ -404,8 +404,8 @@ def write_reports(
                 writers[fmt](results, path)
                 written.append(path)
             if pretty:
-                write_results_json(results, staging / PRETTY_NAME, pretty=True)
-                written.append(staging / PRETTY_NAME)
+                write_results_json(results, staging / PRETTY_RESULTS_NAME, pretty=True)
+                written.append(staging / PRETTY_RESULTS_NAME)
         if "pdf" in formats:  # bytes, printed by Chromium from the same HTML (report/pdf.py)
             from compliance_checks.report.pdf import render_pdf
 

@@ -24,7 +24,8 @@ from compliance_checks.cli import main
 from compliance_checks.report.html import MAX_DETAILED_PROBLEMS, SUMMARY_THRESHOLD, render_html
 from compliance_checks.report.junit import XML_DECLARATION, render_junit
 from compliance_checks.report.manifest import MANIFEST_NAME, verify_manifest
-from compliance_checks.report.results import PRETTY_NAME, read_results, results_json_chunks, write_results_json
+from compliance_checks.report.manifest import PRETTY_RESULTS_NAME as PRETTY_NAME
+from compliance_checks.report.results import read_results, results_json_chunks, write_results_json
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PREVIEW = FIXTURES / "sources" / "pulumi-preview.json"

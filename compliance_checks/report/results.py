@@ -32,7 +32,6 @@ from compliance_checks.redaction import scrub_document
 from compliance_checks.render_values import jsonable
 from compliance_checks.report.baseline import compare_with_file
 from compliance_checks.report.frameworks import framework_views
-from compliance_checks.report.manifest import PRETTY_RESULTS_NAME
 
 SCHEMA_VERSION = "1.0"
 VERDICTS = [v.value for v in Verdict]
@@ -66,8 +65,6 @@ def read_results(path: Path) -> dict[str, Any]:
     return document
 
 
-PRETTY_NAME = PRETTY_RESULTS_NAME
-"""The indented copy of results.json that ``audit --pretty`` adds (the same document; results.json stays compact)."""
 _BATCH = 1000
 """Items of a long list encoded per call when results.json is streamed: the C encoder's speed,
 without the whole document (150 MB at 100,000 resources) ever being one string."""
