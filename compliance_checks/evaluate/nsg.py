@@ -1336,8 +1336,12 @@ def _gateway_parts(inventory: Inventory, gateway: Resource) -> Iterable[Resolved
             yield Unresolved(f"connection {connection.name}: the network on its other side is not resolved here")
 
 
+_UNPLACED = "?"  # the key of the gateways whose network is not known: they may sit in any network
+
+
 def _gateways_by_network(inventory: Inventory) -> dict[str, list[Resource]]:
-    """Each virtual network (lower-case ID) with the gateways that have an IP configuration in one of its subnets.
+    """Each virtual network (lower-case ID) with the gateways that have an IP configuration in one of its subnets;
+    under ``_UNPLACED`` the gateways whose configurations or subnet IDs are unknown or secret.
 
     A subnet ID is ``<network ID>/subnets/<name>``: every ``/subnets/`` in it is cut, so the index answers exactly
     what "the subnet ID starts with the network's ID + /subnets/" answers for every network, in one pass.
@@ -1345,11 +1349,17 @@ def _gateways_by_network(inventory: Inventory) -> dict[str, list[Resource]]:
     found: dict[str, list[Resource]] = {}
     for gateway in inventory.of_type(GATEWAY):
         configs = gateway.get("properties.ipConfigurations")
-        if not isinstance(configs, list):
+        if _bad(configs) or (configs not in (MISSING, None) and not isinstance(configs, list)):
+            found.setdefault(_UNPLACED, []).append(gateway)
             continue
         networks: dict[str, None] = {}
-        for config in configs:
-            subnet = _id((config.get("subnet") or {}).get("id")) if isinstance(config, Mapping) else ""
+        for config in configs if isinstance(configs, list) else []:
+            reference = config.get("subnet") if isinstance(config, Mapping) else UNKNOWN
+            subnet_id = reference.get("id") if isinstance(reference, Mapping) else reference
+            if _bad(subnet_id) or not isinstance(config, Mapping):
+                networks[_UNPLACED] = None
+                continue
+            subnet = _id(subnet_id)
             at = subnet.find("/subnets/")
             while at >= 0:
                 networks[subnet[:at]] = None
@@ -1381,10 +1391,11 @@ def virtual_network_addresses(inventory: Inventory, vnet: Resource) -> Resolved:
         parts.append(prefixes(remote_prefixes, f"a peering of {vnet.name}"))
         if peering.get("useremotegateways") not in (None, False, MISSING):
             parts.append(Unresolved(f"a peering of {vnet.name} uses remote gateways: their networks are not read"))
-    for gateway in inventory.derived("nsg.gateways_by_network", lambda: _gateways_by_network(inventory)).get(
-        vnet.id_key, ()
-    ):
+    gateways = inventory.derived("nsg.gateways_by_network", lambda: _gateways_by_network(inventory))
+    for gateway in gateways.get(vnet.id_key, ()):
         parts.extend(_gateway_parts(inventory, gateway))
+    for gateway in gateways.get(_UNPLACED, ()):  # its client pool may be part of this network's tag: not known
+        parts.append(Unresolved(f"gateway {gateway.name}: which network its IP configurations sit in is not known"))
     for subnet in inventory.children(vnet, SUBNET):
         table_id = subnet.get("properties.routeTable.id")
         if table_id is MISSING or table_id is None:
