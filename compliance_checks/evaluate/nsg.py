@@ -1442,26 +1442,52 @@ def _asg_members(inventory: Inventory) -> dict[str, Resolved]:
     members: dict[str, list[Resolved]] = {asg.id_key: [] for asg in inventory.of_type(ASG)}
     if not members:
         return {}
+    # A member whose groups are not known (unknown, secret or malformed) may belong to any of them: every
+    # group's members are then unresolved, never a smaller set that a rule naming the group would under-count.
+    unplaced: list[Resolved] = []
     for nic in inventory.of_type(NIC):
         configs = nic.get("properties.ipConfigurations")
+        owner = f"network interface {nic.name}"
+        if not _listed(configs):
+            unplaced.append(Unresolved(f"{owner}: its IP configurations (and their groups) are not known"))
+            continue
         for config in configs if isinstance(configs, list) else []:
-            if not isinstance(config, Mapping):
+            refs = config.get("applicationsecuritygroups") if isinstance(config, Mapping) else UNKNOWN
+            if not _listed(refs):
+                unplaced.append(
+                    Unresolved(f"{owner}: the application security groups of a configuration are not known")
+                )
                 continue
-            for ref in config.get("applicationsecuritygroups") or []:
-                key = _id(ref.get("id")) if isinstance(ref, Mapping) else ""
+            for key in _group_keys(refs, owner, unplaced):
                 if key in members:
-                    members[key].append(_addresses_of_configs([config], f"network interface {nic.name}"))
+                    members[key].append(_addresses_of_configs([config], owner))
     for endpoint in inventory.of_type(PRIVATE_ENDPOINT):
         refs = endpoint.get("properties.applicationSecurityGroups")
-        for ref in refs if isinstance(refs, list) else []:
-            key = _id(ref.get("id")) if isinstance(ref, Mapping) else ""
+        owner = f"private endpoint {endpoint.name}"
+        if not _listed(refs):
+            unplaced.append(Unresolved(f"{owner}: its application security groups are not known"))
+            continue
+        for key in _group_keys(refs, owner, unplaced):
             if key in members:
-                members[key].append(
-                    _addresses_of_configs(
-                        endpoint.get("properties.ipConfigurations"), f"private endpoint {endpoint.name}"
-                    )
-                )
-    return {key: _union(parts) for key, parts in members.items()}
+                members[key].append(_addresses_of_configs(endpoint.get("properties.ipConfigurations"), owner))
+    return {key: _union([*parts, *unplaced[:1]]) for key, parts in members.items()}
+
+
+def _listed(value: Any) -> bool:
+    """A list, or absent (nothing there); False for what is unknown, secret or of another type."""
+    return value is MISSING or value is None or isinstance(value, list)
+
+
+def _group_keys(refs: Any, owner: str, unplaced: list[Resolved]) -> list[str]:
+    """The lower-case IDs a list of ``{"id": ...}`` references names; an unreadable one is recorded as unplaced."""
+    keys = []
+    for ref in refs if isinstance(refs, list) else []:
+        key = ref.get("id") if isinstance(ref, Mapping) else UNKNOWN
+        if not isinstance(key, str) or _bad(key):
+            unplaced.append(Unresolved(f"{owner}: an application security group reference is not known"))
+            continue
+        keys.append(key.lower())
+    return keys
 
 
 def tags_for(inventory: Inventory, vnet: Resource | None) -> Tags:
