@@ -29,3 +29,23 @@ def test_any_invalid_agrees_with_values(
     resource = Resource.create(id="/subscriptions/s/resourceGroups/g/providers/X/y/n", type="X/y", name="n", body=body)
     read = Read("X/y", path, absent_ok=absent_ok, domain=domain, required=required)
     assert read.any_invalid(resource) == any(read.invalid(value) for _, value in read.values(resource))
+
+
+def test_two_resources_of_one_id_are_each_guarded() -> None:
+    """The guard's memo is per resource object: a second resource with the same ID and an unknown value is an
+    ERROR even when the first, valid one was judged before it (an input may repeat an ID)."""
+    from compliance_checks.checks import load_checks
+    from compliance_checks.checks.base import Params
+    from compliance_checks.findings import Verdict
+    from compliance_checks.inventory import Inventory
+
+    site = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Web/sites/app"
+    good = Resource.create(id=site, type="Microsoft.Web/sites", name="app", body={"properties": {"httpsOnly": True}})
+    unknown = Resource.create(
+        id=site, type="Microsoft.Web/sites", name="app", body={"properties": {"httpsOnly": UNKNOWN}}
+    )
+    check = load_checks()["webapp_https_only"]
+    for order in ([good, unknown], [unknown, good]):
+        findings = check.evaluate(Inventory(order), Params())
+        assert Verdict.ERROR in {f.verdict for f in findings}, [(f.verdict, f.message) for f in findings]
+        assert Verdict.PASS not in {f.verdict for f in findings}

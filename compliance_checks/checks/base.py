@@ -400,10 +400,12 @@ class Check(ABC):
         """
         found: list[Finding] = []
         # Checks share reads (317 declared, 195 distinct): each (read, resource) is judged once per inventory.
-        judged: dict[tuple[Read, str], bool] = inventory.derived("guard.any_invalid", dict)
+        # Keyed by the resource object, not its ID: an input may hold two resources of one ID (each is judged),
+        # and the inventory keeps every resource alive, so no object's id() is reused while the memo lives.
+        judged: dict[tuple[Read, int], bool] = inventory.derived("guard.any_invalid", dict)
         for read in self.reads():
             for resource in read.subjects(inventory):
-                key = (read, resource.id_key)
+                key = (read, id(resource))
                 some = judged.get(key)
                 if some is None:
                     some = judged[key] = read.any_invalid(resource)
