@@ -22,7 +22,7 @@ from compliance_checks.checks.base import Params
 from compliance_checks.findings import Verdict
 from compliance_checks.inventory import Inventory, Resource
 from compliance_checks.probes import run as run_module
-from compliance_checks.probes.run import Budgets, ProbeJob, ProbeTarget, run_concurrently, run_probes, within_budget
+from compliance_checks.probes.run import Budgets, ProbeJob, ProbeTarget, run_concurrently, run_probes
 from tests.conftest import CHROMIUM, require_chromium
 
 SLACK_S = 3.0  # thread start, Chromium's launch, a probe noticing nothing more
@@ -98,17 +98,6 @@ def test_each_probe_of_a_hanging_portal_ends_at_its_budget_as_an_error(
         assert record.body["error"].startswith(f"did not finish within its time budget of {seconds:g} s"), record
         assert _verdicts(record) == {Verdict.ERROR}, record.type
     assert records[0].id == f"probe:tls/127.0.0.1:{hanging_port}" and records[2].id == "probe:browser/127.0.0.1"
-
-
-def test_a_probe_within_its_budget_is_returned_unchanged_and_its_exceptions_are_raised() -> None:
-    done = Resource.create(id="probe:x", type="Probe/http", name="x", body={"url": "u"}, source="probe")
-    assert within_budget(5, lambda: done, pytest.fail) is done
-
-    def broken() -> Resource:
-        raise ValueError("bad input")
-
-    with pytest.raises(ValueError, match="bad input"):
-        within_budget(5, broken, pytest.fail)
 
 
 def _job(label: str, budget_s: float, probe: Callable[[], Resource]) -> ProbeJob:

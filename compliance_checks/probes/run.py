@@ -72,35 +72,6 @@ class ProbeTarget:
     budgets: Budgets = field(default_factory=Budgets)
 
 
-def within_budget(seconds: float, probe: Callable[[], Resource], on_timeout: Callable[[str], Resource]) -> Resource:
-    """``probe()``'s record, or ``on_timeout(message)``'s when it has not finished after ``seconds``.
-
-    The probe runs in a daemon thread (a thread cannot be stopped from outside; the probes' own timeouts end
-    it later, and the process does not wait for it). What it raises is raised here, as if called directly.
-    """
-    outcome: dict[str, Any] = {}
-
-    def work() -> None:
-        try:
-            outcome["record"] = probe()
-        except BaseException as exc:  # handed to the caller's thread unchanged, whatever it is
-            outcome["error"] = exc
-
-    started = time.monotonic()
-    worker = threading.Thread(target=work, name="probe", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
-        waited = time.monotonic() - started
-        return on_timeout(
-            f"did not finish within its time budget of {seconds:g} s (stopped waiting after {waited:.1f} s)"
-        )
-    if "error" in outcome:
-        raise outcome["error"]
-    record: Resource = outcome["record"]
-    return record
-
-
 def _timed_out(id: str, type: str, name: str, body: dict[str, Any]) -> Callable[[str], Resource]:
     def record(message: str) -> Resource:
         return Resource.create(id=id, type=type, name=name, body={**body, "error": message}, source="probe")
@@ -147,7 +118,8 @@ def run_concurrently(
     The probes wait on the network (sslyze's handshakes, Chromium's pages), so running them side by side
     makes the wall time that of the slowest, not the sum. Each job runs in a daemon thread started at the
     same moment, and each budget counts from that moment: a job still running when its own budget is spent
-    gets ``error_record``'s record (its thread is abandoned, see :func:`within_budget`), while the others go
+    gets ``error_record``'s record (its thread, a daemon, is abandoned: a thread cannot be stopped from
+    outside; the probe's own timeouts end it later, and the process does not wait for it), while the others go
     on. A job that raises an ``Exception`` gets ``error_record``'s record with the fault named: this is the
     boundary between the audit and code that drives remote systems, and one probe's fault must neither hide
     the others' records nor pass for a verdict. Anything else (``SystemExit``, ``KeyboardInterrupt``) is
