@@ -11,16 +11,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compliance_checks.sources.arm_expressions import (
-    _DIGITS,
-    _IDENT_REST,
-    _IDENT_START,
-    _PUNCTUATION,
-    ExpressionError,
-    Token,
-    _quote,
-    tokenize,
-)
+from compliance_checks.sources.arm_expressions import ExpressionError, Token, _quote, tokenize
+
+# The character classes of the reference loop (the tokenizer itself spells them in its regular expression).
+_DIGITS = frozenset("0123456789")
+_IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+_IDENT_REST = _IDENT_START | _DIGITS
+_PUNCTUATION = frozenset("(),.[]")
 
 
 def reference_tokenize(text: str) -> list[Token]:

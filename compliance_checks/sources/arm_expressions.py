@@ -149,12 +149,6 @@ class Token:
     value: str | int | None = None
 
 
-_DIGITS = frozenset("0123456789")
-_IDENT_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_")
-_IDENT_REST = _IDENT_START | _DIGITS
-_PUNCTUATION = frozenset("(),.[]")
-
-
 def _quote(text: str) -> str:
     shown = json.dumps(text[:40], ensure_ascii=True)
     return shown if len(text) <= 40 else shown[:-1] + '..."'
