@@ -1181,27 +1181,58 @@ def evaluate_value(value: Any, env: Environment, path: tuple[str | int, ...] = (
     if isinstance(value, Mapping):
         _charge(env, len(value), path)
         result: dict[str, Any] = {}
+        computed = False  # a property name was an expression: names may now collide
+        written = 0
         for key, item in value.items():
-            if key == "copy" and _is_property_copy(item):
-                for number, loop in enumerate(item):
-                    where = (*path, "copy", number)
-                    name = loop["name"]
-                    counted = evaluate_value(loop.get("count"), env, (*where, "count"))
-                    count = copy_count(counted, (*where, "count"), env)
-                    if count is UNKNOWN:
-                        result[name] = UNKNOWN
-                    else:
-                        result[name] = [
-                            evaluate_value(loop["input"], env.with_loop(name, i), (*where, "input"))
-                            for i in range(count)
-                        ]
-                continue
-            name = evaluate_value(key, env, (*path, key)) if isinstance(key, str) and key[:1] == "[" else key
-            result[name if isinstance(name, str) else key] = (
-                item if _literal(item) else evaluate_value(item, env, (*path, key))
-            )
+            if len(key) == 4 and key.lower() == "copy":
+                if key == "copy" and _is_property_copy(item):
+                    for number, loop in enumerate(item):
+                        where = (*path, "copy", number)
+                        name = loop["name"]
+                        counted = evaluate_value(loop.get("count"), env, (*where, "count"))
+                        count = copy_count(counted, (*where, "count"), env)
+                        written += 1
+                        if count is UNKNOWN:
+                            result[name] = UNKNOWN
+                        else:
+                            result[name] = [
+                                evaluate_value(loop["input"], env.with_loop(name, i), (*where, "input"))
+                                for i in range(count)
+                            ]
+                    computed = True
+                    continue
+                if _looks_like_property_copy(item):
+                    # A property loop spelled in another case ("Copy", "Name"): whether ARM expands it is not
+                    # documented, and either answer changes the object. Neither is guessed.
+                    return UNKNOWN
+            if key[:1] == "[":
+                name = evaluate_value(key, env, (*path, key))
+                if not isinstance(name, str):
+                    # A property name that is unknown, secret or no text may be any property ("access"): what
+                    # the object holds is unknown, not the rest of it with one odd key.
+                    return UNKNOWN
+                computed = True
+            else:
+                name = key
+            written += 1
+            result[name] = item if _literal(item) else evaluate_value(item, env, (*path, key))
+        if computed and len({name.lower() for name in result}) != written:
+            return UNKNOWN  # two names for one property (ARM's are case-insensitive): which value wins is unknown
         return result
     return value
+
+
+def _looks_like_property_copy(value: Any) -> bool:
+    """A property ``copy`` loop whatever the case of its member names (``Name``, ``Input``)."""
+    if not isinstance(value, list) or not value:
+        return False
+    for loop in value:
+        if not isinstance(loop, Mapping):
+            return False
+        names = {str(k).lower() for k in loop}
+        if "name" not in names or "input" not in names:
+            return False
+    return True
 
 
 def _literal(value: Any) -> bool:

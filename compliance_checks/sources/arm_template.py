@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -125,6 +125,7 @@ _CHILD_TYPE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # Property names whose literal value is a credential: kept only as the fact that it is set.
 _SECURE_TYPES: Final = frozenset({"securestring", "secureobject"})
 
+_MARKERS: Final = ("condition", "copy")  # top-level body markers of a resource that may not exist
 _DEPLOYMENTS: Final = "microsoft.resources/deployments"
 _VNETS: Final = "microsoft.network/virtualnetworks"
 _NSGS: Final = "microsoft.network/networksecuritygroups"
@@ -150,6 +151,7 @@ class _Parent:
     type: str
     names: list[str] | None
     trace: str  # the parent's origin inside the file, copy index included
+    markers: Mapping[str, Any] = field(default_factory=dict)  # a child may not exist when its parent may not
 
 
 def normalise_location(value: Any) -> str | None:
@@ -162,6 +164,8 @@ def flatten(value: Any) -> Any:
     if isinstance(value, dict):
         out = {key: flatten(item) for key, item in value.items()}
         inner = out.get("properties")
+        if is_opaque(inner) and ("name" in out or "id" in out):
+            return inner  # a sub-resource whose properties nobody knows is unknown as a whole (an NSG rule)
         if isinstance(inner, dict) and ("name" in out or "id" in out):
             merged = {key: item for key, item in out.items() if key != "properties"}
             for key, item in inner.items():
@@ -255,14 +259,16 @@ class _Template:
         declared, definition = entry
 
         def resolve() -> Any:
-            kind_ = definition.get("type")
+            # ARM reads a parameter's "type" and "defaultValue" in any case: a "Type": "SecureString" is secret.
+            fields = {str(k).lower(): k for k in definition}
+            kind_ = definition.get(fields.get("type", "type"))
             if isinstance(kind_, str) and kind_.lower() in _SECURE_TYPES:
                 return SECRET
             if declared.lower() in self.values:
                 return self.values[declared.lower()]
-            if "defaultValue" in definition:
-                place = join(self.base, "parameters", declared, "defaultValue")
-                return self._evaluate(definition["defaultValue"], self.env, place)
+            if "defaultvalue" in fields:
+                place = join(self.base, "parameters", declared, fields["defaultvalue"])
+                return self._evaluate(definition[fields["defaultvalue"]], self.env, place)
             return UNKNOWN
 
         return self._lookup("parameters", name, resolve)
@@ -290,6 +296,7 @@ class _Template:
 
     def load(self) -> list[Resource]:
         records = _merge_rules(_merge_duplicates(_split_subnets(self.walk())))
+        self.gaps.extend(_unplaced_gaps(self.source, records))
         resources = [
             Resource.create(
                 id=r.id,
@@ -335,18 +342,20 @@ class _Template:
             here = join(place, key)
             trace = here if parent is None else join(parent.trace, "resources", key)
             resource = expect_object(self.source, here, item, "a resource object")
-            if resource.get("existing") is True:
+            keys = _keywords(self.source, here, resource)
+            if resource.get(keys.get("existing", "existing")) is True:
                 continue  # a reference to a resource deployed elsewhere
-            declared = resource.get("type")
+            declared = resource.get(keys.get("type", "type"))
             if not isinstance(declared, str):
                 problem = "missing" if declared is None else f"expected a string, got {kind(declared)}"
-                raise InputError(self.source, join(here, "type"), f"resource type {problem}")
-            full_type = self._full_type(declared, parent, join(here, "type"))
-            copy = resource.get("copy")
+                raise InputError(self.source, join(here, keys.get("type", "type")), f"resource type {problem}")
+            full_type = self._full_type(declared, parent, join(here, keys.get("type", "type")))
+            copy = resource.get(keys.get("copy", "copy"))
             if copy is None:
                 self._expand(
                     resource,
                     here,
+                    keys,
                     full_type=full_type,
                     declared=declared,
                     parent=parent,
@@ -356,9 +365,9 @@ class _Template:
                     symbol=key if isinstance(key, str) else "",
                 )
                 continue
-            spec = expect_object(self.source, join(here, "copy"), copy, "a copy object")
+            spec = expect_object(self.source, join(here, keys["copy"]), copy, "a copy object")
             loop = spec.get("name")
-            count_place = join(here, "copy", "count")
+            count_place = join(here, keys["copy"], "count")
             try:
                 count = copy_count(self._evaluate(spec.get("count"), env, count_place), (), env)
             except TemplateError as exc:
@@ -370,6 +379,7 @@ class _Template:
                 self._expand(
                     resource,
                     here,
+                    keys,
                     full_type=full_type,
                     declared=declared,
                     parent=parent,
@@ -393,6 +403,7 @@ class _Template:
         self,
         resource: dict[str, Any],
         here: str,
+        extras: dict[str, str],
         *,
         full_type: str,
         declared: str,
@@ -404,24 +415,25 @@ class _Template:
     ) -> None:
         trace += "" if index is None else "[*]" if index is UNKNOWN else f"[{index}]"
         origin = f"{self.source}#{trace}"
-        markers: dict[str, Any] = {}
+        markers: dict[str, Any] = dict(parent.markers) if parent is not None else {}
         if index is UNKNOWN:
             markers["copy"] = UNKNOWN
-        if "condition" in resource:
-            condition = self._evaluate(resource["condition"], env, join(here, "condition"))
+        if "condition" in extras:
+            where = join(here, extras["condition"])
+            condition = self._evaluate(resource[extras["condition"]], env, where)
             if condition is False:
                 return
             if is_opaque(condition):
                 markers["condition"] = UNKNOWN
             elif condition is not True:
-                raise InputError(self.source, join(here, "condition"), f"expected a boolean, got {kind(condition)}")
+                raise InputError(self.source, where, f"expected a boolean, got {kind(condition)}")
         if len(self.records) >= MAX_RESOURCES:
             raise InputError(self.source, here, f"the template expands to more than {MAX_RESOURCES} resources")
 
-        if "name" not in resource:
+        if "name" not in extras:
             raise InputError(self.source, join(here, "name"), "resource name missing")
-        raw_name = resource["name"]
-        name = self._evaluate(raw_name, env, join(here, "name"))
+        raw_name = resource[extras["name"]]
+        name = self._evaluate(raw_name, env, join(here, extras["name"]))
         names: list[str] | None
         if isinstance(name, str):
             names = name.split("/")
@@ -430,15 +442,14 @@ class _Template:
         else:
             raise InputError(self.source, join(here, "name"), f"expected a string, got {kind(name)}")
         names = self._compose(
-            names, full_type=full_type, declared=declared, parent=parent, shown=name, place=join(here, "name")
+            names, full_type=full_type, declared=declared, parent=parent, shown=name, place=join(here, extras["name"])
         )
 
-        extras = {key.lower(): key for key in resource}
         scope = self._optional(resource, extras.get("scope"), env, here)
         subscription = self._optional(resource, extras.get("subscriptionid"), env, here)
         group = self._optional(resource, extras.get("resourcegroup"), env, here)
         identity = self._identity(
-            full_type, names, scope=scope, subscription=subscription, group=group, place=join(here, "name")
+            full_type, names, scope=scope, subscription=subscription, group=group, place=join(here, extras["name"])
         )
 
         body = self._body(resource, full_type, env, here)
@@ -458,10 +469,11 @@ class _Template:
             target = (subscription, group, resource.get(extras["location"]) if "location" in extras else None)
             self.nested.append(lambda: self._nested(resource, here, env, markers=markers, label=label, target=target))
 
-        children = resource.get("resources")
+        children = resource.get(extras["resources"]) if "resources" in extras else None
         if children is not None:
-            items = expect_list(self.source, join(here, "resources"), children, "an array of child resources")
-            self._walk(list(enumerate(items)), join(here, "resources"), _Parent(full_type, names, trace), env)
+            where = join(here, extras["resources"])
+            items = expect_list(self.source, where, children, "an array of child resources")
+            self._walk(list(enumerate(items)), where, _Parent(full_type, names, trace, markers), env)
 
     def _depends(self, resource: dict[str, Any], key: str | None, env: Environment) -> frozenset[str]:
         """The resources ``dependsOn`` names, evaluated where possible (what cannot be is no dependency)."""
@@ -720,6 +732,8 @@ class _Template:
                 source["properties"] = dict(source["properties"])
                 raw_template = source["properties"].pop("template")
         evaluated = self._evaluate(source, env, here)
+        if not isinstance(evaluated, dict):  # a resource-level property name nobody knows: the body is unknown
+            evaluated = {"properties": evaluated}
         body: dict[str, Any] = {}
         properties: dict[str, Any] = {}
         extra: dict[str, Any] = {}
@@ -858,19 +872,67 @@ def _provider_path(resource_type: str, names: list[str]) -> str:
     return f"/providers/{namespace}/" + "/".join(f"{t}/{n}" for t, n in zip(types, names, strict=True))
 
 
+def _keywords(source: str, place: str, resource: dict[str, Any]) -> dict[str, str]:
+    """The resource's keys by lower-cased name; InputError for a key written twice in different cases.
+
+    ARM reads a resource's keywords (``type``, ``name``, ``condition``, ``copy``, ``resources``) whatever
+    their case (Newtonsoft.Json's typed reading; Microsoft's ARM-to-Bicep decompiler matches them with
+    OrdinalIgnoreCase, Azure/bicep src/Bicep.Decompiler/ArmHelpers/TemplateHelpers.cs). A "Resources" array
+    read as a property would drop its child resources; "Condition": false read as one would deploy the resource.
+    """
+    keys = {key.lower(): key for key in resource}
+    if len(keys) != len(resource):
+        seen: dict[str, str] = {}
+        for key in resource:
+            if key.lower() in seen:
+                problem = f"{show(seen[key.lower()])} and {show(key)} name one key (ARM ignores the case of keys)"
+                raise InputError(source, place, problem)
+            seen[key.lower()] = key
+    return keys
+
+
+def _markers(body: dict[str, Any]) -> dict[str, Any]:
+    """The resource's may-not-exist markers (``"condition"``/``"copy"``: UNKNOWN), for what it contains."""
+    return {key: UNKNOWN for key in _MARKERS if body.get(key) is UNKNOWN}
+
+
+def _unplaced_gaps(source: str, records: Iterable[_Record]) -> list[Gap]:
+    """A child resource whose ID cannot be evaluated belongs to some parent nobody can name: a gap.
+
+    Left in the inventory under ``#unknown-id`` it would belong to no parent, and a firewall rule or NSG rule
+    that opens a door would vanish from its server's or NSG's checks. The gap covers the child's type and its
+    parents' types: any of them may hold it, so checks over them cannot conclude (ERROR).
+    """
+    by_types: dict[tuple[str, ...], list[str]] = {}
+    for record in records:
+        parts = record.type.split("/")
+        if record.known or len(parts) < 3:
+            continue
+        types = tuple("/".join(parts[:end]) for end in range(len(parts), 1, -1))
+        by_types.setdefault(types, []).append(record.origin)
+    gaps = []
+    for types, origins in by_types.items():
+        shown = origins[0] if len(origins) == 1 else f"{origins[0]} and {len(origins) - 1} more"
+        reason = f"a {types[0]} whose name cannot be evaluated ({shown}) may belong to any {types[1]}"
+        gaps.append(Gap(types, source, reason))  # evaluating the template could not place it
+    return gaps
+
+
 def _split_subnets(records: Iterable[_Record]) -> list[_Record]:
-    """Each inline subnet of a virtual network also becomes a subnet resource."""
+    """Each inline subnet of a virtual network also becomes a subnet resource (that may not exist if its network may not)."""
     result: list[_Record] = []
     for record in records:
         result.append(record)
         if record.type.lower() != _VNETS or not record.known:
             continue
         subnets = record.body["properties"].get("subnets")
+        markers = _markers(record.body)
         for number, subnet in enumerate(subnets if isinstance(subnets, list) else []):
             name = subnet.get("name") if isinstance(subnet, dict) else None
             if not isinstance(name, str) or not name or "/" in name:
                 continue
             body = {"properties": {k: v for k, v in subnet.items() if k not in ("name", "id", "type", "etag")}}
+            body.update(markers)
             result.append(
                 _Record(
                     f"{record.id}/subnets/{name}",
@@ -928,6 +990,10 @@ def _merge_rules(records: list[_Record]) -> list[_Record]:
         parent = by_id.get(record.id.rsplit("/", 2)[0].lower()) if record.known else None
         if record.type.lower() != _RULES or parent is None or parent.type.lower() != _NSGS:
             kept.append(record)
+            continue
+        if _markers(record.body):
+            # A rule that may not be deployed: whether the NSG holds it is unknown, so its rule set is.
+            parent.body["properties"]["securityRules"] = UNKNOWN
             continue
         properties = record.body["properties"]
         rule: Any = properties["$value"] if set(properties) == {"$value"} else {"name": record.name, **properties}
