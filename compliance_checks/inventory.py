@@ -127,6 +127,22 @@ def is_arm_id(value: object) -> bool:
     return isinstance(value, str) and _ARM_ID.match(value) is not None
 
 
+def canonical_id(value: object) -> str | None:
+    """The index key of an ID one resource names in another (lower case), or None when the text is no plain ID.
+
+    ARM compares IDs case-insensitively ("Resource and resource group names are case-insensitive ... Always
+    perform a case-insensitive comparison of names": MicrosoftDocs/azure-docs articles/azure-resource-manager/
+    management/resource-name-rules.md), so case alone never separates two IDs. A text padded with white space, with
+    an empty segment ("//") or a trailing "/" names no resource in that spelling: which one Azure would take it
+    for is not known here, so an index files it as unplaced (it may be any) rather than under a guessed key.
+    """
+    if not isinstance(value, str) or value[:1] != "/" or value.endswith("/") or "//" in value:
+        return None
+    if value != value.strip() or len(value) < 2:
+        return None
+    return value.lower()
+
+
 def fold(value: Any) -> Any:
     """Lower-case every mapping key, recursively (ARM property names are case-insensitive)."""
     if isinstance(value, (str, int, float)) or value is None:  # leaves first: cheaper than the ABC check below

@@ -44,7 +44,7 @@ from typing import Any
 from compliance_checks.checks import domains
 from compliance_checks.checks.base import Boolean, Check, CheckMeta, ListOf, Object, Params, Read, Text, listed
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
+from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue, canonical_id
 from infra.watched_operations import WATCHED_OPERATIONS
 
 ALERT = "Microsoft.Insights/activityLogAlerts"
@@ -153,12 +153,26 @@ def group_prefixes(groups: list[str]) -> dict[str, list[str]]:
 
 def estate_groups(inventory: Inventory) -> list[str]:
     """The resource groups (lower-cased IDs) that hold the watched resources."""
+    return _placed(inventory)[0]
+
+
+def unplaced_watched(inventory: Inventory) -> list[Resource]:
+    """The watched resources whose resource group is not known (an ID unknown before deployment, or no plain ID):
+    no alert can be shown to watch them, and none of them may be left out of the estate's groups unnoticed."""
+    return _placed(inventory)[1]
+
+
+def _placed(inventory: Inventory) -> tuple[list[str], list[Resource]]:
     groups: set[str] = set()
+    unplaced: list[Resource] = []
     for resource in inventory.of_type(*WATCHED_TYPES):
-        parts = resource.id_key.split("/")
+        key = canonical_id(resource.id)
+        parts = key.split("/") if key is not None else []
         if len(parts) > 4 and parts[1] == "subscriptions" and parts[3] == "resourcegroups":
             groups.add("/".join(parts[:5]))
-    return sorted(groups)
+        else:
+            unplaced.append(resource)
+    return sorted(groups), unplaced
 
 
 def _tests_field(condition: Any, field: str) -> bool:
@@ -310,6 +324,17 @@ class NetworkChangeAlert(Check):
         caught = {(op, group) for op, key in scoped for group in by_prefix[key]}  # each (operation, scope) once
         missed = sorted(wanted - caught)
         counting = [item.alert for item in judged if item.catches]
+        unplaced = unplaced_watched(inventory)
+        if not missed and unplaced:
+            # Every placed group is watched; the groups of these are not known, so neither is whether they are.
+            names = listed([r.name for r in unplaced])
+            yield self.finding(
+                unplaced[0],
+                Verdict.ERROR,
+                f"Cannot verify that changes to {names} raise an alert: their resource group is not known.",
+                Evidence("resource group", [r.id for r in unplaced[:_SHOWN]], "a known resource group"),
+            )
+            return
         if not missed:
             by = ", ".join(a.name for a in counting[:_SHOWN]) + (" ..." if len(counting) > _SHOWN else "")
             yield self.finding(

@@ -39,12 +39,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from compliance_checks.checks import domains
-from compliance_checks.checks.base import Check, CheckMeta, Params, Read
+from compliance_checks.checks.base import Check, CheckMeta, Params, Read, bounded, listed
 from compliance_checks.checks.nsg_database_port_two_sources import (
     SERVER,
     DatabasePortTwoSources,
     endpoints_of,
     portal_sources,
+    unplaced_endpoints,
     vpn_sources,
 )
 from compliance_checks.evaluate import nsg
@@ -110,7 +111,16 @@ class KeyVaultEndpointReachability(Check):
             yield self._public(vault, expected)
             endpoints = {e.id_key: e for e in endpoints_of(inventory, vault)}
             yield from self._listed_endpoints(inventory, vault, endpoints, expected)
-            if not endpoints:
+            unplaced = [e for e in unplaced_endpoints(inventory) if e.id_key not in endpoints]
+            if unplaced:
+                yield self.finding(
+                    vault,
+                    Verdict.ERROR,
+                    f"Cannot verify who reaches {WHAT}: what private endpoint(s) {listed([e.name for e in unplaced])}"
+                    " connect to is not known (any may connect to this vault).",
+                    Evidence("privateLinkServiceConnections", bounded([e.id for e in unplaced]), "known targets"),
+                )
+            elif not endpoints:
                 yield self.finding(
                     vault,
                     Verdict.PASS,
@@ -293,8 +303,9 @@ def _destinations(subnet: Resource, endpoint: Resource) -> AddressSet | nsg.Unre
     configs = endpoint.get("properties.ipConfigurations")
     if not isinstance(configs, list) or not configs:
         return whole
-    own = nsg.prefixes(
-        [c.get("privateipaddress") for c in configs if isinstance(c, dict)], f"private endpoint {endpoint.name}"
+    own = nsg.prefixes(  # a configuration that is no object has an address not known (None: unresolved)
+        [c.get("privateipaddress") if isinstance(c, dict) else None for c in configs],
+        f"private endpoint {endpoint.name}",
     )
     return own if isinstance(own, AddressSet) and own else whole
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from compliance_checks.checks import domains
-from compliance_checks.checks.base import Boolean, Check, CheckMeta, Params, Read
+from compliance_checks.checks.base import Boolean, Check, CheckMeta, Params, Read, bounded, listed
 from compliance_checks.checks.nsg_deny_all_inbound import NSG_RULE_READS
 from compliance_checks.evaluate import nsg
 from compliance_checks.evaluate.addresses import AddressSet, PortSet
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource
+from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, canonical_id
 
 SERVER = "Microsoft.DBforPostgreSQL/flexibleServers"
 _PE_LINKS = ("properties.privateLinkServiceConnections", "properties.manualPrivateLinkServiceConnections")
@@ -71,21 +71,45 @@ def portal_sources(inventory: Inventory) -> AddressSet:
     return allowed
 
 
+_UNPLACED = "?"  # the key of the endpoints whose target is not known: each may connect to any server or vault
+
+
 def endpoints_of(inventory: Inventory, server: Resource) -> list[Resource]:
     """The private endpoints whose connections name this server (once per connection that names it)."""
     return inventory.derived("endpoints_by_target", lambda: _endpoints_by_target(inventory)).get(server.id_key, [])
 
 
+def unplaced_endpoints(inventory: Inventory) -> list[Resource]:
+    """The private endpoints of which it is not known what they connect to (a list of connections or a target
+    unknown, secret, or no plain ID): any of them may be in front of any server or vault."""
+    return inventory.derived("endpoints_by_target", lambda: _endpoints_by_target(inventory)).get(_UNPLACED, [])
+
+
 def _endpoints_by_target(inventory: Inventory) -> dict[str, list[Resource]]:
-    """Every private-link target (lower-case ID) with the endpoints that connect to it: one pass, not one per target."""
+    """Every private-link target (lower-case ID) with the endpoints that connect to it: one pass, not one per target.
+
+    An endpoint whose connections cannot be read goes under ``_UNPLACED`` (once), never nowhere: skipped, it left a
+    vault "behind no private endpoint" while an endpoint of unknown target might connect to it.
+    """
     found: dict[str, list[Resource]] = {}
     for endpoint in inventory.of_type(nsg.PRIVATE_ENDPOINT):
+        unplaced = False
         for path in _PE_LINKS:
             links = endpoint.get(path)
-            for link in links if isinstance(links, list) else []:
-                target = link.get("privatelinkserviceid") if isinstance(link, dict) else None
-                if isinstance(target, str):
-                    found.setdefault(target.lower(), []).append(endpoint)
+            if links is MISSING or links is None:
+                continue
+            if not isinstance(links, list):
+                unplaced = True
+                continue
+            for link in links:
+                target = link.get("privatelinkserviceid") if isinstance(link, dict) else UNKNOWN
+                key = canonical_id(target)
+                if key is None:
+                    unplaced = True
+                else:
+                    found.setdefault(key, []).append(endpoint)
+        if unplaced:
+            found.setdefault(_UNPLACED, []).append(endpoint)
     return found
 
 
@@ -178,7 +202,16 @@ class DatabasePortTwoSources(Check):
                 yield from self._judge(inventory, server, subnet, base_allowed, params, endpoint=None)
                 continue
             endpoints = endpoints_of(inventory, server)
-            if not endpoints:
+            unplaced = [e for e in unplaced_endpoints(inventory) if e not in endpoints]
+            if unplaced:
+                yield self.finding(
+                    server,
+                    Verdict.ERROR,
+                    f"Cannot verify who reaches the database: what private endpoint(s) {listed([e.name for e in unplaced])}"
+                    " connect to is not known (any may be in front of this server).",
+                    Evidence("privateLinkServiceConnections", bounded([e.id for e in unplaced]), "known targets"),
+                )
+            if not endpoints and not unplaced:
                 yield self.finding(
                     server,
                     Verdict.FAIL,
@@ -309,7 +342,8 @@ class DatabasePortTwoSources(Check):
         if configs is MISSING or configs is None:
             return whole
         own = nsg.prefixes(
-            [c.get("privateipaddress") for c in configs if isinstance(c, dict)]
+            # a configuration that is no object has an address not known: None makes the whole answer unresolved
+            [c.get("privateipaddress") if isinstance(c, dict) else None for c in configs]
             if isinstance(configs, list)
             else configs,
             f"private endpoint {endpoint.name}",

@@ -20,7 +20,7 @@ from typing import Any
 from compliance_checks.checks import domains
 from compliance_checks.checks.base import Check, CheckMeta, Params, Read
 from compliance_checks.findings import Evidence, Finding, Severity, Verdict
-from compliance_checks.inventory import UNKNOWN, Inventory, Resource, SecretValue
+from compliance_checks.inventory import UNKNOWN, Inventory, Resource, SecretValue, canonical_id
 from infra import well_known
 from infra.watched_operations import WATCHED_OPERATIONS
 
@@ -127,21 +127,47 @@ def broader_than_estate(scope: str) -> str:
     return ""
 
 
-def _definitions_by_guid(inventory: Inventory) -> dict[str, Resource]:
-    """The role definitions by the GUID their ID ends in (the first of the inventory's order, as a scan finds it):
-    built once, since every assignment asks and an estate has thousands of them."""
-    found: dict[str, Resource] = {}
+_UNPLACED = "?"  # the key of the role definitions whose GUID is not known: each may be any role
+
+
+def _definitions_by_guid(inventory: Inventory) -> dict[str, list[Resource]]:
+    """The role definitions by the GUID their ID ends in (lower case), every one of a GUID in the inventory's order:
+    built once, since every assignment asks and an estate has thousands of them.
+
+    A role definition's name "Must be a globally unique identifier (GUID)" unique in the tenant (MicrosoftDocs/
+    azure-docs articles/azure-resource-manager/management/resource-name-rules.md, Microsoft.Authorization
+    roleDefinitions), so the same GUID at the tenant, a subscription or a resource group is one role; IDs compare
+    case-insensitively (same page). A definition whose ID is no plain ID (unknown before deployment: ``<urn>#unknown-id``,
+    padded, a trailing "/") goes under ``_UNPLACED``: it may be the role any assignment names.
+    """
+    found: dict[str, list[Resource]] = {}
     for definition in inventory.of_type("Microsoft.Authorization/roleDefinitions"):
-        found.setdefault(definition.id_key.rsplit("/", 1)[-1], definition)
+        key = canonical_id(definition.id)  # a plain ID ending in no GUID names no role an assignment can name
+        found.setdefault(key.rsplit("/", 1)[-1] if key is not None else _UNPLACED, []).append(definition)
     return found
 
 
 def _role_permissions(inventory: Inventory, role: str) -> tuple[str, Any]:
-    """(role label, permissions in ARM's folded shape) for a role definition GUID."""
-    definition = inventory.derived("rbac.definitions_by_guid", lambda: _definitions_by_guid(inventory)).get(role)
-    if definition is not None:
-        label = definition.get("properties.roleName")
-        return (str(label) if isinstance(label, str) else role), definition.get("properties.permissions")
+    """(role label, permissions in ARM's folded shape) for a role definition GUID.
+
+    Several definitions of one GUID (the same role read at two scopes, or copies that disagree): their permission
+    blocks together, so that what any of them grants counts and any unreadable one leaves the role unknown.
+    """
+    index = inventory.derived("rbac.definitions_by_guid", lambda: _definitions_by_guid(inventory))
+    unplaced = index.get(_UNPLACED, [])
+    if unplaced:
+        names = ", ".join(d.name for d in unplaced[:3])
+        return role, UnknownRole(f"role definition(s) {names} of unknown GUID may be this role")
+    definitions = index.get(role, [])
+    if definitions:
+        label = definitions[0].get("properties.roleName")
+        blocks: list[Any] = []
+        for definition in definitions:
+            permissions = definition.get("properties.permissions")
+            if not isinstance(permissions, list) or not permissions:
+                return (str(label) if isinstance(label, str) else role), permissions
+            blocks.extend(permissions)
+        return (str(label) if isinstance(label, str) else role), blocks
     entry = well_known.lookup(role)
     if entry is not None and entry.permissions is not None:
         return entry.name, [
@@ -150,16 +176,42 @@ def _role_permissions(inventory: Inventory, role: str) -> tuple[str, Any]:
     return (entry.name if entry else role), UNKNOWN
 
 
-def _is_group(assignment: Resource, inventory: Inventory) -> bool:
+class UnknownRole:
+    """Permissions that cannot be looked up, and why."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _is_group(assignment: Resource, inventory: Inventory) -> bool | None:
+    """Whether the assignment's principal is a group; None when that cannot be known."""
     kind = assignment.get("properties.principalType")
     if isinstance(kind, str):
         return kind.lower() == "group"
     # principalType is optional in a role assignment body: fall back to the Entra groups (a gap there is ERROR).
-    group_ids = inventory.derived(
-        "rbac.group_ids",
-        lambda: frozenset(str(g.get("id")).lower() for g in inventory.of_type("Microsoft.Graph/groups")),
-    )
-    return str(assignment.get("properties.principalId")).lower() in group_ids
+    known, unknown = inventory.derived("rbac.group_ids", lambda: _group_ids(inventory))
+    principal = assignment.get("properties.principalId")
+    if not isinstance(principal, str):
+        return None  # whose assignment it is is not known
+    if principal.strip().lower() in known:
+        return True
+    # A group whose ID is not known (a preview's new group) may be this principal: it is not "no group".
+    return None if unknown else False
+
+
+def _group_ids(inventory: Inventory) -> tuple[frozenset[str], bool]:
+    """The Entra groups' IDs (lower case), and whether some group's ID is not a known text."""
+    known: set[str] = set()
+    unknown = False
+    for group in inventory.of_type("Microsoft.Graph/groups"):
+        value = group.get("id")
+        if isinstance(value, str) and value.strip():
+            known.add(value.strip().lower())
+        else:
+            unknown = True
+    return frozenset(known), unknown
 
 
 class DevelopersLeastPrivilege(Check):
@@ -227,9 +279,19 @@ class DevelopersLeastPrivilege(Check):
     )
 
     def run(self, inventory: Inventory, params: Params) -> Iterable[Finding]:
-        assignments = [
-            a for a in inventory.of_type("Microsoft.Authorization/roleAssignments") if _is_group(a, inventory)
-        ]
+        assignments: list[Resource] = []
+        for candidate in inventory.of_type("Microsoft.Authorization/roleAssignments"):
+            is_group = _is_group(candidate, inventory)
+            if is_group is None:
+                yield self.finding(
+                    candidate,
+                    Verdict.ERROR,
+                    "Cannot verify: whether the principal is a group is not known (no principalType, and its ID or"
+                    " a group's ID is unknown).",
+                    Evidence("properties.principalId", candidate.get("properties.principalId"), "a known principal"),
+                )
+            elif is_group:
+                assignments.append(candidate)
         if not assignments:
             yield self.finding(None, Verdict.NOT_APPLICABLE, "No role assignment to a group.")
             return
@@ -245,9 +307,11 @@ class DevelopersLeastPrivilege(Check):
                     Evidence("properties.roleDefinitionId", role_value, "a role definition ID"),
                 )
                 continue
-            role = role_value.rsplit("/", 1)[-1].lower()
+            role = role_value.rsplit("/", 1)[-1].strip().lower()  # as well_known.lookup reads it: blanks ignored
             label, permissions = _role_permissions(inventory, role)
             try:
+                if isinstance(permissions, UnknownRole):
+                    raise UnknownPermissions(permissions.reason)
                 granted = _granted(permissions)
             except UnknownPermissions as exc:
                 granted = None

@@ -64,7 +64,7 @@ from compliance_checks.evaluate.addresses import (
     split_spans,
     v4_prefix_span,
 )
-from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue
+from compliance_checks.inventory import MISSING, UNKNOWN, Inventory, Resource, SecretValue, canonical_id
 
 # The rule properties read, as the inventory folds them (flattened: no "properties." inside a rule).
 RULE_PATHS: Final = (
@@ -1270,8 +1270,11 @@ def prefixes(value: Any, what: str) -> Resolved:
         return AddressSet.empty()
     if _bad(value) or not isinstance(value, list):
         return Unresolved(f"{what}: not a readable list of prefixes")
+    if any(not isinstance(v, str) for v in value):
+        # An unknown or secret element (a preview's computed prefix) is some block: skipping it made the set smaller.
+        return Unresolved(f"{what}: a prefix is unknown, secret or not a text")
     try:
-        return AddressSet.parse_all(str(v) for v in value if isinstance(v, str))
+        return AddressSet.parse_all(value)
     except ValueError as error:
         return Unresolved(f"{what}: {error}")
 
@@ -1300,10 +1303,6 @@ def _union(parts: Iterable[Resolved]) -> Resolved:
     return found
 
 
-def _id(value: Any) -> str:
-    return value.lower() if isinstance(value, str) else ""
-
-
 def _gateway_parts(inventory: Inventory, gateway: Resource) -> Iterable[Resolved]:
     """What a gateway of the network connects: its point-to-site client pool and the networks of its connections."""
     nat = gateway.get("properties.natRules")
@@ -1316,9 +1315,10 @@ def _gateway_parts(inventory: Inventory, gateway: Resource) -> Iterable[Resolved
             gateway.get("properties.vpnClientConfiguration.vpnClientAddressPool.addressPrefixes"),
             f"gateway {gateway.name} client pool",
         )
-    for connection in inventory.of_type(CONNECTION):
-        if _id(connection.get("properties.virtualNetworkGateway1.id")) != gateway.id_key:
-            continue
+    connections = inventory.derived("nsg.connections_by_gateway", lambda: _connections_by_gateway(inventory))
+    for connection in connections.get(_UNPLACED, ()):  # it may be this gateway's: what it brings is not known
+        yield Unresolved(f"connection {connection.name}: which gateway it belongs to is not known")
+    for connection in connections.get(gateway.id_key, ()):
         bgp = connection.get("properties.enableBgp")
         if bgp is not MISSING and bgp is not None and bgp is not False:
             yield Unresolved(f"connection {connection.name}: BGP may learn prefixes the inventory does not hold")
@@ -1336,12 +1336,24 @@ def _gateway_parts(inventory: Inventory, gateway: Resource) -> Iterable[Resolved
             yield Unresolved(f"connection {connection.name}: the network on its other side is not resolved here")
 
 
-_UNPLACED = "?"  # the key of the gateways whose network is not known: they may sit in any network
+_UNPLACED = "?"  # the key of the gateways (connections) whose network (gateway) is not known: they may be any
+
+
+def _connections_by_gateway(inventory: Inventory) -> dict[str, list[Resource]]:
+    """Each gateway (lower-case ID) with the connections whose ``virtualNetworkGateway1`` names it; under
+    ``_UNPLACED`` those whose reference is unknown, secret or no plain ID (it may name any gateway)."""
+    found: dict[str, list[Resource]] = {}
+    for connection in inventory.of_type(CONNECTION):
+        reference = connection.get("properties.virtualNetworkGateway1.id")
+        if reference is MISSING or reference is None:
+            continue  # names no gateway
+        found.setdefault(canonical_id(reference) or _UNPLACED, []).append(connection)
+    return found
 
 
 def _gateways_by_network(inventory: Inventory) -> dict[str, list[Resource]]:
     """Each virtual network (lower-case ID) with the gateways that have an IP configuration in one of its subnets;
-    under ``_UNPLACED`` the gateways whose configurations or subnet IDs are unknown or secret.
+    under ``_UNPLACED`` the gateways whose configurations or subnet IDs are unknown, secret or no plain ID.
 
     A subnet ID is ``<network ID>/subnets/<name>``: every ``/subnets/`` in it is cut, so the index answers exactly
     what "the subnet ID starts with the network's ID + /subnets/" answers for every network, in one pass.
@@ -1356,10 +1368,12 @@ def _gateways_by_network(inventory: Inventory) -> dict[str, list[Resource]]:
         for config in configs if isinstance(configs, list) else []:
             reference = config.get("subnet") if isinstance(config, Mapping) else UNKNOWN
             subnet_id = reference.get("id") if isinstance(reference, Mapping) else reference
-            if _bad(subnet_id) or not isinstance(config, Mapping):
+            if subnet_id is MISSING or subnet_id is None:
+                continue  # no subnet: in no network
+            subnet = canonical_id(subnet_id)
+            if subnet is None:  # unknown, secret, or a text of no plain ID (" /subscriptions/...", ".../v//subnets/s")
                 networks[_UNPLACED] = None
                 continue
-            subnet = _id(subnet_id)
             at = subnet.find("/subnets/")
             while at >= 0:
                 networks[subnet[:at]] = None
@@ -1483,10 +1497,11 @@ def _group_keys(refs: Any, owner: str, unplaced: list[Resolved]) -> list[str]:
     keys = []
     for ref in refs if isinstance(refs, list) else []:
         key = ref.get("id") if isinstance(ref, Mapping) else UNKNOWN
-        if not isinstance(key, str) or _bad(key):
+        canonical = canonical_id(key)
+        if canonical is None:  # unknown, secret, or padded / trailing-slash text whose group is not known
             unplaced.append(Unresolved(f"{owner}: an application security group reference is not known"))
             continue
-        keys.append(key.lower())
+        keys.append(canonical)
     return keys
 
 
