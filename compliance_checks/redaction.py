@@ -236,6 +236,25 @@ def _remember(value: Any) -> None:
     _SEEN.add(value)
 
 
+def _remember_plaintext(plaintext: Any) -> None:
+    """The value of a Pulumi secret shown with ``--show-secrets`` (github.com/pulumi/pulumi/pull/4046): its
+    plaintext is the value JSON-encoded, a string secret the JSON string ``"value"`` with its quotes (as
+    tests/test_source_pulumi.py's ``plaintext`` writes it). The decoded string is what a copy elsewhere holds, not its JSON spelling; of a
+    structured secret only the strings under secret names are remembered (its other strings are names as
+    often as secrets, see _hidden). Text that is not JSON is remembered as it is."""
+    if not isinstance(plaintext, str):
+        return
+    try:
+        decoded = json.loads(plaintext)
+    except (ValueError, RecursionError):  # not JSON after all: the text itself is the secret
+        _remember(plaintext)
+        return
+    if isinstance(decoded, str):
+        _remember(decoded)
+    elif isinstance(decoded, (dict, list)):
+        redact_value(decoded)  # remembers what a secret name or container holds
+
+
 def _strings(value: Any, into: list[str]) -> None:
     if isinstance(value, str):
         into.append(value)
@@ -318,6 +337,13 @@ def _scrub(value: Any, cache: dict[str, str]) -> Any:
         return [_scrub(v, cache) for v in value]
     if isinstance(value, tuple):
         return tuple(_scrub(v, cache) for v in value)
+    if isinstance(value, (set, frozenset)):  # marshal writes both, so the fast path may send one here
+        return type(value)(_scrub(v, cache) for v in value)
+    if isinstance(value, (bytes, bytearray)):
+        # A secret's UTF-8 bytes inside bytes (a probe's raw body): scrubbed as text, other bytes kept as they were.
+        text = bytes(value).decode("utf-8", "surrogateescape")
+        scrubbed = _scrub(text, cache)
+        return value if scrubbed == text else type(value)(scrubbed.encode("utf-8", "surrogateescape"))
     return value
 
 
@@ -364,7 +390,7 @@ def _walk(value: Any, names: frozenset[str], containers: Mapping[str, frozenset[
         return value
     if isinstance(value, (dict, Mapping)):
         if value.get(PULUMI_SECRET_KEY) == PULUMI_SECRET_SIG:
-            _remember(value.get("plaintext"))
+            _remember_plaintext(value.get("plaintext"))
             return SECRET
         out: dict[Any, Any] | None = None
         for key, item in value.items():

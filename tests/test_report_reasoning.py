@@ -90,7 +90,7 @@ def test_the_markdown_summary_shows_why_a_finding_fails() -> None:
     text = render_markdown(with_reasoning(ROWS))
     why = text.split("#### Why", 1)[1]
     assert "| source | port | decided by | verdict |" in why
-    assert "| 0.0.0.0/0 | 5432 | AllowAny <script> | allowed |" in why
+    assert "| 0.0.0.0/0 | 5432 | AllowAny &lt;script> | allowed |" in why  # raw HTML as text (markdown.py _cell)
     assert "| (everything else) | 5432 | DenyAllInBound | (unknown) |" in why
 
 

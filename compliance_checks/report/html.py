@@ -24,7 +24,14 @@ from jinja2 import Environment
 from markupsafe import Markup
 
 from compliance_checks.render_values import MAX_TABLE_ROWS, as_table, show_json
-from compliance_checks.report.templating import DEFAULT_LANGUAGE, environment, messages, suggestion_of, translator
+from compliance_checks.report.templating import (
+    DEFAULT_LANGUAGE,
+    environment,
+    finished,
+    messages,
+    suggestion_of,
+    translator,
+)
 
 COLOURS = {
     "PASS": "#1a7f37",
@@ -332,35 +339,37 @@ def render_html(results: Mapping[str, Any], *, lang: str = DEFAULT_LANGUAGE) -> 
     # The claim's sentence in the report's language first, then the other one: both are the policy.
     text_order = (lang, *(other for other in ("de", "en") if other != lang))
     template = _environment().get_template("report.html.j2")
-    return template.render(
-        lang=lang,
-        t=t,
-        messages=messages(lang),
-        run=results["run"],
-        tool=results["tool"],
-        summary=results["summary"],
-        scope=_scope_view(results.get("scope")),
-        document=document,
-        has_suggestions=any(d["suggestion"] for d in document),
-        warned=[(f, text) for f in results["findings"] for text in f.get("warnings") or []],
-        matrix=Markup(matrix),
-        comparison=results.get("comparison"),
-        frameworks=results.get("frameworks") or [],
-        claims=claims,
-        checks={c["id"]: c for c in results["checks"]},
-        groups={claim_id: _evidence_group(found, summarised=summarised) for claim_id, found in findings_of.items()},
-        unclaimed=_evidence_group(unclaimed, summarised=summarised) if unclaimed else None,
-        summarised=summarised,
-        finding_count=len(results["findings"]),
-        summary_threshold=SUMMARY_THRESHOLD,
-        per_check=_per_check(results) if summarised else [],
-        verdicts=VERDICTS,
-        drift=results.get("drift"),
-        collection=results["run"].get("collection"),
-        estate=Markup(estate_svg(results["inventory"], t)),
-        text_order=text_order,
-        max_table_rows=MAX_TABLE_ROWS,
-        warn_colour=WARN_COLOUR,
-        page_counter=_page_counter(messages(lang)["page"]),
-        clip=lambda text: _clip(text, t("full_value")),
+    return finished(
+        template.render(
+            lang=lang,
+            t=t,
+            messages=messages(lang),
+            run=results["run"],
+            tool=results["tool"],
+            summary=results["summary"],
+            scope=_scope_view(results.get("scope")),
+            document=document,
+            has_suggestions=any(d["suggestion"] for d in document),
+            warned=[(f, text) for f in results["findings"] for text in f.get("warnings") or []],
+            matrix=Markup(matrix),
+            comparison=results.get("comparison"),
+            frameworks=results.get("frameworks") or [],
+            claims=claims,
+            checks={c["id"]: c for c in results["checks"]},
+            groups={claim_id: _evidence_group(found, summarised=summarised) for claim_id, found in findings_of.items()},
+            unclaimed=_evidence_group(unclaimed, summarised=summarised) if unclaimed else None,
+            summarised=summarised,
+            finding_count=len(results["findings"]),
+            summary_threshold=SUMMARY_THRESHOLD,
+            per_check=_per_check(results) if summarised else [],
+            verdicts=VERDICTS,
+            drift=results.get("drift"),
+            collection=results["run"].get("collection"),
+            estate=Markup(estate_svg(results["inventory"], t)),
+            text_order=text_order,
+            max_table_rows=MAX_TABLE_ROWS,
+            warn_colour=WARN_COLOUR,
+            page_counter=_page_counter(messages(lang)["page"]),
+            clip=lambda text: _clip(text, t("full_value")),
+        )
     )

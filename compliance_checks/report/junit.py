@@ -33,6 +33,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from compliance_checks.redaction import scrub_text
+
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 POLICY_SUITE = "policy-text"
 DOCUMENT_CLASSNAME = "policy_text_consistency"
@@ -108,10 +110,8 @@ def junit_chunks(results: Mapping[str, Any]) -> Iterator[str]:
         root_attributes["time"] = f"{duration:.3f}"
     yield XML_DECLARATION + "<testsuites" + _attributes(root_attributes) + ">"
     for suite in suites:
-        for piece in _suite_xml(suite):
-            # Characters XML cannot carry go from whole pieces at once (the markup has none): the same as
-            # dropping them from each value, in one pass instead of one per attribute.
-            yield _x(piece)
+        # Characters XML cannot carry went from each value before it was escaped (_attribute, _x).
+        yield from _suite_xml(suite)
     yield "\n</testsuites>\n"
 
 
@@ -199,12 +199,15 @@ def _escaped(text: str, escapes: tuple[tuple[str, str], ...]) -> str:
 
 
 def _attribute(text: str) -> str:
-    """An attribute value escaped as ElementTree escapes it (line breaks and tabs as character references)."""
-    return _escaped(text, _ATTRIBUTE_ESCAPES)
+    """An attribute value escaped as ElementTree escapes it (line breaks and tabs as character references),
+    without the characters XML cannot carry: dropped before escaping, so that a secret they split is
+    scrubbed whole (_x), not after, when "&" or "<" in it would already be a reference the scrub misses.
+    ``isprintable`` first: true for nearly every value and only for text none of whose characters is dropped."""
+    return _escaped(text if text.isprintable() else _x(text), _ATTRIBUTE_ESCAPES)
 
 
 def _text(text: str) -> str:
-    """Element text escaped as ElementTree escapes it."""
+    """Element text escaped as ElementTree escapes it (the callers dropped what XML cannot carry: _x)."""
     return _escaped(text, _TEXT_ESCAPES)
 
 
@@ -347,8 +350,14 @@ def show_observed(value: Any) -> str:
 
 
 def _x(text: str) -> str:
-    """Text XML 1.0 can carry: characters it cannot are dropped."""
-    return _NOT_XML.sub("", text)
+    """Text XML 1.0 can carry: characters it cannot are dropped.
+
+    Dropping joins what was around them: a secret with such a character inside ("pass\x00word...") would
+    come out whole, where results.json (scrubbed before) holds it split. So text that lost a character is
+    scrubbed again (rarely: most text has none to drop, and then costs only the search).
+    """
+    kept, dropped = _NOT_XML.subn("", text)
+    return scrub_text(kept) if dropped else kept
 
 
 def _parse(stamp: str) -> dt.datetime | None:

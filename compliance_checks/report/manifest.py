@@ -120,7 +120,10 @@ def write_manifest(
     }
     if signature is not None:
         manifest["signature"] = dict(signature)
-    data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (an input file name that is not UTF-8, PEP 383): escaped
+        data = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
     manifest_path = out_dir / MANIFEST_NAME
     _write_atomically(manifest_path, data)
     _write_atomically(out_dir / CHECKSUM_NAME, f"{sha256_bytes(data)}  {MANIFEST_NAME}\n".encode())

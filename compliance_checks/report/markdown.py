@@ -3,19 +3,28 @@
 Rendered from ``templates/report.md.j2`` with the texts of
 ``templates/messages.<lang>.yaml`` (templating.py). Markdown has no
 autoescape: every value from the results that goes into a table cell or an
-emphasis passes :func:`_cell` (in an emphasis :func:`_emphasis`) in the template.
+emphasis passes :func:`_cell` (in an emphasis :func:`_emphasis`), into a code span :func:`_code`, in the
+template.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jinja2 import Environment
 
 from compliance_checks.render_values import as_table, show_json
-from compliance_checks.report.templating import DEFAULT_LANGUAGE, environment, messages, suggestion_of, translator
+from compliance_checks.report.templating import (
+    DEFAULT_LANGUAGE,
+    environment,
+    finished,
+    messages,
+    suggestion_of,
+    translator,
+)
 
 ICON = {"PASS": "✅", "FAIL": "❌", "ERROR": "⚠️", "MANUAL": "📝", "NOT_APPLICABLE": "➖", "NOT_RUN": "⏸️"}
 OTHER_ICON = "❔"
@@ -24,8 +33,29 @@ EXIT_ICON = {0: ICON["PASS"], 1: ICON["FAIL"]}
 FRAMEWORK_VERDICTS = ("FAIL", "ERROR", "MANUAL", "NOT_RUN", "PASS", "NOT_APPLICABLE")
 
 
+_LINE_BREAK = re.compile(r"\r\n?|\n")  # CommonMark's line endings: a lone CR ends a line (and a table row) too
+_BACKTICKS = re.compile(r"`+")
+
+
 def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    """Text for a table cell or a list item: one line, "|" escaped, and no raw HTML (GitHub renders some:
+    an ``<img>`` from a resource name would load in every reader's browser). ``&`` and ``<`` are written
+    as entity references, which Markdown shows as the characters (CommonMark, 6.2 and 6.6)."""
+    line = _LINE_BREAK.sub(" ", str(text)).replace("|", "\\|")
+    if "&" in line or "<" in line:
+        line = line.replace("&", "&amp;").replace("<", "&lt;")
+    return line
+
+
+def _code(text: Any) -> str:
+    """Text as an inline code span, whatever backticks it holds: the fence is one backtick longer than its
+    longest run, padded with a space that CommonMark strips (6.1), so the text cannot end the span early."""
+    line = _LINE_BREAK.sub(" ", str(text)).replace("|", "\\|")
+    runs = _BACKTICKS.findall(line)
+    if not runs:
+        return f"`{line}`"
+    fence = "`" * (max(len(run) for run in runs) + 1)
+    return f"{fence} {line} {fence}"
 
 
 def _emphasis(text: Any) -> str:
@@ -42,6 +72,7 @@ def _environment() -> Environment:
     env = environment(autoescape=False)
     env.filters.update(
         cell=_cell,
+        code=_code,
         emphasis=_emphasis,
         leaf=lambda resource_id: str(resource_id).rsplit("/", 1)[-1],
         labelled=lambda verdict: f"{_icon(verdict)} {verdict}",
@@ -125,4 +156,4 @@ def render_markdown(results: Mapping[str, Any], *, max_findings: int = 20, lang:
             drift=results.get("drift"),
         )
     )
-    return text.rstrip("\n") + "\n"
+    return finished(text.rstrip("\n") + "\n")

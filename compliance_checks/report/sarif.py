@@ -213,7 +213,8 @@ def _rules(
 
 
 def _fingerprint(*parts: str) -> str:
-    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()
+    # surrogatepass: an ID with a lone surrogate (a file name that is not UTF-8, PEP 383) still has a hash.
+    return hashlib.sha256("\x00".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _with_claims(message: str, claims: Sequence[str]) -> str:
@@ -342,7 +343,8 @@ def _document_body(
 
 def _uri(path: str) -> str:
     """A repository path as a relative URI reference (forward slashes, percent-encoded where needed)."""
-    return quote(path.replace("\\", "/"), safe=_URI_SAFE)
+    # surrogateescape: a file name that is not UTF-8 (PEP 383) is percent-encoded as the bytes it was.
+    return quote(path.replace("\\", "/"), safe=_URI_SAFE, errors="surrogateescape")
 
 
 def _unique_inputs(inputs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -10,12 +10,14 @@ every value (autoescape); the Markdown one escapes table cells itself
 from __future__ import annotations
 
 import functools
+import re
 import string
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compliance_checks.errors import CatalogError, UsageError
+from compliance_checks.redaction import scrub_text
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -83,6 +85,22 @@ def suggestion_of(item: Mapping[str, Any]) -> dict[str, str] | None:
         "note": source.get("note") or item.get("suggestionNote") or "",
     }
     return {k: str(v) for k, v in found.items()} if any(found.values()) else None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def finished(text: str) -> str:
+    """A rendered report as it may be written: UTF-8 encodable, and no secret formed by the rendering.
+
+    A lone surrogate (a file name that is not UTF-8 reaches Python as one, PEP 383) cannot be written as
+    UTF-8: it becomes U+FFFD. A template joins, clips and re-spells values (a Markdown cell's line breaks
+    become spaces), which can form a remembered secret out of parts that were none (redaction.py): the
+    whole text is scrubbed once more.
+    """
+    if _LONE_SURROGATE.search(text) is not None:
+        text = _LONE_SURROGATE.sub("\ufffd", text)
+    return scrub_text(text)
 
 
 @functools.cache
