@@ -349,6 +349,16 @@ def test_what_is_an_expression(text: str, expected: Any) -> None:
     assert evaluate_value({"k": text}, env) == {"k": expected}
 
 
+@pytest.mark.parametrize("text", ["[]", "[ ]", "[\n]"])
+def test_an_empty_expression_is_a_syntax_error(text: str) -> None:
+    """ARM's parser expects a function name after '[': an empty expression fails the deployment."""
+    with pytest.raises(arm_expressions.ExpressionError):
+        evaluate_string(text, Environment())
+    with pytest.raises(arm_expressions.ExpressionError):
+        evaluate_value({"k": [text]}, Environment())
+    assert evaluate_string("[" + text, Environment()) == text  # escaped, it is the literal
+
+
 _PIECES = st.sampled_from(
     [
         "[",
@@ -457,6 +467,26 @@ def test_resources_of_an_inline_nested_deployment_are_seen(tmp_path: Path, scope
     assert verdict("postgres_no_firewall_rules", load(tmp_path, document)) == Verdict.FAIL
 
 
+def test_an_inner_scope_template_in_another_case_is_kept_as_written(tmp_path: Path) -> None:
+    """The deployment's own body keeps its inner-scope template unevaluated, whatever the case of its keys."""
+    inner = template(server(name="[parameters('name')]"), parameters={"name": {"type": "string"}})
+    deployment = {
+        "type": "Microsoft.Resources/deployments",
+        "apiVersion": "2022-09-01",
+        "name": "nested",
+        "Properties": {
+            "mode": "Incremental",
+            "ExpressionEvaluationOptions": {"Scope": "inner"},
+            "Parameters": {"name": {"value": "psql-inner"}},
+            "Template": inner,
+        },
+    }
+    inventory = load(tmp_path, template(deployment, parameters={"name": {"type": "string", "defaultValue": "outer"}}))
+    (nested,) = inventory.of_type("Microsoft.Resources/deployments")
+    assert nested.body["properties"]["template"]["resources"][0]["name"] == "[parameters('name')]"
+    assert [r.name for r in inventory.of_type(SERVER)] == ["psql-inner"]
+
+
 def test_a_linked_deployment_is_a_gap(tmp_path: Path) -> None:
     linked = {
         "type": "Microsoft.Resources/deployments",
@@ -514,6 +544,8 @@ MALFORMED = [
     '{"resources": [{"type": "Microsoft.Network/networkSecurityGroups", "name": "n", "resources": 3}]}',
     '{"parameters": {"p": 3}, "resources": []}',
     '{"resources": [{"type": "Microsoft.Network/networkSecurityGroups", "name": "a/b"}]}',
+    '{"resources": [{"type": "Microsoft.Network/networkSecurityGroups", "name": "[]"}]}',
+    '{"resources": [{"type": "Microsoft.Network/networkSecurityGroups", "name": "n", "tags": {"[]": "x"}}]}',
 ]
 
 

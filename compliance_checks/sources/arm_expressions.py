@@ -1119,10 +1119,10 @@ def evaluate_string(text: str, env: Environment) -> Any:
     if len(text) >= 2 and text[0] == "[" and text[-1] == "]":
         if text[1] == "[":
             return text[1:]
-        body = text[1:-1]
-        if not body.strip():
-            return text
-        return evaluate(parse(body), env)
+        # "[]" and "[ ]" are expressions too, and empty ones: ARM's parser refuses them (it expects a function
+        # name), so the template would not deploy (ExpressionParser.ParseLanguageExpression, Azure/bicep
+        # src/Arm.Expression/Parsers/ExpressionParser.cs). parse() says so.
+        return evaluate(parse(text[1:-1]), env)
     return text
 
 

@@ -724,13 +724,20 @@ class _Template:
         source = {key: value for key, value in resource.items() if key.lower() not in _TEMPLATE_KEYS}
         raw_template: Any = None
         inner = False
-        if full_type.lower() == _DEPLOYMENTS and isinstance(source.get("properties"), dict):
-            options = source["properties"].get("expressionEvaluationOptions")
-            scope = options.get("scope") if isinstance(options, dict) else None
-            if isinstance(scope, str) and scope.lower() == "inner" and "template" in source["properties"]:
+        props_key = next((key for key in source if key.lower() == "properties"), "properties")
+        if full_type.lower() == _DEPLOYMENTS and isinstance(source.get(props_key), dict):
+            # Spelled as _nested reads it (any case): an inner-scope template is kept as written, not evaluated here.
+            fields = {key.lower(): key for key in source[props_key]}
+            options = source[props_key].get(fields.get("expressionevaluationoptions", ""))
+            scope = (
+                next((v for k, v in options.items() if k.lower() == "scope"), None)
+                if isinstance(options, dict)
+                else None
+            )
+            if isinstance(scope, str) and scope.lower() == "inner" and "template" in fields:
                 inner = True
-                source["properties"] = dict(source["properties"])
-                raw_template = source["properties"].pop("template")
+                source[props_key] = dict(source[props_key])
+                raw_template = source[props_key].pop(fields["template"])
         evaluated = self._evaluate(source, env, here)
         if not isinstance(evaluated, dict):  # a resource-level property name nobody knows: the body is unknown
             evaluated = {"properties": evaluated}
@@ -752,7 +759,9 @@ class _Template:
                 extra[key] = value
         for key, value in extra.items():
             properties.setdefault(key, value)
-        template = properties.pop("template", None) if full_type.lower() == _DEPLOYMENTS else None
+        template = None
+        if full_type.lower() == _DEPLOYMENTS:
+            template = properties.pop(next((k for k in properties if k.lower() == "template"), "template"), None)
         properties = flatten(properties)  # secrets: Resource.create redacts them by schema (redaction.py)
         if inner:
             properties["template"] = raw_template
