@@ -1,8 +1,10 @@
 """ARM service APIs for what Resource Graph does not carry: site configuration, database settings, diagnostics, roles.
 
-Each function reads one resource's details and returns raw REST bodies. A 404
-on a single named child means "not configured" (an empty answer); every other
-failure raises CollectionError and becomes a gap for the types it would have read.
+Each function reads one resource's details and returns raw REST bodies. Every
+failure raises CollectionError and becomes a gap for the types it would have
+read, a 404 included: what is read here belongs to a resource Resource Graph
+listed (see :func:`site_config`), so "not found" means it went away between the
+listing and the read, never "not configured".
 """
 
 from __future__ import annotations
@@ -19,29 +21,50 @@ AUTHORIZATION_API: Final = "2022-04-01"
 
 Body = dict[str, Any]
 
+# The SiteConfig fields the checks judge (webapp_min_tls_version, webapp_ftps_disabled, webapp_scm_ip_restricted).
+# A config/web answer, from Resource Graph or from GET, that does not carry one of them says nothing about it: the
+# field is never taken as its default. GET config/web (API 2024-04-01) returns every SiteConfig property, null where
+# unset (Azure/azure-rest-api-specs specification/web/resource-manager/Microsoft.Web/stable/2024-04-01/
+# CommonDefinitions.json#/definitions/SiteConfig; tests/live/estate.py site_config_web); a Resource Graph row may be
+# a snapshot of another API version. tests/test_live_adversarial.py checks that this covers every siteConfig path a
+# check reads.
+SITE_CONFIG_FIELDS: Final = (
+    "minTlsVersion",
+    "scmMinTlsVersion",
+    "ftpsState",
+    "ipSecurityRestrictions",
+    "ipSecurityRestrictionsDefaultAction",
+    "scmIpSecurityRestrictions",
+    "scmIpSecurityRestrictionsDefaultAction",
+    "scmIpSecurityRestrictionsUseMain",
+)
+_SITE_CONFIG_KEYS: Final = frozenset(name.lower() for name in SITE_CONFIG_FIELDS)
+
+
+def complete_site_config(body: Body) -> bool:
+    """Whether a ``config/web`` body carries every field the checks judge (property names compare in any case)."""
+    properties = body.get("properties")
+    return isinstance(properties, dict) and {str(key).lower() for key in properties} >= _SITE_CONFIG_KEYS
+
 
 def _listed(rest: RestClient, path: str, api_version: str) -> list[Body]:
     return [item for page in rest.pages(path, {"api-version": api_version}) for item in page]
-
-
-def _optional(rest: RestClient, path: str, api_version: str) -> list[Body]:
-    try:
-        return [rest.get(path, {"api-version": api_version})]
-    except CollectionError as exc:
-        if exc.status == 404:
-            return []
-        raise
 
 
 def site_config(rest: RestClient, site_id: str, *, web: bool = True, auth: bool = True) -> list[Body]:
     """``config/web`` (what ``GET site`` leaves null) and ``config/authsettingsV2``, as asked.
 
     ``config/web`` comes from Resource Graph's ``appserviceresources`` for every site it returns
-    (``resource_graph.SITE_CONFIG_QUERY``); the collector reads it here only for a site that table did not return.
+    (``resource_graph.SITE_CONFIG_QUERY``); the collector reads it here only for a site that table did not return,
+    or returned without a field the checks judge. Both are singleton documents of the site in WebApps.json
+    (WebApps_GetConfiguration, WebApps_GetAuthSettingsV2WithoutSecrets, API 2024-04-01), and a GET of authsettingsV2
+    that was never set still answers a document (``platform.enabled`` false, Azure/azure-cli#30322 as quoted in
+    tests/live/estate.py). A 404 therefore says the site went away since it was listed, not what its settings are:
+    a gap (ERROR), never "Easy Auth not configured" (which the check would judge as a FAIL it cannot verify).
     """
     return [
-        *(_optional(rest, f"{site_id}/config/web", WEB_API) if web else []),
-        *(_optional(rest, f"{site_id}/config/authsettingsV2", WEB_API) if auth else []),
+        *([rest.get(f"{site_id}/config/web", {"api-version": WEB_API})] if web else []),
+        *([rest.get(f"{site_id}/config/authsettingsV2", {"api-version": WEB_API})] if auth else []),
     ]
 
 

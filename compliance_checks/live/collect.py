@@ -98,6 +98,9 @@ class Task:
     run: Callable[[], list[Body]]
     located: bool = False
     api: str = "arm"  # "graph": Microsoft Graph objects (an id, no ARM type)
+    # A read of one resource's details: every body it returns must be under this resource ID (any case), or it is
+    # another resource's (server B's firewall rules answered as A's would leave B without rules: a false PASS).
+    owner: str = ""
 
 
 @dataclass
@@ -287,17 +290,19 @@ class Collector:
             if "details" not in started and {RESOURCES, SITE_CONFIGS} <= finished:
                 started.add("details")
                 resources = _unique(done.get(RESOURCES, []), result)
-                configs = _unique(done.get(SITE_CONFIGS, []), result)
                 kept.extend(resources)
-                site_configs.extend(configs)
                 # Every page was handed on before the query ended; this only catches what was not.
                 more += page_arrived(resources)
-                if SITE_CONFIGS in done:  # failed: its gap stands for every site, nothing is read again per site
-                    configured = {str(c["id"]).lower().removesuffix("/config/web") for c in configs}
+                # Failed, or an answer that is not what was asked: its gap stands for every site, nothing is read
+                # again per site.
+                usable = _site_config_rows(done[SITE_CONFIGS], result, where) if SITE_CONFIGS in done else None
+                if usable is not None:
+                    configs, answered = usable
+                    site_configs.extend(configs)
                     lagging = [
                         b
                         for b in resources
-                        if str(b.get("type", "")).lower() == SITES and str(b["id"]).lower() not in configured
+                        if str(b.get("type", "")).lower() == SITES and str(b["id"]).lower() not in answered
                     ]
                     more += follow_ups(self._web_config_tasks(arm_rest, lagging))
                 if settings.include_graph:
@@ -445,6 +450,7 @@ class Collector:
                 (SITE_CONFIG,),
                 str(site["id"]),
                 partial(arm.site_config, rest, str(site["id"]), web=True, auth=False),
+                owner=str(site["id"]),
             )
             for site in sites
         ]
@@ -462,6 +468,7 @@ class Collector:
                         (SITE_CONFIG,),
                         rid,
                         partial(arm.site_config, rest, rid, web=False),
+                        owner=rid,
                     ),
                     Task(
                         f"publishing and bindings of {rid}",
@@ -471,12 +478,14 @@ class Collector:
                         ),
                         rid,
                         partial(arm.site_publishing, rest, rid),
+                        owner=rid,
                     ),
                     Task(
                         f"app setting names of {rid}",
                         ("Microsoft.Web/sites/config/appsettings",),
                         rid,
                         partial(arm.site_app_setting_names, rest, rid),
+                        owner=rid,
                     ),
                 ]
             elif kind == SERVERS:
@@ -486,12 +495,14 @@ class Collector:
                         ("Microsoft.DBforPostgreSQL/flexibleServers/firewallRules",),
                         rid,
                         partial(arm.postgres_firewall_rules, rest, rid),
+                        owner=rid,
                     ),
                     Task(
                         f"server parameters of {rid}",
                         ("Microsoft.DBforPostgreSQL/flexibleServers/configurations",),
                         rid,
                         partial(arm.postgres_configurations, rest, rid),
+                        owner=rid,
                     ),
                 ]
             if kind in diagnosed:
@@ -501,6 +512,7 @@ class Collector:
                         ("Microsoft.Insights/diagnosticSettings",),
                         rid,
                         partial(arm.diagnostic_settings, rest, rid),
+                        owner=rid,
                     )
                 )
         return tasks
@@ -647,8 +659,14 @@ def _graph_problem(body: Any) -> str | None:
 def _screened(task: Task, bodies: Sequence[Any], result: Collection) -> list[Body]:
     """The well-formed bodies of a finished task; each malformed one is a gap (Graph: duplicates too)."""
     kept: list[Body] = []
+    owner = task.owner.lower() + "/"
     for body in bodies:
         problem = (_graph_problem if task.api == "graph" else _arm_problem)(body)
+        if problem is None and task.owner and not str(body["id"]).lower().startswith(owner):
+            # Another resource's item: dropped, and the list it came in is incomplete for its type.
+            problem = f"an entry not under the resource read ({body['id']})"
+            result.gaps.append(Gap(task.types, task.scope, f"malformed answer: {redact(problem)} ({task.label})"))
+            continue
         if problem is None:
             kept.append(body)
             continue
@@ -673,6 +691,39 @@ def _screened(task: Task, bodies: Sequence[Any], result: Collection) -> list[Bod
         else:
             result.gaps.append(Gap(task.types, f"{task.scope}/{key}", CONFLICTING, task.located))
     return unique
+
+
+def _site_config_rows(rows: Sequence[Body], result: Collection, scope: str) -> tuple[list[Body], set[str]] | None:
+    """The ``appserviceresources`` rows the collector may join to sites: (usable rows, sites a row answered for).
+
+    Each row must be a site's ``config/web``: type ``microsoft.web/sites/config`` and an ID that names that type and
+    ends in ``/config/web`` (the query asks for nothing else; a slot's configuration, ``microsoft.web/sites/slots/
+    config``, is another type). A row that is not makes the whole answer untrustworthy: None, and a gap for every
+    site's configuration. Rows join their site by ID, case-insensitively, nothing else.
+
+    Two different rows for one site: dropped and a gap (:func:`_unique`); the site counts as answered, so its
+    configuration is UNKNOWN, not quietly read again. A row without a field the checks judge
+    (:func:`arm.complete_site_config`) is not used and its site is read per site, as a site without a row is.
+    """
+    for row in rows:
+        rid, kind = str(row["id"]), str(row["type"])
+        if (
+            kind.lower() != SITE_CONFIG.lower()
+            or type_of_id(rid).lower() != kind.lower()
+            or not rid.lower().endswith("/config/web")
+        ):
+            shown = redact(f"{rid}, type {kind}")
+            problem = f"malformed answer: a row that is not a site's config/web ({shown}) ({SITE_CONFIGS})"
+            result.gaps.append(Gap((SITE_CONFIG,), scope, problem))
+            return None
+    answered = {str(row["id"]).lower().removesuffix("/config/web") for row in rows}
+    usable: list[Body] = []
+    for row in _unique(rows, result):
+        if arm.complete_site_config(row):
+            usable.append(row)
+        else:
+            answered.discard(str(row["id"]).lower().removesuffix("/config/web"))
+    return usable, answered
 
 
 def _unique(bodies: Sequence[Body], result: Collection) -> list[Body]:

@@ -15,8 +15,12 @@ the current page"), ``resultTruncated`` (``"true"``/``"false"``, a string) and
 ``data``; ``$skipToken`` is optional. ``examples/ResourcesNextPageQuery.json``
 shows a page: ``totalRecords`` 386, ``count`` 3, three rows, a ``$skipToken``.
 So every page's ``count`` must equal its rows, every page must report the same
-``totalRecords``, and the rows received over all pages must add up to it;
-anything else is an incomplete answer (a gap), never a smaller estate.
+``totalRecords``, and the rows received over all pages must add up to it, never
+exceed it; every page must say ``resultTruncated`` and say ``"false"`` ("When
+resultTruncated is true, the $skipToken property isn't set", Microsoft Learn
+governance/resource-graph/concepts/paging-results: a truncated page is not a
+page of a whole answer); a ``$skipToken`` seen before is a loop. Anything else
+is an incomplete answer (a gap), never a smaller estate.
 """
 
 from __future__ import annotations
@@ -83,6 +87,16 @@ def quota_wait(headers: Mapping[str, str], cap: float) -> float:
     return min(resets, cap)
 
 
+def _flag(value: Any) -> bool | None:
+    """``resultTruncated``: the spec's string enum ``"true"``/``"false"`` (Learn calls it a Boolean, so a JSON
+    boolean is read too); anything else, or nothing, is None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
 def _integer(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
@@ -135,25 +149,39 @@ def query(
                     url,
                     f"Resource Graph reports {page_total} resources, more than the {MAX_RESOURCES} an audit reads",
                 )
-            total = page_total
-            received += len(rows)
-            # Rows go to the caller as they come, but the caller keeps none of them unless the query ends well.
-            yield from rows
-            on_page(len(rows))
+            truncated = _flag(reply.body.get("resultTruncated"))
+            if truncated is None:
+                raise CollectionError(
+                    "POST",
+                    url,
+                    "Resource Graph answer lacks 'resultTruncated' ('true' or 'false'), which it must carry",
+                )
+            if truncated:
+                # "When resultTruncated is true, the $skipToken property isn't set" (Microsoft Learn,
+                # governance/resource-graph/concepts/paging-results): a truncated page is never part of a whole
+                # answer, whether or not it also carries a token.
+                raise CollectionError("POST", url, "Resource Graph truncated the result (resultTruncated is true)")
             raw_token = reply.body.get("$skipToken")
             if raw_token is not None and not isinstance(raw_token, str):
                 raise CollectionError("POST", url, "Resource Graph $skipToken is not a string")
             token = raw_token or None
-            if token is None and str(reply.body.get("resultTruncated", "false")).lower() == "true":
-                raise CollectionError("POST", url, "Resource Graph truncated the result without a $skipToken")
+            if token is not None and token in seen:
+                raise CollectionError("POST", url, "$skipToken repeats an earlier page (a paging loop)")
+            total = page_total
+            received += len(rows)
+            if received > total:
+                raise CollectionError(
+                    "POST", url, f"Resource Graph reported totalRecords {total} but more rows ({received}) arrived"
+                )
+            # Rows go to the caller as they come, but the caller keeps none of them unless the query ends well.
+            yield from rows
+            on_page(len(rows))
             if token is None:
                 if received != total:
                     raise CollectionError(
                         "POST", url, f"Resource Graph reported totalRecords {total} but {received} rows arrived"
                     )
                 break
-            if token in seen:
-                raise CollectionError("POST", url, "$skipToken repeats an earlier page (a paging loop)")
             seen.add(token)
             wait = quota_wait(reply.headers, settings.max_retry_after)
             if wait:

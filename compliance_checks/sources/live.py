@@ -7,7 +7,8 @@ resources; a site's ``config/web`` replaces the sparse ``siteConfig`` that
 ``GET site`` returns, and its app setting names become
 ``siteConfig.appSettings`` (values are never kept). A site whose
 configuration could not be read gets ``siteConfig`` UNKNOWN, never the
-sparse one; so does every deployment slot, whose ``config/web`` the collector
+sparse one, and a field the checks judge that the configuration read does not
+carry is UNKNOWN (``SITE_CONFIG_FIELDS``), never its default; so does every deployment slot, whose ``config/web`` the collector
 does not read. The site and slot model is then the one of
 :mod:`compliance_checks.sources.webapp` (app settings sorted by name). A VPN audience's service principal carries the assignments read
 with it (``appRoleAssignedTo``); they become ``Microsoft.Graph/appRoleAssignments``
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from compliance_checks.inventory import SECRET, UNKNOWN, Inventory, Resource, type_of_id
+from compliance_checks.live.arm import SITE_CONFIG_FIELDS
 from compliance_checks.live.collect import Collection
 from compliance_checks.live.graph import (
     APP_ROLE_ASSIGNED_TO,
@@ -99,12 +101,17 @@ def _with_site_config(site: Resource, config: Mapping[str, Any] | None, names: I
     if not isinstance(site.body.get("properties"), dict):
         return site  # properties unreadable: every check of the site says so
     properties = dict(site.body["properties"])
-    if config is None:
-        site_config: Any = UNKNOWN  # never judge the sparse siteConfig of GET site
+    raw = None if config is None else config.get("properties")
+    if not isinstance(raw, dict):
+        site_config: Any = UNKNOWN  # never judge the sparse siteConfig of GET site, nor an empty one
     else:
-        site_config = flatten(config.get("properties") or {})
+        site_config = flatten(raw)
         site_config = dict(site_config) if isinstance(site_config, dict) else UNKNOWN
     if isinstance(site_config, dict):
+        # A judged field the answer does not carry is unknown, never its default (SITE_CONFIG_FIELDS); null stays
+        # null: the service said it is not set.
+        present = {str(key).lower() for key in site_config}
+        site_config.update({name: UNKNOWN for name in SITE_CONFIG_FIELDS if name.lower() not in present})
         site_config["appSettings"] = UNKNOWN if names is None else [{"name": n, "value": SECRET} for n in names]
     properties["siteConfig"] = site_config
     return site.with_body({**site.body, "properties": properties})
