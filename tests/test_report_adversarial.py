@@ -565,3 +565,17 @@ def test_a_report_of_an_input_whose_name_is_not_utf8_is_written(tmp_path: Path) 
     assert main(["verify-report", str(out)]) == EXIT_OK
     written = read_results(out / "results.json")
     assert written["run"]["inputs"][0]["path"] == str(name)
+
+
+def test_a_finding_that_did_not_run_or_has_an_unknown_verdict_is_no_passing_testcase() -> None:
+    # The results schema allows NOT_RUN on a finding; junit.xml showed it (and any verdict it did not know)
+    # as a passing testcase, which a CI gate reads as verified.
+    document: Doc = json.loads(SAMPLE.read_text(encoding="utf-8"))
+    first, second = document["findings"][0], document["findings"][3]
+    first["verdict"], second["verdict"] = "NOT_RUN", "SOMETHING_NEW"
+    root = ET.fromstring(render_junit(document).removeprefix(XML_DECLARATION))
+    outcomes: dict[tuple[str | None, str | None], list[str]] = {}
+    for case in root.iter("testcase"):
+        outcomes.setdefault((case.get("classname"), case.get("name")), []).extend(child.tag for child in case)
+    assert "skipped" in outcomes[(first["checkId"], first["resourceId"])]
+    assert "error" in outcomes[(second["checkId"], second["resourceId"])]

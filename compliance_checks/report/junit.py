@@ -12,6 +12,8 @@ FAIL                    ``<failure message=… type=severity>``, evidence as tex
 FAIL, waived            ``<skipped message="waived: …">``
 ERROR                   ``<error message=… type=severity>``
 MANUAL, NOT_APPLICABLE  ``<skipped message=…>``
+NOT_RUN                 ``<skipped message="not run: …">``
+any other               ``<error>`` (never a pass)
 ======================  =======================================================
 
 A claim without findings (an organisational claim, resting on an attestation)
@@ -249,7 +251,10 @@ def _verdict_outcome(finding: Mapping[str, Any], check: Mapping[str, Any] | None
         return _Outcome("skipped", f"manual: {message}")
     if verdict == "NOT_APPLICABLE":
         return _Outcome("skipped", f"not applicable: {message}")
-    return None
+    if verdict == "NOT_RUN":  # the schema allows it on a finding: nothing was verified, so never a pass
+        return _Outcome("skipped", f"not run: {message}")
+    # A verdict this writer does not know (a newer document): not a pass, which a CI gate would trust.
+    return _Outcome("error", f"verdict {verdict}: {message}", finding["severity"], _details(finding, check))
 
 
 def _waived(waiver: Mapping[str, Any]) -> str:
@@ -307,7 +312,9 @@ def _document_case(item: Mapping[str, Any], gated: bool = True) -> _Case:
         "ERROR": _Outcome("error", message, POLICY_SUITE, text),
         "MANUAL": _Outcome("skipped", f"manual: {message}"),
         "NOT_APPLICABLE": _Outcome("skipped", f"not applicable: {message}"),
-    }.get(verdict)
+        "NOT_RUN": _Outcome("skipped", f"not run: {message}"),
+        "PASS": None,
+    }.get(verdict, _Outcome("error", f"verdict {verdict}: {message}", POLICY_SUITE, text))  # never a pass
     return _Case(DOCUMENT_CLASSNAME, name, outcome)
 
 
