@@ -177,7 +177,7 @@ def preview_document(synthesis: Synthesis) -> dict[str, Any]:
         "config": {"smart-portal:environment": synthesis.stack},
         "steps": steps,
         "duration": 1_000_000_000,
-        "changeSummary": {"same": len(steps) - 5, "create": 1, "update": 1, "replace": 1, "delete": 1},
+        "changeSummary": {"same": len(steps) - 6, "create": 1, "update": 1, "replace": 1, "delete": 1},
     }
 
 
@@ -333,7 +333,7 @@ def test_hand_written_stack_export() -> None:
         "Microsoft.Network/virtualNetworks/subnets": 1,
         "Microsoft.DBforPostgreSQL/flexibleServers": 1,
         "Microsoft.DBforPostgreSQL/flexibleServers/configurations": 1,  # a versioned token
-        "Microsoft.Web/sites": 1,  # the copy pending deletion is gone
+        "Microsoft.Web/sites": 2,  # the copy pending deletion (delete: true) still exists, and is audited
         "Microsoft.Graph/groups": 1,
     }
     server = inventory.get(f"{PREFIX}/Microsoft.DBforPostgreSQL/flexibleServers/psql-smartportal-dev-gwc")
@@ -386,6 +386,7 @@ def test_hand_written_preview() -> None:
 def test_preview_subscription_can_be_given(tmp_path: Path) -> None:
     document = json.loads(PREVIEW_FIXTURE.read_text(encoding="utf-8"))
     document["steps"] = [s for s in document["steps"] if s["op"] == "create"]
+    document["changeSummary"] = {"create": 2}  # no "same" steps are left, and the summary says so
     inventory = load_pulumi_preview(write(tmp_path, document), subscription_id="11111111-2222-3333-4444-555555555555")
     (server,) = inventory.of_type("Microsoft.DBforPostgreSQL/flexibleServers")
     assert server.id.startswith("/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/")

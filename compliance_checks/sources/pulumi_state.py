@@ -10,11 +10,23 @@ when there are no outputs. Secrets appear as
 SECRET: their content is never kept.
 
 Skipped: the stack (``pulumi:pulumi:Stack``), providers (``pulumi:providers:*``),
-component resources (``custom: false``), ``random:*``, resources pending
-deletion (``delete: true``) and other providers' resources. An azure-native
-token missing from ``infra.azure_types.ARM_ID_TEMPLATES`` is an InputError.
-Versioned azure-native tokens (``azure-native:network/v20240301:VirtualNetwork``)
-map like the default version.
+component resources (``custom: false``), ``random:*``, other providers'
+resources and resources ``pendingReplacement`` (deleted by a delete-before-replace,
+not yet recreated: they no longer exist). An azure-native token missing from
+``infra.azure_types.ARM_ID_TEMPLATES`` is an InputError. Versioned azure-native
+tokens (``azure-native:network/v20240301:VirtualNetwork``) map like the default version.
+
+The Pulumi state format (``DeploymentV3`` and ``ResourceV3`` in pulumi/pulumi
+sdk/go/common/apitype/core.go) decides the rest. A resource ``delete: true``
+"should be deleted during the next update": the old copy of a replaced resource
+whose deletion failed or was interrupted. It still exists, so it is kept (its
+origin says "pending deletion"), unless a live entry has the same ARM ID (then
+the live entry is that resource's newer state). More than one live entry for one
+URN is refused, as Pulumi's own integrity check refuses it ("duplicate resource
+(not marked for deletion)", ``Snapshot.VerifyIntegrity`` in
+pkg/resource/deploy/snapshot.go). An export with ``pending_operations`` (an
+update was interrupted: a resource being created may exist and be in no entry)
+or with ``metadata.integrity_error`` is refused: it does not describe the estate.
 """
 
 from __future__ import annotations
@@ -231,6 +243,7 @@ def load_pulumi_state(path: Path, *, max_bytes: int = STREAM_MAX_BYTES) -> Inven
     waiting: list[tuple[str, dict[str, Any]]] = []
     subscription: str | None = None
     count = 0
+    seen = _Seen()
     try:
         for place, raw in stream.items():
             count += 1
@@ -245,22 +258,60 @@ def load_pulumi_state(path: Path, *, max_bytes: int = STREAM_MAX_BYTES) -> Inven
                 entries, waiting = waiting, []
             else:
                 entries = [(place, entry)]
-            _convert_all(source, entries, subscription, resources)
+            _convert_all(source, entries, subscription, resources, seen)
         _check_top(source, stream.skeleton)
-        _convert_all(source, waiting, subscription or ZERO_SUBSCRIPTION, resources)
+        _convert_all(source, waiting, subscription or ZERO_SUBSCRIPTION, resources, seen)
     except RecursionError:
         raise InputError(source, "", "values nested too deeply") from None
+    if seen.pending_deletion:  # rare (a failed or interrupted replacement): the live copy of an ID wins
+        live = {r.id_key for r in resources}
+        for resource in seen.pending_deletion:
+            if resource.id_key not in live:
+                live.add(resource.id_key)
+                resources.append(resource)
     return build_inventory(resources, SOURCE)
 
 
+class _Seen:
+    """What one export has shown so far: the URNs of live entries and the resources pending deletion."""
+
+    __slots__ = ("live_urns", "pending_deletion")
+
+    def __init__(self) -> None:
+        self.live_urns: set[str] = set()
+        self.pending_deletion: list[Resource] = []
+
+
+def _flag(source: str, place: str, entry: Mapping[str, Any], name: str) -> bool:
+    """A ResourceV3 boolean (``delete``, ``pendingReplacement``): absent is false, anything but a boolean is refused."""
+    value = entry.get(name, False)
+    if not isinstance(value, bool):
+        raise InputError(source, join(place, name), f"expected a boolean, got {kind(value)}")
+    return value
+
+
 def _convert_all(
-    source: str, entries: list[tuple[str, dict[str, Any]]], subscription: str, into: list[Resource]
+    source: str, entries: list[tuple[str, dict[str, Any]]], subscription: str, into: list[Resource], seen: _Seen
 ) -> None:
     for place, entry in entries:
-        if entry.get("delete") is True:
-            continue  # an old copy awaiting deletion after a replacement
+        pending_deletion = _flag(source, place, entry, "delete")
+        if _flag(source, place, entry, "pendingReplacement"):
+            continue  # deleted by a delete-before-replace and not yet recreated: it does not exist
+        urn = entry.get("urn")
+        if not pending_deletion and isinstance(urn, str):
+            if urn in seen.live_urns:
+                raise InputError(
+                    source, join(place, "urn"), f"{one_line(urn)}: a second live entry for this URN (Pulumi refuses it)"
+                )
+            seen.live_urns.add(urn)
         resource = convert(source, entry, source_name=SOURCE, place=place, subscription_id=subscription)
-        if resource is not None:
+        if resource is None:
+            continue
+        if pending_deletion:
+            seen.pending_deletion.append(
+                resource.with_body(resource.body, origin=f"{resource.origin} (pending deletion)")
+            )
+        else:
             into.append(resource)
 
 
@@ -276,6 +327,26 @@ def _check_top(source: str, document: Any) -> None:
     raw = deployment.get("resources")
     if raw is not None:
         expect_list(source, "/deployment/resources", raw)
+    pending = deployment.get("pending_operations")
+    if pending is not None and expect_list(source, "/deployment/pending_operations", pending):
+        operation = pending[0]
+        described = operation.get("type") if isinstance(operation, Mapping) else None
+        target = operation.get("resource") if isinstance(operation, Mapping) else None
+        urn = target.get("urn") if isinstance(target, Mapping) else None
+        what = f"{show(described)} {one_line(urn)}" if isinstance(urn, str) else show(described)
+        raise InputError(
+            source,
+            "/deployment/pending_operations/0",
+            f"an interrupted update left {len(pending)} operation(s) pending ({what}): the state may not describe"
+            " the estate; run `pulumi refresh` and export again",
+        )
+    metadata = deployment.get("metadata")
+    if metadata is not None:
+        problem = expect_object(source, "/deployment/metadata", metadata).get("integrity_error")
+        if problem is not None:
+            raise InputError(
+                source, "/deployment/metadata/integrity_error", "Pulumi recorded an integrity error in this state"
+            )
 
 
 __all__ = ["SOURCE", "build_inventory", "canonical_token", "convert", "load_pulumi_state"]
