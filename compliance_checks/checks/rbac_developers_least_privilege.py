@@ -151,8 +151,33 @@ def _role_permissions(inventory: Inventory, role: str) -> tuple[str, Any]:
     """(role label, permissions in ARM's folded shape) for a role definition GUID.
 
     Several definitions of one GUID (the same role read at two scopes, or copies that disagree): their permission
-    blocks together, so that what any of them grants counts and any unreadable one leaves the role unknown.
+    blocks together, so that what any of them grants counts and any unreadable one leaves the role unknown. Once
+    per GUID: an estate's thousands of assignments name a few roles, each of which may be read at many scopes.
     """
+    answers: dict[str, tuple[str, Any]] = inventory.derived("rbac.permissions_by_guid", dict)
+    found = answers.get(role)
+    if found is None:
+        found = answers[role] = _role_permissions_once(inventory, role)
+    return found
+
+
+def _role_grants(inventory: Inventory, role: str) -> tuple[str, list[str] | None, str]:
+    """(role label, the promise-bearing operations it grants or None, why that is unknown), once per GUID."""
+    answers: dict[str, tuple[str, list[str] | None, str]] = inventory.derived("rbac.grants_by_guid", dict)
+    found = answers.get(role)
+    if found is None:
+        label, permissions = _role_permissions(inventory, role)
+        try:
+            if isinstance(permissions, UnknownRole):
+                raise UnknownPermissions(permissions.reason)
+            found = (label, _granted(permissions), "")
+        except UnknownPermissions as exc:
+            found = (label, None, str(exc))
+        answers[role] = found
+    return found
+
+
+def _role_permissions_once(inventory: Inventory, role: str) -> tuple[str, Any]:
     index = inventory.derived("rbac.definitions_by_guid", lambda: _definitions_by_guid(inventory))
     unplaced = index.get(_UNPLACED, [])
     if unplaced:
@@ -308,14 +333,7 @@ class DevelopersLeastPrivilege(Check):
                 )
                 continue
             role = role_value.rsplit("/", 1)[-1].strip().lower()  # as well_known.lookup reads it: blanks ignored
-            label, permissions = _role_permissions(inventory, role)
-            try:
-                if isinstance(permissions, UnknownRole):
-                    raise UnknownPermissions(permissions.reason)
-                granted = _granted(permissions)
-            except UnknownPermissions as exc:
-                granted = None
-                unknown = str(exc)
+            label, granted, unknown = _role_grants(inventory, role)
             evidence = (
                 Evidence("properties.roleDefinitionId", f"{label} ({role})", "no promise-bearing operation"),
                 Evidence("grants", granted, "none of " + ", ".join((*PROMISE_BEARING, *PROMISE_BEARING_DATA))),
