@@ -184,6 +184,41 @@ def test_the_streamed_reader_accepts_exactly_what_read_json_accepts(
         assert "\n" not in streamed[1]
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.text(  # the inside of a JSON string: no quote, backslash or control character
+        st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"], exclude_characters='"\\'), max_size=40
+    ),
+    cut=st.integers(0, 200),
+    bad=st.sampled_from(
+        [b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"\xe2\x82", b"\xf0\x9f\x98", b"\x80", b"\xe2\x82\xff"]
+    ),
+    bom=st.booleans(),
+    chunk=st.sampled_from([1, 2, 3, 4, 5, 7, 1 << 20]),
+)
+def test_bytes_that_are_not_utf8_are_named_by_their_place_in_the_whole_file(
+    tmp_path_factory: pytest.TempPathFactory, *, text: str, cut: int, bad: bytes, bom: bool, chunk: int
+) -> None:
+    """Wherever the chunks cut (inside the bad sequence, after a held-back partial character, after a BOM)."""
+    head = (b"\xef\xbb\xbf" if bom else b"") + b'{"deployment": {"resources": ["'
+    body = text.encode("utf-8")
+    body = body[: min(cut, len(body))]
+    while body:  # cut on a character boundary: the only bad bytes are the ones inserted
+        try:
+            body.decode("utf-8")
+            break
+        except UnicodeDecodeError:
+            body = body[:-1]
+    data = head + body + bad + b'"]}}'
+    with pytest.raises(UnicodeDecodeError) as reference:
+        data.decode("utf-8")  # a BOM is valid UTF-8: the reference counts from the file's first byte
+    path = tmp_path_factory.mktemp("utf8") / "doc.json"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match="not UTF-8 text") as caught:
+        list(JsonStream(path, PATH, max_bytes=1 << 20, expected="x", chunk=chunk).items())
+    assert caught.value.place == f"byte {reference.value.start}"
+
+
 @pytest.mark.parametrize(
     ("text", "place"),
     [

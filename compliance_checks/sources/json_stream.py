@@ -119,7 +119,12 @@ class JsonStream:
         try:
             text = self._utf8.decode(data, final=not data)
         except UnicodeDecodeError as exc:
-            raise InputError(self.source, f"byte {start + exc.start}", "not UTF-8 text") from None
+            # The decoder counts from the bytes it held back from the last read (a character cut by the chunk),
+            # and after a BOM at the file's start: the place is the offending byte in the whole file.
+            held = self._utf8.getstate()[0]
+            begin = start - len(held)
+            bom = len(codecs.BOM_UTF8) if begin == 0 and (held + data).startswith(codecs.BOM_UTF8) else 0
+            raise InputError(self.source, f"byte {begin + bom + exc.start}", "not UTF-8 text") from None
         if not data:
             self._eof = True  # the buffer stays as it is: positions in it are still what errors refer to
             return False
