@@ -552,3 +552,33 @@ def test_unknown_is_what_an_unread_config_field_becomes() -> None:
     [resource] = load_live(collection).of_type("Microsoft.Web/sites")
     assert resource.get("properties.siteConfig.ftpsState") is UNKNOWN
     assert resource.get("properties.siteConfig.minTlsVersion") == "1.2"
+
+
+# --- deployment slots: what the collector does not read is a gap, never "none" -----------------------------------
+
+
+def test_a_slots_unread_bindings_policies_and_auth_settings_are_errors_not_absent(audit: Any) -> None:
+    """The collector reads no slot's children (config/web, authsettingsV2, hostNameBindings, publishing policies).
+    A slot (a ``microsoft.web/sites/slots`` row of the ``resources`` table, shaped on the site's row) must then be
+    ERROR for every check that judges those children: "no custom domain bound" (NOT_APPLICABLE) or "Easy Auth not
+    declared" (FAIL) would be claims about data never read."""
+    estate = live.dev_estate()
+    slot = _graph_row(copy.deepcopy(estate.find(live.SITE_ID)))
+    slot.update(id=f"{live.SITE_ID}/slots/staging", name=f"{live.SITE_NAME}/staging", type="microsoft.web/sites/slots")
+    code, results, fake = audit(estate, extra_rows=[slot])
+    assert code == 2
+    assert not [r for r in fake.requests if "/slots/" in r.path.lower()]  # none of its children was read
+    for check in (
+        "webapp_custom_domain_sni",
+        "webapp_easy_auth_disabled",
+        "webapp_basic_auth_disabled",
+        "webapp_min_tls_version",
+        "webapp_scm_ip_restricted",
+        "webapp_no_application_insights",
+    ):
+        found = {f["verdict"] for f in results["findings"] if f["checkId"] == check}
+        assert "ERROR" in found and found <= {"ERROR", "PASS"}, (check, found)
+        slot_verdicts = {
+            f["verdict"] for f in results["findings"] if f["checkId"] == check and "/slots/" in f["resourceId"].lower()
+        }
+        assert slot_verdicts <= {"ERROR"}, (check, slot_verdicts)

@@ -50,6 +50,14 @@ SERVERS = "microsoft.dbforpostgresql/flexibleservers"
 GATEWAYS = "Microsoft.Network/virtualNetworkGateways"
 ROLE_ASSIGNMENTS = "Microsoft.Authorization/roleAssignments"
 ROLE_DEFINITIONS = "Microsoft.Authorization/roleDefinitions"
+SLOTS = "microsoft.web/sites/slots"
+# What the collector never reads of a deployment slot (it reads these per site only): each slot leaves them unread,
+# so the checks that judge a slot's bindings, publishing policies or configuration say ERROR, never "none".
+SLOT_CHILD_TYPES = (
+    "Microsoft.Web/sites/slots/config",
+    "Microsoft.Web/sites/slots/hostNameBindings",
+    "Microsoft.Web/sites/slots/basicPublishingCredentialsPolicies",
+)
 # What one read of a VPN audience delivers; a failure leaves exactly these unread.
 AUDIENCE_TYPES = ("Microsoft.Graph/servicePrincipals", "Microsoft.Graph/appRoleAssignments")
 CONFLICTING = "returned twice with different values"
@@ -334,6 +342,11 @@ class Collector:
             inbox=inbox,
         )
         result.arm.extend(kept)
+        result.gaps.extend(
+            Gap(SLOT_CHILD_TYPES, str(b["id"]), "not read: the live collector does not read deployment slots' children")
+            for b in kept
+            if str(b.get("type", "")).lower() == SLOTS
+        )
         # A per-resource read counts only for a resource the inventory holds: not for a row of a query that failed
         # later, nor for a resource dropped as returned twice with different values.
         held = {str(body["id"]).lower() for body in kept} | {""}  # "": a read of no one resource (role definitions)
