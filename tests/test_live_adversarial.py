@@ -380,6 +380,34 @@ def test_a_partial_resource_graph_answer_is_a_gap_for_every_arm_check(
 
 # --- 3. per-resource reads: failures, answers for another resource, next links ------------------------------------
 
+
+def test_reads_started_from_early_pages_are_dropped_when_a_later_page_fails(
+    audit: Any, rewrite: Callable[[Rewrite], None]
+) -> None:
+    """docs/live-audit.md: the per-resource reads of a page start while the next page is on its way, "though nothing
+    they return is kept unless the whole query ends well". The last ``resources`` page fails for good (503, retried
+    at once by Retry-After 0): the reads of the earlier pages were made, and no ARM check may PASS on them."""
+
+    def last_page_fails(method: str, path: str, query: dict[str, list[str]], body: Any, answer: Answer) -> Answer:
+        token = (body or {}).get("options", {}).get("$skipToken") if isinstance(body, dict) else None
+        if path.lower() == RG_PATH and body["query"].startswith("resources") and token == _token(15):
+            return 503, {"error": {"code": "ServiceUnavailable", "message": "try later"}}, {"Retry-After": "0"}
+        return answer
+
+    rewrite(last_page_fails)
+    code, results, fake = audit(live.dev_estate(), rg_page_cap=5)  # 17 rows: pages at 0, 5, 10, 15
+    started = [r for r in fake.requests if r.path.lower().endswith(("/firewallrules", "/diagnosticsettings"))]
+    assert started, "the early pages' per-resource reads should have started"
+    assert code == 2
+    assert any("503" in r for r in gap_reasons(results)), gap_reasons(results)
+    arm_passes = [
+        f for f in results["findings"] if f["verdict"] == "PASS" and f["resourceId"].startswith("/subscriptions")
+    ]
+    assert arm_passes == []
+    for check in ("postgres_no_firewall_rules", "diagnostic_settings_enabled", "webapp_min_tls_version"):
+        assert set(verdicts(results, check).values()) == {"ERROR"}, (check, verdicts(results, check))
+
+
 PER_RESOURCE_CASES = [
     # (fault pattern, kind, checks that must be ERROR for the resource)
     ("GET .*/config/authsettingsV2$", "not-found", {"webapp_easy_auth_disabled"}),
@@ -532,8 +560,10 @@ def test_an_assignment_below_the_subscription_is_judged(audit: Any, rewrite: Cal
         ("GET .*/providers/Microsoft.Authorization/roleAssignments$", "rbac_developers_least_privilege"),
         ("GET /v1.0/identity/conditionalAccess/policies$", "entra_ca_mfa_for_developers"),
         ("GET /v1.0/groups/[^/]+/members$", "entra_ca_mfa_for_developers"),
+        ("GET .*/firewallRules$", "postgres_no_firewall_rules"),
+        ("GET .*/hostNameBindings$", "webapp_custom_domain_sni"),
     ],
-    ids=["role assignments", "CA policies", "group members"],
+    ids=["role assignments", "CA policies", "group members", "firewall rules", "host name bindings"],
 )
 def test_a_looping_next_link_is_a_gap_and_an_error(audit: Any, pattern: str, check: str) -> None:
     code, results, _ = audit(live.dev_estate(), faults=[Fault(pattern, "loop", times=None)], page_size=1)
