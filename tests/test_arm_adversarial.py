@@ -228,6 +228,28 @@ def test_subnets_of_a_network_that_may_not_exist_may_not_exist(tmp_path: Path) -
     assert subnet.get("condition") is UNKNOWN
 
 
+def test_subnets_of_a_network_of_unknown_name_are_a_gap(tmp_path: Path) -> None:
+    vnet = {
+        "type": "Microsoft.Network/virtualNetworks",
+        "apiVersion": "2023-09-01",
+        "name": "[parameters('vnet')]",
+        "location": LOCATION,
+        "properties": {"subnets": [{"name": "open", "properties": {"addressPrefix": "10.0.0.0/24"}}]},
+    }
+    inventory = load(tmp_path, template(vnet, parameters={"vnet": {"type": "string"}}))
+    with pytest.raises(IncompleteInventory):
+        inventory.of_type("Microsoft.Network/virtualNetworks/subnets")
+
+
+def test_children_of_an_existing_resource_are_a_gap(tmp_path: Path) -> None:
+    child = {"type": "firewallRules", "apiVersion": "2022-12-01", "name": "all", "properties": OPEN_FIREWALL}
+    document = template(server(), {**server(name="other", resources=[child]), "existing": True})
+    inventory = load(tmp_path, document)
+    with pytest.raises(IncompleteInventory):
+        inventory.of_type(f"{SERVER}/firewallRules")
+    assert verdict("postgres_no_firewall_rules", inventory) == Verdict.ERROR
+
+
 def test_a_rule_of_unknown_name_does_not_vanish(tmp_path: Path) -> None:
     """An allow rule whose name is a parameter without a value: which NSG it joins cannot be known."""
     hidden = rule_resource("[concat('nsg/', parameters('rule'))]", ALLOW_DB_FROM_ANYWHERE)

@@ -23,10 +23,13 @@ error and never a guess: ``reference``, ``list*``, ``uniqueString``,
 ``guid``, ``newGuid``, ``utcNow``, ``deployment``, ``environment``,
 user-defined (namespaced) functions, unknown functions, and runtime failures
 (a missing property, an index out of range, a wrong argument type) that would
-fail the deployment. A ``securestring`` parameter is
+fail the deployment. A property name that is an expression is evaluated; an
+object with a property name that is unknown, secret or no text, two names for
+one property after evaluation, or a property ``copy`` loop written in another
+case (``Copy``, ``Name``) is UNKNOWN as a whole. A ``securestring`` parameter is
 :data:`~compliance_checks.inventory.SECRET`; string functions of a secret
 stay secret, predicates on a secret are UNKNOWN. Only syntax errors raise
-(:class:`ExpressionError`): ARM rejects such a template too.
+(:class:`ExpressionError`, an empty ``[]`` included): ARM rejects such a template too.
 """
 
 from __future__ import annotations

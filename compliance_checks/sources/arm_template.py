@@ -2,6 +2,9 @@
 
 The template is evaluated offline, for one resource group:
 
+* A resource's keywords (``type``, ``name``, ``condition``, ``copy``,
+  ``resources``, ``existing``) are read in any case, as ARM reads them; the
+  same keyword twice in different cases is refused.
 * ``resources`` as an array, or as the symbolic-name object of
   ``languageVersion`` 2.0 (``existing`` resources are skipped); nested child
   ``resources`` arrays compose their type and name with the parent's; names
@@ -19,7 +22,14 @@ The template is evaluated offline, for one resource group:
 * ``condition``: false skips the resource; true keeps it; a condition that
   cannot be resolved keeps the resource and marks its body with a top-level
   ``"condition": UNKNOWN``, so a check can tell "deployed" from "maybe".
-* A resource whose name cannot be resolved gets the ID ``<origin>#unknown-id``.
+  Nested child resources and a network's inline subnets inherit both markers
+  (a child of a resource that may not exist may not exist); an NSG rule child
+  resource that carries one makes its NSG's ``securityRules`` UNKNOWN.
+* A resource whose name cannot be resolved gets the ID ``<origin>#unknown-id``;
+  when it is a child resource (``flexibleServers/firewallRules``,
+  ``networkSecurityGroups/securityRules``, ``sites/config``) its type and its
+  parents' types become a :class:`~compliance_checks.inventory.Gap`: it may
+  belong to any of them, so checks over them cannot conclude.
 * A resource's ``metadata.unknownBeforeDeployment`` (paths, as arrays of keys
   and indexes, of values left out because nobody knows them before deployment;
   ``compliance-checks export-arm`` writes it) makes those values UNKNOWN. The
@@ -344,6 +354,7 @@ class _Template:
             resource = expect_object(self.source, here, item, "a resource object")
             keys = _keywords(self.source, here, resource)
             if resource.get(keys.get("existing", "existing")) is True:
+                self._existing_children(resource, keys, here, parent)
                 continue  # a reference to a resource deployed elsewhere
             declared = resource.get(keys.get("type", "type"))
             if not isinstance(declared, str):
@@ -388,6 +399,27 @@ class _Template:
                     trace=trace,
                     symbol=key if isinstance(key, str) else "",
                 )
+
+    def _existing_children(
+        self, resource: dict[str, Any], keys: dict[str, str], here: str, parent: _Parent | None
+    ) -> None:
+        """Child resources declared under an ``existing`` resource are not read: a gap of their types, not silence."""
+        children = resource.get(keys["resources"]) if "resources" in keys else None
+        if not children:
+            return
+        declared = resource.get(keys.get("type", "type"))
+        if not isinstance(declared, str):
+            raise InputError(self.source, join(here, keys.get("type", "type")), "resource type missing")
+        full_type = self._full_type(declared, parent, join(here, keys.get("type", "type")))
+        types = [full_type]
+        for child in children if isinstance(children, list) else []:
+            kind_ = (
+                child.get(next((k for k in child if k.lower() == "type"), "type")) if isinstance(child, dict) else None
+            )
+            if isinstance(kind_, str):
+                types.append(kind_ if "/" in kind_ else f"{full_type}/{kind_}")
+        reason = f"the existing resource at {here} declares child resources, which are not read"
+        self.gaps.append(Gap(tuple(dict.fromkeys(types)), self.source, reason))
 
     def _full_type(self, declared: str, parent: _Parent | None, place: str) -> str:
         if parent is not None and "/" not in declared:
@@ -932,26 +964,20 @@ def _split_subnets(records: Iterable[_Record]) -> list[_Record]:
     result: list[_Record] = []
     for record in records:
         result.append(record)
-        if record.type.lower() != _VNETS or not record.known:
+        if record.type.lower() != _VNETS:
             continue
         subnets = record.body["properties"].get("subnets")
         markers = _markers(record.body)
         for number, subnet in enumerate(subnets if isinstance(subnets, list) else []):
             name = subnet.get("name") if isinstance(subnet, dict) else None
+            origin = f"{record.origin}/properties/subnets/{number}"
             if not isinstance(name, str) or not name or "/" in name:
                 continue
             body = {"properties": {k: v for k, v in subnet.items() if k not in ("name", "id", "type", "etag")}}
             body.update(markers)
-            result.append(
-                _Record(
-                    f"{record.id}/subnets/{name}",
-                    "Microsoft.Network/virtualNetworks/subnets",
-                    name,
-                    body,
-                    f"{record.origin}/properties/subnets/{number}",
-                    True,
-                )
-            )
+            # A subnet of a network whose name is unknown cannot be placed either (a gap, _unplaced_gaps).
+            rid, known = (f"{record.id}/subnets/{name}", True) if record.known else (f"{origin}#unknown-id", False)
+            result.append(_Record(rid, "Microsoft.Network/virtualNetworks/subnets", name, body, origin, known))
     return result
 
 
