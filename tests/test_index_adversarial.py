@@ -568,3 +568,28 @@ def test_the_guard_memo_answers_what_each_check_alone_answers(
     for check_id in _GUARDED + sorted(CHECKS):
         check = CHECKS[check_id]
         assert _key(check.guard(shared)) == _key(check.guard(_fresh(shared))), check_id
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected"),
+    [
+        ("{group_upper}/", Verdict.PASS),  # the estate's group in another case, trailing "/": the same scope
+        ("{sub_upper}", Verdict.PASS),
+        ("{group_cut}", Verdict.FAIL),  # a prefix of the group's name by characters, not by segment
+        ("{group}0", Verdict.FAIL),  # another group whose name starts with the estate's
+        ("/providers/Microsoft.Management/managementGroups/mg", Verdict.FAIL),  # holds no group of the estate here
+        ("/subscriptions/00000000-0000-0000-0000-000000000009", Verdict.FAIL),
+    ],
+)
+def test_the_alert_scope_index_counts_only_scopes_at_or_above_the_group(
+    dev: Inventory, scope: str, expected: Verdict
+) -> None:
+    check = CHECKS["activity_log_alert_network_changes"]
+    [alert] = dev.of_type("Microsoft.Insights/activityLogAlerts")
+    [group] = estate_groups(dev)
+    sub = "/".join(group.split("/")[:3])
+    written = scope.format(group=group, group_upper=group.upper(), sub_upper=sub.upper(), group_cut=group[:-3])
+    body = copy.deepcopy(dict(alert.body))
+    body["properties"]["scopes"] = [written]
+    mutated = Inventory([r.with_body(body) if r is alert else r for r in dev])
+    assert worst([f.verdict for f in check.evaluate(mutated, Params())]) == expected, written
