@@ -169,6 +169,15 @@ def test_capitalised_type_name_and_existing(tmp_path: Path) -> None:
     assert [r.name for r in inventory.of_type(NSG)] == ["nsg"]
 
 
+def test_a_type_that_is_an_expression_is_refused(tmp_path: Path) -> None:
+    """ "The type and apiVersion of a resource" must be compile-time literals (Microsoft Learn, "Syntax and
+    expressions in ARM templates", Compile-time constraints): ARM refuses the template, and so does the source."""
+    dynamic = {**nsg(), "type": "[format('{0}/{1}', 'Microsoft.Network', 'networkSecurityGroups')]"}
+    with pytest.raises(InputError) as caught:
+        load(tmp_path, template(dynamic))
+    assert caught.value.place == "/resources/0/type"
+
+
 def test_keywords_repeated_in_another_case_are_refused(tmp_path: Path) -> None:
     twice = rule_resource("nsg/deny", DENY_ALL, condition=True, Condition=False)
     with pytest.raises(InputError) as caught:
@@ -402,7 +411,7 @@ _TEXT = st.lists(_PIECES, max_size=5).map("".join)
 _KEY = st.one_of(st.sampled_from(["a", "b", "copy", "Copy", "name", "input", "count"]), _TEXT)
 _JSON = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False, allow_infinity=False), _TEXT),
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_KEY, inner, max_size=4)),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEY, inner, max_size=4),
     max_leaves=20,
 )
 
