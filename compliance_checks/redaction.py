@@ -231,6 +231,13 @@ def remember_secret(value: str) -> None:
     _remember(value)
 
 
+def remember_pulumi_secret(wrapper: Mapping[str, Any]) -> None:
+    """A Pulumi secret wrapper that a source hides itself (sources/azure_native.py ``clean``), before any redaction
+    walks it: its ``--show-secrets`` plaintext is remembered all the same, so that a copy of the value written
+    plainly elsewhere is still scrubbed from every output."""
+    _remember_plaintext(wrapper.get("plaintext"))
+
+
 def _remember(value: Any) -> None:
     """Keep strings that were secret, so that a copy of one elsewhere can still be scrubbed."""
     _SEEN.add(value)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from compliance_checks.inventory import SECRET, UNKNOWN, Resource
+from compliance_checks.redaction import remember_pulumi_secret
 from infra.azure_types import ARM_ID_TEMPLATES, UnmappedTypeError, arm_identity, arm_type, placeholders
 
 TOP_LEVEL_KEYS = frozenset({"location", "tags", "sku", "kind", "identity", "zones", "extendedLocation", "plan"})
@@ -75,6 +76,7 @@ def clean(value: Any, is_secret: Callable[[Any], bool] | None = None) -> Any:
         return [clean(v, is_secret) for v in value]
     if isinstance(value, (dict, Mapping)):
         if value.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE:
+            remember_pulumi_secret(value)  # hidden here, before the redaction's walk would have learnt it
             return SECRET
         return {str(k): clean(v, is_secret) for k, v in value.items()}
     return value

@@ -31,6 +31,7 @@ or with ``metadata.integrity_error`` is refused: it does not describe the estate
 
 from __future__ import annotations
 
+import marshal
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -160,6 +161,8 @@ def convert(
         values = _cleaned(source, (place, "outputs"), urn, outputs, is_secret)
         if inputs.get(SECRET_SIGNATURE_KEY) == SECRET_SIGNATURE:
             _cleaned(source, (place, "inputs"), urn, inputs, is_secret)
+        else:
+            _remember_shown_secrets(inputs)
     else:
         cleaned_inputs = _cleaned(source, (place, "inputs"), urn, inputs, is_secret)
         values = dict(cleaned_inputs)
@@ -184,6 +187,19 @@ def convert(
         body = {**resource.body, "ipRanges": named_location_ranges}
         resource = resource.with_body(body)
     return resource
+
+
+_SIGNATURE_BYTES: Final = SECRET_SIGNATURE_KEY.encode("ascii")
+
+
+def _remember_shown_secrets(values: dict[str, Any]) -> None:
+    """Inputs left uncleaned (the outputs are the state) may hold a secret that only inputs have: Azure never
+    returns the administrator password. With ``--show-secrets`` its plaintext is there, and the redaction must
+    still learn it, or a plain copy of the value elsewhere reaches the reports. marshal writes every string of a
+    decoded document, keys too, as its UTF-8 bytes, so finding the signature key is one pass in C; only inputs
+    that hold it are walked (``clean`` remembers each wrapper's plaintext; its result is not needed)."""
+    if _SIGNATURE_BYTES in marshal.dumps(values):
+        clean(values)
 
 
 def _cleaned(
