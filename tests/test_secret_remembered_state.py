@@ -70,7 +70,7 @@ def test_a_shown_secret_copied_into_a_reported_field_never_reaches_a_report(
             {**server_values, **(secret if where == "outputs" else {})},
         ),
         # The same string, unmarked, where a check reports it: the region check names a location it rejects.
-        ("azure-native:web:WebApp", "app-canary", site, *[{"location": canary, "httpsOnly": True}] * 2),
+        ("azure-native:web:WebApp", "app-canary", site, {"location": canary}, {"location": canary}),
     ]
     for token, name, arm_id, inputs, outputs in planted:
         document["deployment"]["resources"].append(
