@@ -282,6 +282,15 @@ def test_every_pulumi_stack_has_its_config_and_the_policy_pack_is_policies() -> 
     assert (REPO_ROOT / "Pulumi.yaml").exists()
 
 
+def test_a_preview_for_the_audit_lists_unchanged_resources() -> None:
+    """`pulumi preview --json` writes a step for an unchanged resource only with --show-sames (pulumi/pulumi
+    pkg/backend/display/json.go, ``shouldShow``); the pulumi-preview source refuses a preview without them."""
+    previews = [c for c in run_commands() if c.words[:2] == ("pulumi", "preview") and "--json" in c.words]
+    assert previews, "no `pulumi preview --json` in the workflows"
+    for command in previews:
+        assert "--show-sames" in command.words, f"{command.workflow}/{command.job}: {' '.join(command.words)}"
+
+
 def test_every_input_file_is_produced_earlier_in_the_same_job() -> None:
     produced: dict[tuple[str, str], list[tuple[int, str]]] = {}
     for command in run_commands():
