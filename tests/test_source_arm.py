@@ -751,6 +751,7 @@ def test_bad_files(tmp_path: Path) -> None:
         ('{"resources": [}\n', "line 1, column 16", "invalid JSON"),
         ('{\n  "resources": [],\n  "x": NaN\n}', "", "NaN is not a JSON value"),
         (b"\xff\xfe{}", "byte 0", "not UTF-8"),
+        (b"\xef\xbb\xbf{\xff}", "byte 4", "not UTF-8"),  # the place counts the BOM
         ("[]", "", "expected an ARM template"),
         ('{"parameters": {}}', "/resources", "missing"),
         ('{"resources": {"a": 1}}', "/resources/a", "expected a resource object"),

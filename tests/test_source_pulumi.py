@@ -434,6 +434,7 @@ COMMON_BAD_FILES: list[tuple[str | bytes | None, str, str]] = [
     ('{"a": Infinity}', "/a", "Infinity is not a JSON value"),
     ('{"a": ' + "1" * 500 + "}", "/a", "too long"),
     (b"{\x80}", "byte 1", "not UTF-8"),
+    (b"\xef\xbb\xbf{\x80}", "byte 4", "not UTF-8"),  # the place counts the BOM
     ("[]", "", "expected the JSON of"),
     ('"text"', "", "expected the JSON of"),
 ]

@@ -8,6 +8,7 @@ reason. Nothing here raises any other exception type for bad input.
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -213,7 +214,9 @@ def read_json(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, expected: str =
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(source, f"byte {exc.start}", "not UTF-8 text") from None
+        # The "utf-8-sig" decoder counts from after a BOM: the place is the offending byte in the whole file.
+        bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+        raise InputError(source, f"byte {bom + exc.start}", "not UTF-8 text") from None
     del data
     if not text.strip():
         raise InputError(source, "", f"file is empty; expected {expected}")
