@@ -168,6 +168,23 @@ def compile_path(path: str) -> tuple[str | int, ...]:
     return tuple(parts)
 
 
+OPAQUE_KEY: Final = "$value"
+"""Where a source keeps an object it could not read as one: ``properties: {"$value": UNKNOWN}`` for an ARM
+``"properties": "[parameters('p')]"`` without a value, a Pulumi preview's unknown or secret object (other keys
+may sit beside it, merged in from child resources)."""
+
+
+def member(mapping: Mapping[str, Any], key: str) -> Any:
+    """``mapping[key]``, or MISSING; but in an object a source could not read (it holds ``$value``) a key it
+    lacks is that unknown or secret value -- not known to be absent. Absence is a verdict for many checks
+    (a default, "not set"); an unreadable object must give ERROR instead."""
+    found = mapping.get(key, MISSING)
+    if found is MISSING and OPAQUE_KEY in mapping:
+        hidden = mapping[OPAQUE_KEY]
+        return hidden if isinstance(hidden, SecretValue) else UNKNOWN
+    return found
+
+
 def lookup(body: Any, path: tuple[str | int, ...]) -> Any:
     """Follow a compiled path through a folded body. ``[*]`` (-1) is not allowed here."""
     current = body
@@ -179,9 +196,9 @@ def lookup(body: Any, path: tuple[str | int, ...]) -> Any:
                 return MISSING
             current = current[part]
         elif isinstance(current, Mapping):
-            if part not in current:
+            current = member(current, part)
+            if current is MISSING:
                 return MISSING
-            current = current[part]
         else:
             return MISSING
     return current

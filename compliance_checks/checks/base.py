@@ -27,6 +27,7 @@ from compliance_checks.inventory import (
     compile_path,
     is_arm_id,
     lookup,
+    member,
     type_of_id,
 )
 from infra.config import EU_REGION_PAIRS
@@ -248,7 +249,7 @@ class Read:
             if not isinstance(value, Mapping):
                 out.append((shown, value))  # a scalar where an object belongs
                 return
-            walk(value.get(head, MISSING), tail, f"{shown}.{head}" if shown else head)
+            walk(member(value, head), tail, f"{shown}.{head}" if shown else head)
 
         walk(resource.folded, compile_path(self.path), "")
         return out
@@ -268,7 +269,7 @@ class Read:
                     return current
                 current = current[part] if 0 <= part < len(current) else MISSING
             elif isinstance(current, Mapping):
-                current = current.get(part, MISSING)
+                current = member(current, part)
             else:
                 return current
         return current
@@ -297,7 +298,7 @@ class Read:
                 return invalid(MISSING)
             if not isinstance(value, Mapping):
                 return invalid(value)
-            return walk(value.get(head, MISSING), at + 1)
+            return walk(member(value, head), at + 1)
 
         return walk(resource.folded, 0)
 

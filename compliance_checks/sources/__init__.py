@@ -136,7 +136,7 @@ _TABLE = (
     Source("pulumi-state", "JSON of `pulumi stack export`", needs_input=True, offline=True, load=_load_pulumi_state),
     Source(
         "pulumi-preview",
-        "JSON of `pulumi preview --json`",
+        "JSON of `pulumi preview --json --show-sames`",
         needs_input=True,
         offline=True,
         load=_load_pulumi_preview,

@@ -60,7 +60,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-from compliance_checks.inventory import MISSING, UNKNOWN, Resource, SecretValue
+from compliance_checks.inventory import MISSING, OPAQUE_KEY, UNKNOWN, Resource, SecretValue
 
 SITES: Final = "Microsoft.Web/sites"
 SLOTS: Final = "Microsoft.Web/sites/slots"
@@ -151,6 +151,11 @@ class _Site:
         key = _key(self.properties, "siteConfig") if self.properties is not None else None
         self.config_key = key or "siteConfig"
         base = self.properties.get(key, MISSING) if self.properties is not None and key else MISSING
+        if base is MISSING and self.properties is not None and OPAQUE_KEY in self.properties:
+            # The site's properties could not be read as an object (inventory.member): its siteConfig is not
+            # known to be absent, and a child's settings merged into an empty one would look like all of it.
+            hidden = self.properties[OPAQUE_KEY]
+            base = hidden if isinstance(hidden, SecretValue) else UNKNOWN
         self.config: Any = dict(base) if isinstance(base, Mapping) else base
         settings = _key(self.config, "appSettings") if isinstance(self.config, dict) else None
         if isinstance(self.config, dict) and settings is not None:
