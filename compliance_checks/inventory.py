@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar, cast
@@ -150,7 +150,14 @@ def fold(value: Any) -> Any:
     if isinstance(value, list):
         return [fold(v) for v in value]
     if isinstance(value, (dict, Mapping)):
-        return {str(k).lower(): fold(v) for k, v in value.items()}
+        folded = {str(k).lower(): fold(v) for k, v in value.items()}
+        if len(folded) != len(value):
+            # Two names equal but for case ("access": "Allow" beside "Access": "Deny"). ARM reads names without
+            # regard to case (Azure/bicep#785, #11457; Bicep's BCP353: "The ARM deployments engine is not case
+            # sensitive"), so which one it takes is not known: the name is UNKNOWN, never the last one written.
+            counts = Counter(str(k).lower() for k in value)
+            folded.update((name, UNKNOWN) for name, count in counts.items() if count > 1)
+        return folded
     return value
 
 
