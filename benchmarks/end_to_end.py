@@ -86,6 +86,9 @@ def write_preview(path: Path, size: int) -> None:
     document = preview_document(synthesis)
     first, rest = document["steps"][:1], document["steps"][1:]
     document["steps"] = first + _replicated(rest, size)
+    # The summary Pulumi writes counts the copies too (the preview source compares its "same" with the steps).
+    counted = [s["op"] for s in document["steps"] if s["op"] not in ("create-replacement", "delete-replaced")]
+    document["changeSummary"] = {op: counted.count(op) for op in sorted(set(counted))}
     path.write_text(json.dumps(document, indent=2), encoding="utf-8")
 
 

@@ -418,7 +418,12 @@ def state_with(*resources: Any) -> str:
 
 
 def preview_with(*steps: Any) -> str:
-    return json.dumps({"steps": list(steps)})
+    """A preview of these steps, with the changeSummary Pulumi writes beside any step (a count per operation)."""
+    summary: dict[str, int] = {}
+    for item in steps:
+        if isinstance(item, dict) and isinstance(item.get("op"), str):
+            summary[item["op"]] = summary.get(item["op"], 0) + 1
+    return json.dumps({"steps": list(steps), **({"changeSummary": summary} if summary else {})})
 
 
 def step(**changes: Any) -> dict[str, Any]:

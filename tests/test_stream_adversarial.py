@@ -366,8 +366,20 @@ def removal(op: str, resource: dict[str, Any] = SUBNET) -> dict[str, Any]:
     return {"op": op, "urn": resource["urn"], "oldState": dict(resource)}
 
 
+def summary_of(steps: Any) -> dict[str, int]:
+    """A changeSummary as Pulumi writes one beside its steps: a count per operation."""
+    counts: dict[str, int] = {}
+    for item in steps:
+        if isinstance(item, dict) and isinstance(item.get("op"), str):
+            counts[item["op"]] = counts.get(item["op"], 0) + 1
+    return counts
+
+
 def ids(tmp_path: Path, *steps: Any, **top: Any) -> list[str]:
-    return sorted(r.id for r in load_pulumi_preview(write(tmp_path, {"steps": list(steps), **top})))
+    document = {"steps": list(steps), "changeSummary": summary_of(steps) or None, **top}
+    if document["changeSummary"] is None:
+        del document["changeSummary"]
+    return sorted(r.id for r in load_pulumi_preview(write(tmp_path, document)))
 
 
 # Every op of StepOps (pulumi/pulumi pkg/resource/deploy/step.go): what the resource is after it.
@@ -439,6 +451,17 @@ def test_a_preview_without_its_unchanged_resources_is_refused(tmp_path: Path) ->
         if bad is not None:
             with pytest.raises(InputError, match="expected a count"):
                 ids(tmp_path, step("update"), changeSummary={"same": bad})
+
+
+def test_steps_without_a_change_summary_are_refused(tmp_path: Path) -> None:
+    """PreviewDigest's ``changeSummary`` is ``omitempty``: Pulumi leaves it out only when no step was counted. Beside
+    steps its absence means the document was not written by Pulumi as it is, and whether unchanged resources
+    were left out (no --show-sames) cannot be told."""
+    path = write(tmp_path, {"steps": [step("update")]})
+    with pytest.raises(InputError, match="--show-sames") as caught:
+        load_pulumi_preview(path)
+    assert caught.value.place == "/changeSummary"
+    assert ids(tmp_path) == []  # no steps: nothing was counted, nothing can be missing from the steps
 
 
 def test_a_failed_preview_is_refused(tmp_path: Path) -> None:

@@ -18,7 +18,8 @@ leaves out unchanged resources. ``pulumi preview --json`` writes a ``same``
 step only with ``--show-sames`` (``shouldShow`` in pulumi/pulumi
 pkg/backend/display/json.go), while its ``changeSummary`` counts every one
 (``planActions.OnResourceStepPost`` in pkg/engine/plan.go): a summary with more
-``same`` resources than the document has ``same`` steps lost them.
+``same`` resources than the document has ``same`` steps lost them, and steps
+without a summary (Pulumi omits it only when it is empty) cannot tell.
 
 Values not known until apply appear as ``04da6b54-80e4-46f7-96ec-b56ff0331ba9``
 and become UNKNOWN. The CLI writes secret values as the string ``[secret]``
@@ -85,9 +86,10 @@ def load_pulumi_preview(
     stream = JsonStream(path, ("steps",), max_bytes=max_bytes, expected="the JSON of `pulumi preview --json`")
     latest: dict[str, tuple[str, dict[str, Any]]] = {}
     unresolved: dict[str, str] = {}  # URN -> place of a refresh step without a new state, until a later step decides
-    same_steps = 0
+    same_steps = steps = 0
     nameless: tuple[str, str] | None = None  # the first removing step without a URN
     for index, (place, raw) in enumerate(stream.items()):
+        steps = index + 1
         # A replacement writes up to four steps for one resource (create-replacement, replace, delete-replaced, ...).
         check_count(source, "/steps", index + 1, "steps", limit=4 * MAX_RESOURCES)
         step = expect_object(source, place, raw, "a step object")
@@ -128,7 +130,7 @@ def load_pulumi_preview(
         raise InputError(source, "/steps", "missing; expected the JSON of `pulumi preview --json`")
     if top["steps"] is not None:
         expect_list(source, "/steps", top["steps"])
-    _check_complete(source, top, same_steps)
+    _check_complete(source, top, same_steps, steps)
     if nameless is not None:
         raise InputError(source, nameless[0], f"a {show(nameless[1])} step names no resource URN")
     if unresolved:
@@ -149,7 +151,7 @@ def load_pulumi_preview(
     return build_inventory(resources, SOURCE)
 
 
-def _check_complete(source: str, top: dict[str, Any], same_steps: int) -> None:
+def _check_complete(source: str, top: dict[str, Any], same_steps: int, steps: int) -> None:
     """Refuse a preview whose steps are not the whole estate after the update (the module's docstring says why)."""
     diagnostics = top.get("diagnostics")
     if diagnostics is not None:
@@ -172,6 +174,16 @@ def _check_complete(source: str, top: dict[str, Any], same_steps: int) -> None:
         raise InputError(source, "/maybeCorrupt", problem)
     summary = top.get("changeSummary")
     if summary is None:
+        # Pulumi omits the summary only when it is empty (``ChangeSummary ... json:"changeSummary,omitempty"`` in
+        # the PreviewDigest, pkg/backend/display/json.go), that is when no step was counted. Steps without it are
+        # not what Pulumi writes, and whether unchanged resources were left out could not be told.
+        if steps:
+            raise InputError(
+                source,
+                "/changeSummary",
+                f"missing beside {steps} steps: whether unchanged resources are left out cannot be told;"
+                " expected the JSON of `pulumi preview --json --show-sames`",
+            )
         return
     counts = expect_object(source, "/changeSummary", summary, "an object of step counts")
     sames = counts.get("same", 0)
