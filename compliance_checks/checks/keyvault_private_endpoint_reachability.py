@@ -39,13 +39,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from compliance_checks.checks import domains
-from compliance_checks.checks.base import Check, CheckMeta, Params, Read, bounded, listed
+from compliance_checks.checks.base import Check, CheckMeta, Params, Read
 from compliance_checks.checks.nsg_database_port_two_sources import (
     SERVER,
     DatabasePortTwoSources,
     endpoints_of,
     portal_sources,
     unplaced_endpoints,
+    unplaced_error,
     vpn_sources,
 )
 from compliance_checks.evaluate import nsg
@@ -113,13 +114,7 @@ class KeyVaultEndpointReachability(Check):
             yield from self._listed_endpoints(inventory, vault, endpoints, expected)
             unplaced = [e for e in unplaced_endpoints(inventory) if e.id_key not in endpoints]
             if unplaced:
-                yield self.finding(
-                    vault,
-                    Verdict.ERROR,
-                    f"Cannot verify who reaches {WHAT}: what private endpoint(s) {listed([e.name for e in unplaced])}"
-                    " connect to is not known (any may connect to this vault).",
-                    Evidence("privateLinkServiceConnections", bounded([e.id for e in unplaced]), "known targets"),
-                )
+                yield unplaced_error(self, vault, unplaced, WHAT, "any may connect to this vault")
             elif not endpoints:
                 yield self.finding(
                     vault,

@@ -85,6 +85,18 @@ def unplaced_endpoints(inventory: Inventory) -> list[Resource]:
     return inventory.derived("endpoints_by_target", lambda: _endpoints_by_target(inventory)).get(_UNPLACED, [])
 
 
+def unplaced_error(check: Check, resource: Resource, unplaced: list[Resource], what: str, may: str) -> Finding:
+    """ERROR on ``resource``: endpoints of unknown target (``unplaced_endpoints``) ``may`` serve it, so who
+    reaches ``what`` is not known. Shared by the database and the Key Vault reachability checks."""
+    return check.finding(
+        resource,
+        Verdict.ERROR,
+        f"Cannot verify who reaches {what}: what private endpoint(s) {listed([e.name for e in unplaced])}"
+        f" connect to is not known ({may}).",
+        Evidence("privateLinkServiceConnections", bounded([e.id for e in unplaced]), "known targets"),
+    )
+
+
 def _endpoints_by_target(inventory: Inventory) -> dict[str, list[Resource]]:
     """Every private-link target (lower-case ID) with the endpoints that connect to it: one pass, not one per target.
 
@@ -204,13 +216,7 @@ class DatabasePortTwoSources(Check):
             endpoints = endpoints_of(inventory, server)
             unplaced = [e for e in unplaced_endpoints(inventory) if e not in endpoints]
             if unplaced:
-                yield self.finding(
-                    server,
-                    Verdict.ERROR,
-                    f"Cannot verify who reaches the database: what private endpoint(s) {listed([e.name for e in unplaced])}"
-                    " connect to is not known (any may be in front of this server).",
-                    Evidence("privateLinkServiceConnections", bounded([e.id for e in unplaced]), "known targets"),
-                )
+                yield unplaced_error(self, server, unplaced, "the database", "any may be in front of this server")
             if not endpoints and not unplaced:
                 yield self.finding(
                     server,
