@@ -1,11 +1,11 @@
 """HTTP probe: what plain HTTP and HTTPS answers tell a visitor (standard library only).
 
 ``probe_http`` asks ``http://<host>/`` once without following redirects, then
-GETs the HTTPS URL and every extra path (following same-origin redirects, at
-most five hops) and returns one ``Probe/http`` record whose fields are the ones
+GETs the HTTPS URL and every extra path (following redirects, at most five
+hops; the headers judged are the last same-origin answer's) and returns one ``Probe/http`` record whose fields are the ones
 the checks read:
 
-- ``httpRedirect``: ``{url, status, location}`` of the plain-HTTP request
+- ``httpRedirect``: ``{url, status, location, setCookieNames}`` of the plain-HTTP request
   (``probe_http_hsts_redirect``);
 - ``hsts``: ``{maxAge, includeSubDomains, raw}`` of the first
   Strict-Transport-Security header of the HTTPS URL; ``maxAge`` is null when
@@ -19,8 +19,9 @@ the checks read:
   §3.3), and ``contentSecurityPolicyMetaIgnored``: CSP metas a browser ignores
   (outside ``<head>``, or report-only, which ``<meta>`` cannot deliver);
   both null when the answer is not HTML;
-- ``setCookie``: every Set-Cookie header seen on any visited page or redirect
-  hop, with the cookie value replaced by ``[redacted]`` (a cookie may be a
+- ``setCookie``: every Set-Cookie header seen on the plain-HTTP answer, any
+  visited page or redirect hop (a hop to another origin included: the browser
+  follows it and keeps what it sets), with the cookie value replaced by ``[redacted]`` (a cookie may be a
   session token; the name and attributes are the evidence)
   (``probe_http_no_set_cookie``);
 - ``pages``: per requested URL ``{url, status, redirects, hstsMaxAge,
@@ -124,21 +125,33 @@ def _request(url: str, *, timeout: float, context: ssl.SSLContext | None) -> tup
 def _visit(
     url: str, *, timeout: float, context: ssl.SSLContext
 ) -> tuple[http.client.HTTPResponse, bytes, list[str], int]:
-    """GET an HTTPS URL, following same-origin redirects; the final answer and every Set-Cookie on the way."""
+    """GET an HTTPS URL, following redirects; the final same-origin answer and every Set-Cookie on the way.
+
+    The headers judged (HSTS, CSP) are those of the last answer from the portal's own origin; a redirect
+    to another origin is still followed (at most ``MAX_REDIRECTS`` hops in all), because the visitor's
+    browser follows it and stores what that hop sets: a cookie set there is a cookie the portal's page
+    gave the visitor. A fault on such a hop is a ProbeError like any other (fail closed).
+    """
     cookies: list[str] = []
     origin = urlsplit(url)[:2]
     current = url
+    own: tuple[http.client.HTTPResponse, bytes, int] | None = None
+    left = False  # once the chain left the origin, later answers (even back home) are not the page's own
     for hops in range(MAX_REDIRECTS + 1):
         response, content = _request(current, timeout=timeout, context=context)
         cookies.extend(response.msg.get_all("Set-Cookie") or [])
+        left = left or urlsplit(current)[:2] != origin
+        if not left:
+            own = (response, content, hops)
         location = response.getheader("Location")
         if response.status in (301, 302, 303, 307, 308) and location and hops < MAX_REDIRECTS:
             following = urljoin(current, location)
-            if urlsplit(following)[:2] == origin:
+            if urlsplit(following).scheme in ("http", "https"):
                 current = following
                 continue
-        return response, content, cookies, hops
-    raise AssertionError("unreachable")  # pragma: no cover
+        break
+    assert own is not None  # the first request is to ``url`` itself
+    return own[0], own[1], cookies, own[2]
 
 
 def probe_http(
@@ -175,6 +188,10 @@ def probe_http(
         body["httpRedirect"]["url"] = plain
         answer, _ = _request(plain, timeout=timeout, context=None)
         body["httpRedirect"].update(status=answer.status, location=answer.getheader("Location"))
+        # The plain-HTTP answer is the visitor's first contact: a cookie it sets (with the redirect) counts.
+        plain_cookies = [redact_set_cookie(c) for c in answer.msg.get_all("Set-Cookie") or []]
+        body["httpRedirect"]["setCookieNames"] = [c.split("=", 1)[0] for c in plain_cookies]
+        body["setCookie"].extend(plain_cookies)
 
         context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         targets = [url, *(urljoin(url, p) for p in extra_paths)]
