@@ -605,6 +605,17 @@ class CellResult:
 # --- compiling one policy -----------------------------------------------------------------------------------------
 
 
+def _undisclosed(key: str) -> tuple[str, ...]:
+    """The sentinel ``unknownFutureValue`` a platform list may hold, ignored only where that errs on the safe side.
+
+    Graph returns an evolvable enum's members after the sentinel as ``unknownFutureValue`` unless asked with
+    ``Prefer: include-unknown-enum-members`` (microsoft-graph-docs-contrib concepts/best-practices-concept.md,
+    "Evolvable enums"); ``linux`` is such a member of conditionalAccessDevicePlatform (6 is the sentinel, 7 linux).
+    In ``includePlatforms`` ignoring it narrows where the policy applies, which never makes a cell good; in
+    ``excludePlatforms`` it would widen it: an exclusion of an undisclosed platform is unknown, not absent."""
+    return ("unknownFutureValue",) if key.lower().startswith("include") else ()
+
+
 class _Compiler:
     def __init__(
         self,
@@ -825,7 +836,7 @@ class _Compiler:
                 return frozenset(PLATFORMS) if default_all else frozenset()
             if any(n.lower() == "all" for n in names):
                 return frozenset(PLATFORMS)
-            return frozenset(_enum(names, domain, key, ignore=("unknownFutureValue",)))
+            return frozenset(_enum(names, domain, key, ignore=_undisclosed(key)))
 
         self.universe.add("platform", PLATFORMS)
         included = side("includeplatforms", True)
@@ -988,13 +999,19 @@ def _strength(value: Any) -> frozenset[Outcome]:
     if not isinstance(value, Mapping):
         raise Unreadable(f"authenticationStrength is not an object ({value!r})")
     satisfied = value.get("requirementssatisfied", MISSING)
+    combos = value.get("allowedcombinations", MISSING)
+    # A combination outside MFA_COMBINATIONS lets a sign-in through without MFA whatever requirementsSatisfied
+    # claims: the combinations are read first, so a body that says "mfa" beside a password-only combination is not
+    # taken at its word.
+    if isinstance(combos, list) and combos and all(isinstance(c, str) for c in combos):
+        normal = {",".join(sorted(p.strip().lower() for p in c.split(","))) for c in combos}
+        if not normal <= MFA_COMBINATIONS:
+            return frozenset({Outcome.NONE})
+        if not (isinstance(satisfied, str) and satisfied.lower() == "none"):
+            return frozenset({Outcome.MFA})
     if isinstance(satisfied, str) and satisfied.lower() in ("mfa", "none"):
         # authenticationstrengthpolicy.md: "whether this authentication strength grants the MFA claim".
         return frozenset({Outcome.MFA if satisfied.lower() == "mfa" else Outcome.NONE})
-    combos = value.get("allowedcombinations", MISSING)
-    if isinstance(combos, list) and combos and all(isinstance(c, str) for c in combos):
-        normal = {",".join(sorted(p.strip().lower() for p in c.split(","))) for c in combos}
-        return frozenset({Outcome.MFA if normal <= MFA_COMBINATIONS else Outcome.NONE})
     ident = value.get("id", MISSING)
     if isinstance(ident, str) and ident.lower() in BUILT_IN_MFA_STRENGTHS:
         return frozenset({Outcome.MFA})
@@ -1195,7 +1212,7 @@ def _ref_platforms(value: Any, point: Mapping[str, Any]) -> bool:
             return empty_means_all
         if any(n.lower() == "all" for n in names):
             return True
-        return platform in _enum(names, domain, key, ignore=("unknownFutureValue",))
+        return platform in _enum(names, domain, key, ignore=_undisclosed(key))
 
     return listed("includeplatforms", True) and not listed("excludeplatforms", False)
 
