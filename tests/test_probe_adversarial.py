@@ -9,6 +9,7 @@ whose message says more than the probe observed).
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
@@ -145,4 +146,75 @@ def test_cookie_set_after_a_redirect_to_another_origin_fails(hostile: Hostile) -
     result = finding(record, "probe_http_no_set_cookie")
     assert result.verdict is Verdict.FAIL, result.message
     assert "sid" in result.message
+    assert "secret" not in str(record.body)
+
+
+# -- browser probe -------------------------------------------------------------------------
+
+LATE_PAGES = {
+    # A visitor who reads the page for a few seconds gets these cookies; the settle bound (0.5 s here,
+    # 1.5 s by default) would end the probe's wait long before.
+    "/late-cookie": "setTimeout(() => { document.cookie = 'late=secret-late; path=/'; }, 8000);",
+    "/late-chain": "setTimeout(() => setTimeout(() => { document.cookie = 'chain=secret-chain; path=/'; }, 9000), 9000);",
+    "/late-interval": "setInterval(() => { document.cookie = 'tick=secret-tick; path=/'; }, 20000);",
+    "/late-string": "setTimeout(\"document.cookie = 'str=secret-str; path=/'\", 7000);",
+}
+
+
+class LatePortal(_Handler):
+    def do_GET(self) -> None:
+        script = LATE_PAGES.get(self.path)
+        if script is None:
+            self.answer(404, body="not found")
+            return
+        self.answer(200, body=PAGE.replace("</body>", f"<script>{script}</script></body>"))
+
+
+@pytest.fixture(scope="module")
+def late_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    import ssl
+
+    cert, key = make_cert(tmp_path_factory.mktemp("tls"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = TLSServer(LatePortal, context)
+    thread = serve(server)
+    try:
+        yield f"https://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from tests.conftest import CHROMIUM, require_chromium
+
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from compliance_checks.probes.browser import LAUNCH_ARGS
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=list(LAUNCH_ARGS))
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.mark.parametrize("path", sorted(LATE_PAGES))
+def test_cookie_set_by_a_timer_beyond_the_settle_bound_fails(late_portal: str, chromium: Any, path: str) -> None:
+    from compliance_checks.probes.browser import Crawl, probe_browser
+
+    crawl = Crawl(max_pages=1, settle_s=0.5, sitemap=False, not_found=False, plain_http=False, interact=False)
+    started = time.monotonic()
+    record = probe_browser(late_portal + path, crawl=crawl, ignore_https_errors=True, timeout_s=15, browser=chromium)
+    elapsed = time.monotonic() - started
+    assert "error" not in record.body, record.body
+    result = finding(record, "probe_browser_no_cookies")
+    assert result.verdict is Verdict.FAIL, result.message
+    assert elapsed < 5, elapsed  # the late timers are run early, not waited for
+    assert record.body["pagesVisited"][0]["lateTimersRun"] >= 1
     assert "secret" not in str(record.body)

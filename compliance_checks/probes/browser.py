@@ -15,7 +15,9 @@ Evidence Collector browses, waits, scrolls and follows links). Without
 - on each page waits for network idle and then up to ``settle_s`` (scripts
   that set a cookie after a delay; the wait ends early once nothing in any
   frame can act before the bound, see ``_settle``), scrolls to the bottom and
-  waits again, and, once per visit, clicks the language switch (links/buttons
+  waits again, then runs at once every timer still pending (due after the
+  bound: a cookie set after 8 s; ``_run_late_timers``, at most three rounds,
+  counted in ``pagesVisited[].lateTimersRun``) and waits again, and, once per visit, clicks the language switch (links/buttons
   with ``hreflang``/``lang`` or the text DE/EN/Deutsch/English) and submits
   the login form (a form with a password input) empty;
 - leaves each page by navigating (the page's ``pagehide`` and
@@ -45,7 +47,7 @@ The record (``Probe/browser``) holds names, never values (they may be tokens):
   for a page's own navigation, ``service-worker:<script>`` for a service
   worker's; a dedicated worker's requests carry its page's frame, its
   WebSockets ``worker:<script>``); ``phase`` is
-  ``load``, ``scroll``, ``interaction`` or ``pagehide``; ``initiator`` is the
+  ``load``, ``scroll``, ``late-timers``, ``interaction`` or ``pagehide``; ``initiator`` is the
   Chrome DevTools Protocol's (``Network.requestWillBeSent``) type and URL, with
   ``target`` ({type, url}) when an out-of-process iframe, a worker or a service
   worker made it (:class:`_ChildTargets`); without one, the subframe or
@@ -56,7 +58,7 @@ The record (``Probe/browser``) holds names, never values (they may be tokens):
   ``websocket`` event and from the DevTools sessions of workers and
   out-of-process iframes, whichever reports one first; ``workers`` lists every
   dedicated worker started, ``{url, page}``;
-- ``pagesVisited``: ``{url, status, kind, depth}``; ``crawl``: the bounds, what
+- ``pagesVisited``: ``{url, status, kind, depth, lateTimersRun}``; ``crawl``: the bounds, what
   was truncated, the sitemap, the not-found page, the plain-HTTP entry and the
   interactions done;
 - ``evidence``: with ``evidence_dir``, a HAR of the whole visit (cookie and
@@ -194,20 +196,35 @@ _QUIET_INIT_JS = """(() => {
   const call = (fn, self_, args) => typeof fn === "function" ? fn.apply(self_, args) : (0, eval)(String(fn));
   const [st, ct, si, ci] = [self.setTimeout, self.clearTimeout, self.setInterval, self.clearInterval];
   const due = (delay) => performance.now() + Math.max(0, Number(delay) || 0);
-  self.setTimeout = function (fn, delay, ...rest) {
+  // early: how to run each pending timer now (state.runLate), for timers due after the settle bound.
+  const early = new Map(), intervals = new Set();
+  const setTimeoutWrapped = function (fn, delay, ...rest) {
     let id;
-    id = st.call(self, function (...args) { timers.delete(id); return call(fn, this, args); }, delay, ...rest);
+    id = st.call(self, function (...args) { timers.delete(id); early.delete(id); return call(fn, this, args); },
+      delay, ...rest);
     timers.set(id, due(delay));
+    early.set(id, () => { ct.call(self, id); timers.delete(id); early.delete(id); setTimeoutWrapped(fn, 0, ...rest); });
     return id;
   };
+  self.setTimeout = setTimeoutWrapped;
   self.setInterval = function (fn, delay, ...rest) {
     let id;
     id = si.call(self, function (...args) { timers.set(id, due(delay)); return call(fn, this, args); }, delay, ...rest);
     timers.set(id, due(delay));
+    intervals.add(id);
+    early.set(id, (first) => { if (first) setTimeoutWrapped(fn, 0, ...rest); });  // once more now; it stays
     return id;
   };
-  self.clearTimeout = function (id) { timers.delete(id); return ct.call(self, id); };
-  self.clearInterval = function (id) { timers.delete(id); return ci.call(self, id); };
+  self.clearTimeout = function (id) { timers.delete(id); early.delete(id); return ct.call(self, id); };
+  self.clearInterval = function (id) {
+    timers.delete(id); early.delete(id); intervals.delete(id); return ci.call(self, id);
+  };
+  // Runs every pending timer now; an interval only in the first round (it is always pending).
+  state.runLate = (first) => {
+    let n = 0;
+    for (const [id, run] of Array.from(early)) if (first || !intervals.has(id)) { run(first); n++; }
+    return n;
+  };
   const wrapCallback = (name, cancel, pending) => {
     const [request, stop] = [self[name], self[cancel]];
     if (typeof request !== "function") return;
@@ -563,6 +580,36 @@ def _quiet_for(page: Page, activity: _Activity, horizon_ms: float) -> bool:
     return True
 
 
+# Rounds of running late timers early per page (a timer's callback may set the next timer: a chain).
+LATE_TIMER_ROUNDS = 3
+_RUN_LATE_JS = "(first) => self.__probeQuiet && self.__probeQuiet.runLate ? self.__probeQuiet.runLate(first) : 0"
+
+
+def _run_late_timers(page: Page, activity: _Activity, settle_ms: float, idle_ms: float) -> int:
+    """Run now every timer still pending after the settle (due after its bound), then settle again.
+
+    A visitor who reads the page longer than the settle bound sees what such a timer does (a cookie set
+    after 8 s, a beacon every 20 s); waiting for it would make the visit unbounded, so its callback is
+    queued at once instead (a one-shot timer is moved, an interval runs once more), in every frame, for at
+    most ``LATE_TIMER_ROUNDS`` rounds (a timer chain). Returns how many timers were run early.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    total = 0
+    for round_ in range(LATE_TIMER_ROUNDS):
+        ran = 0
+        for frame in page.frames:
+            if frame.is_detached():
+                continue
+            with contextlib.suppress(PlaywrightError):  # a frame navigating away: its timers went with it
+                ran += int(frame.evaluate(_RUN_LATE_JS, round_ == 0) or 0)
+        if not ran:
+            break
+        total += ran
+        _settle(page, activity, settle_ms, idle_ms)
+    return total
+
+
 def _listens_for_hide(page: Page) -> bool:
     from playwright.sync_api import Error as PlaywrightError
 
@@ -858,6 +905,8 @@ def _session(
                 with contextlib.suppress(PlaywrightError):  # a page that navigates away while scrolling
                     page.evaluate(_SCROLL_JS)
                 _settle(page, seen.activity, settle_ms, min(timeout_ms, 10_000))
+                seen.phase = "late-timers"
+                entry["lateTimersRun"] = _run_late_timers(page, seen.activity, settle_ms, min(timeout_ms, 10_000))
             _read_storage(page, seen)
             _read_cookies(context, seen)
             drain()
