@@ -328,6 +328,37 @@ MFA_CASES: list[tuple[str, Edit, Verdict]] = [
         ),
         Verdict.ERROR,
     ),
+    # Properties the model does not know inside the objects it reads are not ignored: each may widen where the
+    # policy applies (an exclusion) or add a weaker alternative to the grant. Pulumi's azuread provider writes some
+    # of them under its own names (applications.filter, grantControls.authenticationStrengthPolicyId, termsOfUses).
+    ("an unknown grant property", _setter("grantControls.someFutureControl", ["x"]), Verdict.ERROR),
+    (
+        "azuread's strength id of a custom strength",
+        _setter("grantControls.authenticationStrengthPolicyId", "5f4ed3a1-8a8b-4d71-9ad4-6d5bd5b1a6a1"),
+        Verdict.ERROR,
+    ),
+    (
+        "azuread's terms of use OR mfa",
+        _setter("grantControls.termsOfUses", ["c2ad3b39-0d36-4e94-b5a6-2cfd2e5a7b37"]),
+        Verdict.FAIL,
+    ),
+    (
+        "azuread's application filter",
+        _setter("conditions.applications.filter", {"mode": "exclude", "rule": 'CustomSecurityAttribute.Team -eq "x"'}),
+        Verdict.ERROR,
+    ),
+    ("an unknown users property", _setter("conditions.users.excludeSomethingNew", ["x"]), Verdict.ERROR),
+    (
+        "an unknown platforms property",
+        _setter("conditions.platforms", {"includePlatforms": ["all"], "excludeSomethingNew": ["x"]}),
+        Verdict.ERROR,
+    ),
+    (
+        "an unknown locations property",
+        _setter("conditions.locations", {"includeLocations": ["All"], "excludeSomethingNew": ["x"]}),
+        Verdict.ERROR,
+    ),
+    ("state written twice, differing in case", _setter("State", "enabledForReportingButNotEnforced"), Verdict.ERROR),
     ("a condition the model does not know", _setter("conditions.someFutureCondition", {"x": ["y"]}), Verdict.ERROR),
 ]
 
@@ -335,6 +366,22 @@ MFA_CASES: list[tuple[str, Edit, Verdict]] = [
 @pytest.mark.parametrize(("edit", "expected"), [c[1:] for c in MFA_CASES], ids=[c[0] for c in MFA_CASES])
 def test_mfa_for_developers_is_never_passed_by(edit: Edit, expected: Verdict) -> None:
     assert verdict_of(MFA_CHECK, edited(ALL_MFA, edit)) == expected
+
+
+def test_annotations_and_a_built_in_strength_named_by_azuread_still_pass() -> None:
+    """Graph annotates an expanded strength (``authenticationStrength@odata.context``) and azuread names it by
+    ``authenticationStrengthPolicyId``: the built-in "Multifactor authentication" strength is MFA either way."""
+    mfa_strength = "00000000-0000-0000-0000-000000000002"  # infra/data/well_known_ids.json, built-in strengths
+
+    def edit(body: dict[str, Any]) -> None:
+        body["grantControls"] = {
+            "operator": "OR",
+            "authenticationStrengthPolicyId": mfa_strength,
+            "authenticationStrength@odata.context": "https://graph.microsoft.com/v1.0/$metadata#x",
+            "@odata.type": "#microsoft.graph.conditionalAccessGrantControls",
+        }
+
+    assert verdict_of(MFA_CHECK, edited(ALL_MFA, edit)) == Verdict.PASS
 
 
 def test_excluding_a_platform_graph_did_not_disclose_is_not_ignored_by_the_evaluator() -> None:

@@ -333,6 +333,46 @@ def _get(body: Any, *keys: str) -> Any:
     return current
 
 
+# The properties of the objects the model reads (Graph v1.0 conditionalaccessusers.md, conditionalaccessapplications.md,
+# conditionalaccessplatforms.md, conditionalaccesslocations.md, conditionalaccessgrantcontrols.md), lower case. Any
+# other property set is one the model cannot judge -- an exclusion it would miss, or an alternative to MFA -- so it
+# makes the object unknown. Pulumi's azuread provider writes some under its own names (its ConditionalAccessPolicy
+# inputs: applications.filter, grantControls.authenticationStrengthPolicyId, termsOfUses): those are read as Graph's
+# where the meaning is the same and are unknown otherwise.
+_USERS_KEYS = frozenset(
+    f"{side}{what}" for side in ("include", "exclude") for what in ("users", "groups", "roles", "guestsorexternalusers")
+)
+_APPLICATIONS_KEYS = frozenset(
+    {
+        "includeapplications",
+        "excludeapplications",
+        "applicationfilter",
+        "includeuseractions",
+        "includeauthenticationcontextclassreferences",
+    }
+)
+_PLATFORMS_KEYS = frozenset({"includeplatforms", "excludeplatforms"})
+_LOCATIONS_KEYS = frozenset({"includelocations", "excludelocations"})
+_GRANT_KEYS = frozenset(
+    {
+        "operator",
+        "builtincontrols",
+        "customauthenticationfactors",
+        "termsofuse",
+        "authenticationstrength",
+        "termsofuses",
+        "authenticationstrengthpolicyid",
+    }
+)
+
+
+def _only(body: Mapping[str, Any], known: frozenset[str], what: str) -> None:
+    """Refuse a property the model does not know (OData annotations, which carry no meaning, aside)."""
+    for key, value in body.items():
+        if key not in known and "@" not in key and not _absent(value):
+            raise Unreadable(f"{what}.{key} is not modelled")
+
+
 # --- the tenant facts the policies refer to --------------------------------------------------------------------------
 
 
@@ -682,6 +722,7 @@ class _Compiler:
             return TRUE  # judged with clientApplications in ``conditions``
         if not isinstance(value, Mapping):
             raise Unreadable(f"not an object ({value!r})")
+        _only(value, _USERS_KEYS, "users")
         include = self._principals(value, "include")
         exclude = self._principals(value, "exclude")
         return _and(include, _not(exclude))
@@ -769,6 +810,7 @@ class _Compiler:
             raise Unreadable("applications is required and absent")
         if not isinstance(value, Mapping):
             raise Unreadable(f"not an object ({value!r})")
+        _only(value, _APPLICATIONS_KEYS, "applications")
         include = self._apps(_strings(value.get("includeapplications", MISSING), "includeApplications"), "include")
         exclude = self._apps(_strings(value.get("excludeapplications", MISSING), "excludeApplications"), "exclude")
         app_filter = value.get("applicationfilter", MISSING)
@@ -828,6 +870,7 @@ class _Compiler:
             return TRUE  # "The default is to apply to all device platforms."
         if not isinstance(value, Mapping):
             raise Unreadable(f"not an object ({value!r})")
+        _only(value, _PLATFORMS_KEYS, "platforms")
         domain = [p for p in PLATFORMS if p != OTHER]
 
         def side(key: str, default_all: bool) -> frozenset[str]:
@@ -849,6 +892,7 @@ class _Compiler:
             return TRUE  # "Conditional Access policies apply to all locations by default."
         if not isinstance(value, Mapping):
             raise Unreadable(f"not an object ({value!r})")
+        _only(value, _LOCATIONS_KEYS, "locations")
         include_names = _strings(value.get("includelocations", MISSING), "includeLocations")
         include = _or(*(self.location(n, "include") for n in include_names)) if include_names else TRUE
         exclude = _or(
@@ -950,6 +994,7 @@ def _grant(grant: Any) -> tuple[frozenset[Outcome], str]:
             return frozenset({Outcome.NONE}), ""  # session controls only: nothing to satisfy
         if not isinstance(grant, Mapping):
             raise Unreadable(f"grantControls is not an object ({grant!r})")
+        _only(grant, _GRANT_KEYS, "grantControls")
         controls = [c.lower() for c in _strings(grant.get("builtincontrols", MISSING), "builtInControls")]
         operator = _known(grant.get("operator", MISSING), "operator")
         elements: list[frozenset[Outcome]] = []
@@ -962,11 +1007,15 @@ def _grant(grant: Any) -> tuple[frozenset[Outcome], str]:
                 elements.append(frozenset({Outcome.NONE}))
             else:
                 elements.append(frozenset({Outcome.MFA, Outcome.NONE}))  # a control the model does not know
-        for key in ("customauthenticationfactors", "termsofuse"):
+        for key in ("customauthenticationfactors", "termsofuse", "termsofuses"):
             elements.extend(frozenset({Outcome.NONE}) for _ in _strings(grant.get(key, MISSING), key))
         strength = grant.get("authenticationstrength", MISSING)
         if not _absent(strength):
             elements.append(_strength(strength))
+        strength_id = _known(grant.get("authenticationstrengthpolicyid", MISSING), "authenticationStrengthPolicyId")
+        if not _absent(strength_id):
+            # azuread names the strength by its ID only: what the ID stands for is read like Graph's {"id": ...}.
+            elements.append(_strength({"id": strength_id}))
         if "block" in controls:
             if not elements or str(operator).upper() == "AND":
                 return frozenset({Outcome.BLOCK}), ""
@@ -1094,6 +1143,7 @@ def _ref_users(users: Any, point: Mapping[str, Any], model: Model) -> bool | Non
     users = _known(users, "users")
     if not isinstance(users, Mapping):
         return None
+    _only(users, _USERS_KEYS, "users")
 
     def matches(side: str) -> bool | None:
         found: list[bool | None] = []
@@ -1154,6 +1204,7 @@ def _ref_apps(value: Any, point: Mapping[str, Any], model: Model) -> bool | None
     value = _known(value, "applications")
     if not isinstance(value, Mapping):
         return None
+    _only(value, _APPLICATIONS_KEYS, "applications")
     app = point.get("app", OTHER)
 
     def named(names: list[str], side: str) -> bool | None:
@@ -1203,6 +1254,7 @@ def _ref_platforms(value: Any, point: Mapping[str, Any]) -> bool:
         return True
     if not isinstance(value, Mapping):
         raise Unreadable("platforms")
+    _only(value, _PLATFORMS_KEYS, "platforms")
     platform = point.get("platform")
     domain = [p for p in PLATFORMS if p != OTHER]
 
@@ -1223,6 +1275,7 @@ def _ref_locations(value: Any, point: Mapping[str, Any], model: Model) -> bool |
         return True
     if not isinstance(value, Mapping):
         return None
+    _only(value, _LOCATIONS_KEYS, "locations")
     locations = model.locations
     atom = locations.atoms[point["ip"]] if "ip" in point else None
 
