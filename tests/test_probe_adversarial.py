@@ -218,3 +218,32 @@ def test_cookie_set_by_a_timer_beyond_the_settle_bound_fails(late_portal: str, c
     assert elapsed < 5, elapsed  # the late timers are run early, not waited for
     assert record.body["pagesVisited"][0]["lateTimersRun"] >= 1
     assert "secret" not in str(record.body)
+
+
+# -- what the tracker check can claim ------------------------------------------------------
+
+
+def _browser_record(requests: list[dict[str, Any]]) -> Resource:
+    body = {"url": "https://portal.example/", "cookies": [], "localStorage": {}, "requests": requests}
+    return Resource.create(id="probe:browser/portal.example", type="Probe/browser", name="portal.example", body=body)
+
+
+def test_tracker_pass_states_that_a_first_party_proxy_is_not_seen() -> None:
+    """Analytics proxied through the portal's own origin under an unlisted path (GA via /metrics/x) looks
+    like the portal's own request: the PASS says which lists it matched and that such a proxy is out of reach."""
+    record = _browser_record(
+        [
+            {"url": "https://portal.example/", "host": "portal.example", "thirdParty": False},
+            {"url": "https://portal.example/metrics/x", "host": "portal.example", "thirdParty": False},
+        ]
+    )
+    result = finding(record, "probe_browser_no_trackers")
+    assert result.verdict is Verdict.PASS
+    assert "none on the tracker lists" in result.message
+    assert "own origin" in result.message and "none a tracker" not in result.message
+
+
+def test_a_visit_that_recorded_no_request_is_error() -> None:
+    """Not even the page's own navigation was recorded: nothing was observed, so nothing can pass."""
+    result = finding(_browser_record([]), "probe_browser_no_trackers")
+    assert result.verdict is Verdict.ERROR, result.message
