@@ -98,6 +98,8 @@ def _location(ident: str, body: dict[str, Any]) -> Resource:
 
 
 ALL_MFA = (MFA_POLICY, VPN_MFA_POLICY)
+AZURE_MANAGEMENT = ca.AZURE_MANAGEMENT
+VPN_APP = "21ba904d-a7ce-4525-a09e-b2fbae79956b"  # the dev gateway's aadAudience
 
 
 def test_the_dev_estate_passes_unchanged() -> None:
@@ -382,6 +384,25 @@ def test_annotations_and_a_built_in_strength_named_by_azuread_still_pass() -> No
         }
 
     assert verdict_of(MFA_CHECK, edited(ALL_MFA, edit)) == Verdict.PASS
+
+
+def test_device_filter_rules_differing_inside_a_quoted_value_are_different_rules() -> None:
+    """One policy demands MFA of devices named "a  b" (two spaces), the other of every device but those named "a b":
+    a device named "a b" matches neither (conditionalaccessfilter.md: mode include/exclude and a rule; the rule
+    compares the device's attribute with the quoted value). Folding the whitespace made them one rule: PASS."""
+    both = {"includeApplications": [AZURE_MANAGEMENT, VPN_APP]}
+
+    def edit(body: dict[str, Any]) -> None:
+        body["conditions"]["applications"] = copy.deepcopy(both)
+        two_spaces = body["displayName"] == MFA_POLICY
+        body["conditions"]["devices"] = {
+            "deviceFilter": {
+                "mode": "include" if two_spaces else "exclude",
+                "rule": 'device.displayName -eq "a  b"' if two_spaces else 'device.displayName -eq "a b"',
+            }
+        }
+
+    assert verdict_of(MFA_CHECK, edited(ALL_MFA, edit)) == Verdict.FAIL
 
 
 def test_excluding_a_platform_graph_did_not_disclose_is_not_ignored_by_the_evaluator() -> None:

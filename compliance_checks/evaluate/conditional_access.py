@@ -952,9 +952,11 @@ class _Compiler:
         if mode not in ("include", "exclude") or not isinstance(rule, str) or not rule.strip():
             raise Unreadable(f"deviceFilter is not a mode and a rule ({device_filter!r})")
         # Whether a device matches a rule depends on the device: each distinct rule is a free yes/no of the sign-in.
-        dim = "device:" + " ".join(rule.split())
+        # The rule as written (outer blanks aside): whitespace inside a quoted value is part of the value, so two
+        # rules that differ only there are different rules; rules that differ only in layout merely stay apart.
+        dim = "device:" + rule.strip()
         self.universe.add(dim, (True, False))
-        self.universe.labels[dim] = f"device matching {' '.join(rule.split())!r}"
+        self.universe.labels[dim] = f"device matching {rule.strip()!r}"
         return _in(dim, (mode == "include",))
 
     def risk(self, dim: str, value: Any, domain: Sequence[str]) -> Formula:
@@ -1319,7 +1321,7 @@ def _ref_devices(value: Any, point: Mapping[str, Any]) -> bool | None:
     mode, rule = _get(device_filter, "mode"), _get(device_filter, "rule")
     if mode not in ("include", "exclude") or not isinstance(rule, str) or not rule.strip():
         return None
-    matched = point.get("device:" + " ".join(rule.split()))
+    matched = point.get("device:" + rule.strip())
     return matched is (mode == "include")
 
 
