@@ -79,14 +79,14 @@ class BrowserNoTrackers(ProbeCheck):
             )
         tracker_list = active_list()
         hits: list[str] = []
-        for request in requests:  # type: ignore[union-attr]
+        for request in requests:
             match = tracker_list.match_url(str(request.get("url", "")))
             if match is not None:
                 hit = f"{match.service}: {request.get('url')}{_where(request)}"
                 if hit not in hits:
                     hits.append(hit)
-        own = sorted({str(r.get("host", "")) for r in requests if r.get("thirdParty") is False})  # type: ignore[union-attr]
-        urls = [str(r.get("url", "")) for r in requests]  # type: ignore[union-attr]
+        own = sorted({str(r.get("host", "")) for r in requests if r.get("thirdParty") is False})
+        urls = [str(r.get("url", "")) for r in requests]
         for match in tracker_list.match_first_party(requested_paths(urls, own)):
             hits.append(f"{match.service} (self-hosted): {match.what}")
         identifiers = []
