@@ -52,7 +52,9 @@ class PlainEntry(_Handler):
 
     def do_GET(self) -> None:
         location = ("Location", f"https://127.0.0.1:{self.https_port}{self.path}")
-        if self.path.startswith("/cookie-on-redirect"):
+        if self.path.startswith("/login"):  # only the front page redirects: the login form is served plain
+            self.answer(200, body=PAGE)
+        elif self.path.startswith("/cookie-on-redirect"):
             self.answer(301, (location, ("Set-Cookie", "tracking=secret-plain-id; Path=/")))
         else:
             self.answer(301, (location,))
@@ -147,6 +149,26 @@ def test_cookie_set_after_a_redirect_to_another_origin_fails(hostile: Hostile) -
     assert result.verdict is Verdict.FAIL, result.message
     assert "sid" in result.message
     assert "secret" not in str(record.body)
+
+
+def test_extra_path_served_over_plain_http_fails(hostile: Hostile) -> None:
+    """http://portal/ redirects, http://portal/login answers 200 in plain text: the redirect check must see it."""
+    record = probe_http(
+        hostile.url("/"), timeout=5, ca_file=hostile.cert, extra_paths=("/login",), http_url=hostile.plain_url("/")
+    )
+    assert "error" not in record.body, record.body
+    result = finding(record, "probe_http_hsts_redirect")
+    assert result.verdict is Verdict.FAIL, result.message
+    assert "/login" in result.message
+    assert [r["status"] for r in record.body["httpRedirects"]] == [301, 200]
+
+
+def test_every_plain_http_path_redirecting_passes(hostile: Hostile) -> None:
+    record = probe_http(
+        hostile.url("/"), timeout=5, ca_file=hostile.cert, extra_paths=("/other",), http_url=hostile.plain_url("/")
+    )
+    assert finding(record, "probe_http_hsts_redirect").verdict is Verdict.PASS
+    assert [r["status"] for r in record.body["httpRedirects"]] == [301, 301]
 
 
 # -- browser probe -------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Plain HTTP redirects permanently to HTTPS, and HTTPS answers carry HSTS for at least a year.
 
-Probe/http record: ``httpRedirect.status``, ``httpRedirect.location``, ``hsts.maxAge``.
+Probe/http record: ``httpRedirect.status``, ``httpRedirect.location``, ``hsts.maxAge``, and
+``httpRedirects`` (the same for every extra path asked over plain HTTP).
 """
 
 from __future__ import annotations
@@ -41,6 +42,27 @@ class HstsRedirect(ProbeCheck):
             problems.append(f"http:// answers {status}")
         if not (isinstance(location, str) and location.lower().startswith("https://")):
             problems.append("redirect does not lead to https://")
+        # Every other path asked over plain HTTP (--probe-path) must redirect too: a proxy may redirect "/"
+        # only. Records without the list (older probes) are judged on the root alone.
+        hops = probe.get("httpRedirects")
+        others = hops[1:] if isinstance(hops, list) else []
+        for hop in others:
+            if not isinstance(hop, dict):
+                problems.append("a plain-HTTP answer was not recorded")
+                continue
+            hop_location = hop.get("location")
+            if hop.get("status") not in (301, 308) or not (
+                isinstance(hop_location, str) and hop_location.lower().startswith("https://")
+            ):
+                problems.append(
+                    f"{hop.get('url')} answers {hop.get('status')} without a permanent redirect to https://"
+                )
+        if others:
+            evidence.append(
+                Evidence(
+                    "httpRedirects[*].status", [h.get("status") for h in others if isinstance(h, dict)], "301 or 308"
+                )
+            )
         if not isinstance(max_age, int) or max_age < ONE_YEAR:
             problems.append(f"HSTS max-age is {max_age if isinstance(max_age, int) else 'absent'}")
         if problems:

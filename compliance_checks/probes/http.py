@@ -6,6 +6,7 @@ hops; the headers judged are the last same-origin answer's) and returns one ``Pr
 the checks read:
 
 - ``httpRedirect``: ``{url, status, location, setCookieNames}`` of the plain-HTTP request
+  and ``httpRedirects``: the same for it and every extra path over plain HTTP
   (``probe_http_hsts_redirect``);
 - ``hsts``: ``{maxAge, includeSubDomains, raw}`` of the first
   Strict-Transport-Security header of the HTTPS URL; ``maxAge`` is null when
@@ -186,12 +187,22 @@ def probe_http(
             raise ProbeError(f"{url}: the portal URL must be https://")
         plain = http_url or f"http://{_netloc_host(host)}/"
         body["httpRedirect"]["url"] = plain
-        answer, _ = _request(plain, timeout=timeout, context=None)
-        body["httpRedirect"].update(status=answer.status, location=answer.getheader("Location"))
-        # The plain-HTTP answer is the visitor's first contact: a cookie it sets (with the redirect) counts.
-        plain_cookies = [redact_set_cookie(c) for c in answer.msg.get_all("Set-Cookie") or []]
-        body["httpRedirect"]["setCookieNames"] = [c.split("=", 1)[0] for c in plain_cookies]
-        body["setCookie"].extend(plain_cookies)
+        # The root and every extra path over plain HTTP: a proxy may redirect "/" and serve "/login" in
+        # plain text. The plain-HTTP answer is the visitor's first contact: a cookie it sets counts.
+        body["httpRedirects"] = []
+        plain_urls = [plain, *(urljoin(plain, p) for p in extra_paths)]
+        for plain_url in dict.fromkeys(plain_urls):
+            answer, _ = _request(plain_url, timeout=timeout, context=None)
+            plain_cookies = [redact_set_cookie(c) for c in answer.msg.get_all("Set-Cookie") or []]
+            hop = {
+                "url": plain_url,
+                "status": answer.status,
+                "location": answer.getheader("Location"),
+                "setCookieNames": [c.split("=", 1)[0] for c in plain_cookies],
+            }
+            body["httpRedirects"].append(hop)
+            body["setCookie"].extend(plain_cookies)
+        body["httpRedirect"] = body["httpRedirects"][0]
 
         context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         targets = [url, *(urljoin(url, p) for p in extra_paths)]
