@@ -483,6 +483,24 @@ VPN_CASES: list[tuple[str, Edit, tuple[Resource, ...], Verdict]] = [
         (_location(COUNTRY, {"countriesAndRegions": ["DE"], "includeUnknownCountriesAndRegions": False}),),
         Verdict.FAIL,
     ),
+    # conditionalaccesslocations.md says what includeLocations holds ("Location IDs in scope of policy unless
+    # explicitly excluded, All, or AllTrusted") but not what an empty one means beside exclusions: every published
+    # policy names "All". Read as "All", the block covers everywhere but the allowed IP; read as nothing, it blocks
+    # nothing. Which one Entra applies is not documented: unknown.
+    (
+        "exclusions without any included location",
+        _setter("conditions.locations", {"excludeLocations": ["d2c2df3e0fff88afbe10e3aaa0ef27f9"]}),
+        (),
+        Verdict.ERROR,
+    ),
+    (
+        "exclusions beside an empty included list",
+        _setter(
+            "conditions.locations", {"includeLocations": [], "excludeLocations": ["d2c2df3e0fff88afbe10e3aaa0ef27f9"]}
+        ),
+        (),
+        Verdict.ERROR,
+    ),
     (
         "a platform the sentinel hides excluded",
         _setter("conditions.platforms", {"includePlatforms": ["all"], "excludePlatforms": ["unknownFutureValue"]}),

@@ -894,10 +894,13 @@ class _Compiler:
             raise Unreadable(f"not an object ({value!r})")
         _only(value, _LOCATIONS_KEYS, "locations")
         include_names = _strings(value.get("includelocations", MISSING), "includeLocations")
+        exclude_names = _strings(value.get("excludelocations", MISSING), "excludeLocations")
+        if not include_names and exclude_names:
+            # conditionalaccesslocations.md does not say whether no included location beside exclusions means
+            # "All" or nothing (every published policy names "All"): the two readings differ on every sign-in.
+            raise Unreadable("it excludes locations but includes none")
         include = _or(*(self.location(n, "include") for n in include_names)) if include_names else TRUE
-        exclude = _or(
-            *(self.location(n, "exclude") for n in _strings(value.get("excludelocations", MISSING), "excludeLocations"))
-        )
+        exclude = _or(*(self.location(n, "exclude") for n in exclude_names))
         return _and(include, _not(exclude))
 
     def location(self, name: str, side: str) -> Formula:
@@ -1302,8 +1305,11 @@ def _ref_locations(value: Any, point: Mapping[str, Any], model: Model) -> bool |
         return None
 
     names = _strings(value.get("includelocations", MISSING), "include")
+    excluded = _strings(value.get("excludelocations", MISSING), "exclude")
+    if not names and excluded:
+        return None
     include = _or3(at(n, "include") for n in names) if names else True
-    exclude = _or3(at(n, "exclude") for n in _strings(value.get("excludelocations", MISSING), "exclude"))
+    exclude = _or3(at(n, "exclude") for n in excluded)
     if include is False or exclude is True:
         return False
     return True if include is True and exclude is False else None
