@@ -405,6 +405,21 @@ def test_device_filter_rules_differing_inside_a_quoted_value_are_different_rules
     assert verdict_of(MFA_CHECK, edited(ALL_MFA, edit)) == Verdict.FAIL
 
 
+def test_excluded_platforms_beside_no_included_one_are_unknown() -> None:
+    """conditionalaccessplatforms.md gives no default for an empty includePlatforms: beside exclusions, "all" and
+    "none" are both readings. Here the second policy covers the excluded platform, so only reading it as "all" PASSes."""
+    both = {"includeApplications": [AZURE_MANAGEMENT, VPN_APP]}
+
+    def edit(body: dict[str, Any]) -> None:
+        body["conditions"]["applications"] = copy.deepcopy(both)
+        first = body["displayName"] == MFA_POLICY
+        body["conditions"]["platforms"] = (
+            {"excludePlatforms": ["windowsPhone"]} if first else {"includePlatforms": ["windowsPhone"]}
+        )
+
+    assert verdict_of(MFA_CHECK, edited(ALL_MFA, edit)) == Verdict.ERROR
+
+
 def test_excluding_a_platform_graph_did_not_disclose_is_not_ignored_by_the_evaluator() -> None:
     """The partition and the reference reading agree that the exclusion of ``unknownFutureValue`` is unknown."""
     body = {

@@ -884,6 +884,10 @@ class _Compiler:
         self.universe.add("platform", PLATFORMS)
         included = side("includeplatforms", True)
         excluded = side("excludeplatforms", False)
+        if excluded and not _strings(value.get("includeplatforms", MISSING), "includePlatforms"):
+            # conditionalaccessplatforms.md gives no default for an empty includePlatforms: beside exclusions,
+            # "all" and "none" are both readings (like locations, see there).
+            raise Unreadable("it excludes platforms but includes none")
         return _in("platform", included - excluded)
 
     def location_condition(self, value: Any) -> Formula:
@@ -1271,6 +1275,10 @@ def _ref_platforms(value: Any, point: Mapping[str, Any]) -> bool:
             return True
         return platform in _enum(names, domain, key, ignore=_undisclosed(key))
 
+    if _strings(value.get("excludeplatforms", MISSING), "exclude") and not _strings(
+        value.get("includeplatforms", MISSING), "include"
+    ):
+        raise Unreadable("it excludes platforms but includes none")
     return listed("includeplatforms", True) and not listed("excludeplatforms", False)
 
 
