@@ -420,6 +420,19 @@ def test_excluded_platforms_beside_no_included_one_are_unknown() -> None:
     assert verdict_of(MFA_CHECK, edited(ALL_MFA, edit)) == Verdict.ERROR
 
 
+@pytest.mark.parametrize("mode", ["unknownFutureValue", "Exclude ", None])
+def test_an_application_filter_of_unknown_mode_may_exclude(mode: str | None) -> None:
+    """conditionalaccessfilter.md: mode is include or exclude. Any other value may be an exclusion of the very app."""
+
+    def edit(body: dict[str, Any]) -> None:
+        body["conditions"]["applications"]["applicationFilter"] = {
+            "mode": mode,
+            "rule": 'CustomSecurityAttribute.Team -eq "x"',
+        }
+
+    assert verdict_of(MFA_CHECK, edited(ALL_MFA, edit)) == Verdict.ERROR
+
+
 def test_excluding_a_platform_graph_did_not_disclose_is_not_ignored_by_the_evaluator() -> None:
     """The partition and the reference reading agree that the exclusion of ``unknownFutureValue`` is unknown."""
     body = {

@@ -818,9 +818,10 @@ class _Compiler:
             # A filter on custom security attributes of apps: the inventory does not hold those attributes.
             mode = _get(app_filter, "mode")
             guess = _unknown("its application filter reads app attributes the inventory does not hold")
-            if mode == "exclude":
+            # conditionalaccessfilter.md: mode is include or exclude; any other value may be an exclusion.
+            if mode != "include":
                 exclude = _or(exclude, guess)
-            else:
+            if mode != "exclude":
                 include = _or(include, guess)
         return _and(include, _not(exclude))
 
@@ -1234,9 +1235,10 @@ def _ref_apps(value: Any, point: Mapping[str, Any], model: Model) -> bool | None
     exclude = named(_strings(value.get("excludeapplications", MISSING), "exclude"), "exclude")
     app_filter = value.get("applicationfilter", MISSING)
     if not _absent(app_filter):
-        if _get(app_filter, "mode") == "exclude":
+        mode = _get(app_filter, "mode")
+        if mode != "include":
             exclude = _or3([exclude, None])
-        else:
+        if mode != "exclude":
             include = _or3([include, None])
     if include is False or exclude is True:
         return False
