@@ -183,9 +183,23 @@ LATE_PAGES = {
 }
 
 
+# Cookies written and deleted again before the probe reads the jar: the visitor's browser stored them
+# (and a beacon may have carried them); the jar at the end of the page is empty.
+FLEETING_PAGES = {
+    "/fleeting-cookie": "document.cookie = 'gone=secret-gone; path=/';"
+    " setTimeout(() => { document.cookie = 'gone=; max-age=0; path=/'; }, 50);",
+    "/fleeting-store": "cookieStore.set('cs', 'secret-cs').then(() => cookieStore.delete('cs'));",
+    "/fleeting-expires": "document.cookie = 'ex=secret-ex; path=/';"
+    " document.cookie = 'ex=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/';",
+}
+# Clearing a cookie that was never set stores nothing: a PASS.
+CLEAR_ONLY = "document.cookie = 'legacy=; max-age=0; path=/'; cookieStore.delete('old');"
+LATE_PAGES.update(FLEETING_PAGES)
+
+
 class LatePortal(_Handler):
     def do_GET(self) -> None:
-        script = LATE_PAGES.get(self.path)
+        script = {**LATE_PAGES, "/clear-only": CLEAR_ONLY}.get(self.path)
         if script is None:
             self.answer(404, body="not found")
             return
@@ -226,7 +240,7 @@ def chromium() -> Iterator[Any]:
             launched.close()
 
 
-@pytest.mark.parametrize("path", sorted(LATE_PAGES))
+@pytest.mark.parametrize("path", sorted(set(LATE_PAGES) - set(FLEETING_PAGES)))
 def test_cookie_set_by_a_timer_beyond_the_settle_bound_fails(late_portal: str, chromium: Any, path: str) -> None:
     from compliance_checks.probes.browser import Crawl, probe_browser
 
@@ -269,3 +283,26 @@ def test_a_visit_that_recorded_no_request_is_error() -> None:
     """Not even the page's own navigation was recorded: nothing was observed, so nothing can pass."""
     result = finding(_browser_record([]), "probe_browser_no_trackers")
     assert result.verdict is Verdict.ERROR, result.message
+
+
+def _visit_one(late_portal: str, chromium: Any, path: str) -> Resource:
+    from compliance_checks.probes.browser import Crawl, probe_browser
+
+    crawl = Crawl(max_pages=1, settle_s=0.5, sitemap=False, not_found=False, plain_http=False, interact=False)
+    record = probe_browser(late_portal + path, crawl=crawl, ignore_https_errors=True, timeout_s=15, browser=chromium)
+    assert "error" not in record.body, record.body
+    return record
+
+
+@pytest.mark.parametrize("path", sorted(FLEETING_PAGES))
+def test_cookie_deleted_before_the_jar_is_read_fails(late_portal: str, chromium: Any, path: str) -> None:
+    record = _visit_one(late_portal, chromium, path)
+    result = finding(record, "probe_browser_no_cookies")
+    assert result.verdict is Verdict.FAIL, result.message
+    assert "deleted again" in result.message
+    assert "secret" not in str(record.body)
+
+
+def test_clearing_cookies_that_were_never_set_passes(late_portal: str, chromium: Any) -> None:
+    record = _visit_one(late_portal, chromium, "/clear-only")
+    assert finding(record, "probe_browser_no_cookies").verdict is Verdict.PASS

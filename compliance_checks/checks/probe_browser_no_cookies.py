@@ -5,7 +5,9 @@ partitionKey, firstSeenOn, refusedByBrowser}). Every cookie counts: first or
 third party, partitioned (CHIPS) or not, set by a header (a plain-HTTP hop
 included), a script, a service worker or the CookieStore API. A Set-Cookie this
 Chromium refused (a third-party cookie it blocks) counts too: the site asked
-the visitor's browser to store it, and another browser keeps it. The findings
+the visitor's browser to store it, and another browser keeps it. So does a
+cookie a script stored and deleted again before the probe read the jar
+(``deletedBeforeRead``): the browser held it meanwhile. The findings
 reference the visit's HAR and screenshots.
 """
 
@@ -27,6 +29,7 @@ def describe_cookie(cookie: dict[str, Any]) -> str:
             ("third party", cookie.get("thirdParty") is True),
             ("partitioned", bool(cookie.get("partitionKey"))),
             ("refused by this browser", cookie.get("refusedByBrowser") is True),
+            ("deleted again before the jar was read", cookie.get("deletedBeforeRead") is True),
         )
         if present
     ]

@@ -33,7 +33,10 @@ The record (``Probe/browser``) holds names, never values (they may be tokens):
   some response (a redirect included) carried a Set-Cookie of that name, else
   ``"script"`` (``document.cookie``, CookieStore, a service worker); a
   Set-Cookie this Chromium refused (it blocks unpartitioned third-party
-  cookies) is listed too, with ``refusedByBrowser: true``;
+  cookies) is listed too, with ``refusedByBrowser: true``, and so is a cookie
+  a script stored (``document.cookie``, ``CookieStore.set``; the init script
+  records the names) and deleted again before the jar was read, with
+  ``deletedBeforeRead: true``;
 - ``localStorage``, ``sessionStorage``, ``indexedDB`` (database names),
   ``cacheStorage`` (cache names), ``serviceWorkers`` (registration scopes) and
   ``cookieStore`` (cookie names a frame's CookieStore sees): each
@@ -156,6 +159,7 @@ _STORAGE_JS = """async () => {
     navigator.serviceWorker ? (await navigator.serviceWorker.getRegistrations()).map(r => r.scope) : []);
   await attempt("cookieStore", async () =>
     self.cookieStore ? (await cookieStore.getAll()).map(c => c.name) : []);
+  out.cookieWrites = self.__probeQuiet && self.__probeQuiet.cookieWrites ? Array.from(self.__probeQuiet.cookieWrites) : null;
   return out;
 }"""
 STORAGE_APIS = ("localStorage", "sessionStorage", "indexedDB", "cacheStorage", "serviceWorkers", "cookieStore")
@@ -256,6 +260,39 @@ _QUIET_INIT_JS = """(() => {
       timers.set(key, due(delay));
       signal.addEventListener("abort", () => timers.delete(key));
       return signal;
+    };
+  }
+  // Cookie names a script stores (document.cookie, CookieStore.set), kept even if it deletes them again
+  // before the probe reads the jar. A write that only expires a cookie (max-age <= 0, expires in the
+  // past) stores nothing and is not recorded. Names only, never values.
+  const writes = new Set();
+  state.cookieWrites = writes;
+  const stores = (text) => {
+    const age = /;\\s*max-age\\s*=\\s*(-?\\d+)/i.exec(text);
+    if (age) return Number(age[1]) > 0;
+    const expires = /;\\s*expires\\s*=([^;]*)/i.exec(text);
+    return !(expires && Date.parse(expires[1]) <= Date.now());
+  };
+  const jar = typeof Document === "function" && Object.getOwnPropertyDescriptor(Document.prototype, "cookie");
+  if (jar && jar.set) {
+    Object.defineProperty(Document.prototype, "cookie", {configurable: true, enumerable: jar.enumerable,
+      get() { return jar.get.call(this); },
+      set(value) {
+        const text = String(value);
+        jar.set.call(this, value);  // first: a frame that may not write cookies (sandboxed) throws here
+        if (stores(text)) writes.add(text.split(";", 1)[0].split("=", 1)[0].trim());
+      }});
+  }
+  if (typeof CookieStore === "function" && typeof CookieStore.prototype.set === "function") {
+    const put = CookieStore.prototype.set;
+    CookieStore.prototype.set = function (name, ...rest) {
+      const options = name && typeof name === "object" ? name : null;
+      const expires = options && options.expires;
+      const stored = !(expires !== undefined && expires !== null && Number(expires) <= Date.now());
+      return put.call(this, name, ...rest).then((done) => {
+        if (stored) writes.add(String(options ? options.name : name));
+        return done;
+      });
     };
   }
   const listen = EventTarget.prototype.addEventListener;
@@ -443,6 +480,8 @@ class _Observed:
     set_cookie_headers: dict[tuple[str, str], str] = field(default_factory=dict)
     storage: dict[str, dict[str, set[str]]] = field(default_factory=lambda: {api: {} for api in STORAGE_APIS})
     storage_errors: set[str] = field(default_factory=set)
+    # (name, host of the frame that wrote it) -> the page: cookies a script stored, even if deleted again.
+    cookie_writes: dict[tuple[str, str], str] = field(default_factory=dict)
     requests: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
     initiators: dict[str, dict[str, Any]] = field(default_factory=dict)
     workers: list[dict[str, str]] = field(default_factory=list)
@@ -526,6 +565,9 @@ def _read_storage(page: Page, seen: _Observed) -> None:
             seen.storage_errors.add(f"{_strip_url(frame.url)}: {one_line(exc)}")
             continue
         origin = str(found.get("origin") or _origin(frame.url))
+        host = (urlsplit(frame.url).hostname or "").lower()
+        for name in found.get("cookieWrites") or []:
+            seen.cookie_writes.setdefault((str(name), host), seen.current_page)
         for api in STORAGE_APIS:
             names = found.get(api)
             if isinstance(names, list):
@@ -980,6 +1022,24 @@ def _session(
                 "partitionKey": None,
                 "firstSeenOn": where,
                 "refusedByBrowser": True,
+            }
+    for (name, host), where in sorted(seen.cookie_writes.items()):
+        # A cookie a script stored and deleted again before the jar was read: the visitor's browser held it.
+        kept = any(
+            c["name"] == name
+            and (host == _cookie_domain_host(c["domain"]) or host.endswith("." + _cookie_domain_host(c["domain"])))
+            for c in seen.cookies.values()
+        )
+        if not kept:
+            seen.cookies[(name, host, "", "deleted")] = {
+                "name": name,
+                "domain": host,
+                "path": "",
+                "source": "script",
+                "thirdParty": seen.third_party(host),
+                "partitionKey": None,
+                "firstSeenOn": where,
+                "deletedBeforeRead": True,
             }
     for record in seen.requests.values():
         record["initiator"] = seen.initiators.get(record["url"]) or record["initiator"]
