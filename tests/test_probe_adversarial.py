@@ -306,3 +306,20 @@ def test_cookie_deleted_before_the_jar_is_read_fails(late_portal: str, chromium:
 def test_clearing_cookies_that_were_never_set_passes(late_portal: str, chromium: Any) -> None:
     record = _visit_one(late_portal, chromium, "/clear-only")
     assert finding(record, "probe_browser_no_cookies").verdict is Verdict.PASS
+
+
+def test_tls_pass_names_the_server_name_it_was_measured_for() -> None:
+    """sslyze sends one SNI name; a server may enable TLS 1.0 for another name or for clients without SNI.
+    The PASS must say which name it measured, not claim the endpoint as a whole."""
+    body = {
+        "host": "203.0.113.7",
+        "port": 443,
+        "serverName": "portal.example",
+        "acceptedProtocols": ["TLSv1.2", "TLSv1.3"],
+        "certificate": {"chainValid": True, "hostnameMatches": True, "daysToExpiry": 200},
+    }
+    record = Resource.create(id="probe:tls/portal.example", type="Probe/tls", name="portal.example", body=body)
+    result = finding(record, "probe_tls_protocols")
+    assert result.verdict is Verdict.PASS
+    assert "server name portal.example" in result.message
+    assert "without SNI" in result.message

@@ -63,7 +63,15 @@ class TlsProtocols(ProbeCheck):
         if problems:
             return Verdict.FAIL, sentence("; ".join(problems)), evidence
         note = f" Certificate expires in {days} days: renew soon." if days < EXPIRY_WARNING_DAYS else ""
-        return Verdict.PASS, f"Only {', '.join(map(str, accepted))}; certificate valid.{note}", evidence
+        # sslyze offers one SNI name per scan: a server may answer another name, or a client sending none,
+        # with another configuration; the PASS is for the name measured.
+        name = probe.get("serverName")
+        scope = (
+            f" (measured for server name {name}; other names and clients without SNI were not tested)"
+            if isinstance(name, str) and name
+            else ""
+        )
+        return Verdict.PASS, f"Only {', '.join(map(str, accepted))}; certificate valid{scope}.{note}", evidence
 
     def warnings(self, probe: Resource, params: Params) -> tuple[str, ...]:
         days, not_after = probe.get("certificate.daysToExpiry"), probe.get("certificate.notAfter")
