@@ -192,6 +192,11 @@ FLEETING_PAGES = {
     "/fleeting-expires": "document.cookie = 'ex=secret-ex; path=/';"
     " document.cookie = 'ex=; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/';",
 }
+# An analytics identifier and a sessionStorage key written and removed before the probe reads storage.
+FLEETING_STORAGE = (
+    "localStorage.setItem('_ga', 'secret-ga'); sessionStorage.setItem('s', 'secret-s');"
+    " setTimeout(() => { localStorage.removeItem('_ga'); sessionStorage.removeItem('s'); }, 50);"
+)
 # Clearing a cookie that was never set stores nothing: a PASS.
 CLEAR_ONLY = "document.cookie = 'legacy=; max-age=0; path=/'; cookieStore.delete('old');"
 LATE_PAGES.update(FLEETING_PAGES)
@@ -199,7 +204,7 @@ LATE_PAGES.update(FLEETING_PAGES)
 
 class LatePortal(_Handler):
     def do_GET(self) -> None:
-        script = {**LATE_PAGES, "/clear-only": CLEAR_ONLY}.get(self.path)
+        script = {**LATE_PAGES, "/clear-only": CLEAR_ONLY, "/fleeting-storage": FLEETING_STORAGE}.get(self.path)
         if script is None:
             self.answer(404, body="not found")
             return
@@ -323,3 +328,14 @@ def test_tls_pass_names_the_server_name_it_was_measured_for() -> None:
     assert result.verdict is Verdict.PASS
     assert "server name portal.example" in result.message
     assert "without SNI" in result.message
+
+
+def test_storage_written_and_removed_before_it_is_read_fails(late_portal: str, chromium: Any) -> None:
+    record = _visit_one(late_portal, chromium, "/fleeting-storage")
+    trackers = finding(record, "probe_browser_no_trackers")
+    assert trackers.verdict is Verdict.FAIL, trackers.message
+    assert "_ga" in trackers.message
+    storage = finding(record, "probe_browser_local_storage")
+    assert storage.verdict is Verdict.FAIL, storage.message
+    assert "sessionStorage" in storage.message
+    assert "secret" not in str(record.body)

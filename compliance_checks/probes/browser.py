@@ -37,6 +37,8 @@ The record (``Probe/browser``) holds names, never values (they may be tokens):
   a script stored (``document.cookie``, ``CookieStore.set``; the init script
   records the names) and deleted again before the jar was read, with
   ``deletedBeforeRead: true``;
+- ``localStorage`` and ``sessionStorage`` include keys written through
+  ``setItem`` and removed again before they were read;
 - ``localStorage``, ``sessionStorage``, ``indexedDB`` (database names),
   ``cacheStorage`` (cache names), ``serviceWorkers`` (registration scopes) and
   ``cookieStore`` (cookie names a frame's CookieStore sees): each
@@ -159,6 +161,7 @@ _STORAGE_JS = """async () => {
     navigator.serviceWorker ? (await navigator.serviceWorker.getRegistrations()).map(r => r.scope) : []);
   await attempt("cookieStore", async () =>
     self.cookieStore ? (await cookieStore.getAll()).map(c => c.name) : []);
+  out.storageWrites = self.__probeQuiet && self.__probeQuiet.storageWrites ? Array.from(self.__probeQuiet.storageWrites) : null;
   out.cookieWrites = self.__probeQuiet && self.__probeQuiet.cookieWrites ? Array.from(self.__probeQuiet.cookieWrites) : null;
   return out;
 }"""
@@ -293,6 +296,21 @@ _QUIET_INIT_JS = """(() => {
         if (stored) writes.add(String(options ? options.name : name));
         return done;
       });
+    };
+  }
+  // Web Storage keys written through setItem, kept even if removed again before the probe reads storage
+  // (an identifier used and wiped). Assignment as a property (localStorage.k = v) is not seen here.
+  const storageWrites = new Set();
+  state.storageWrites = storageWrites;
+  if (typeof Storage === "function" && typeof Storage.prototype.setItem === "function") {
+    const setItem = Storage.prototype.setItem;
+    Storage.prototype.setItem = function (key, ...rest) {
+      const done = setItem.call(this, key, ...rest);  // first: a refused write (quota, opaque origin) throws
+      try {
+        const api = this === self.localStorage ? "localStorage" : this === self.sessionStorage ? "sessionStorage" : null;
+        if (api) storageWrites.add(api + "\u0000" + String(key));
+      } catch (e) { /* the storage getters throw in an opaque origin: nothing was stored there */ }
+      return done;
     };
   }
   const listen = EventTarget.prototype.addEventListener;
@@ -568,6 +586,10 @@ def _read_storage(page: Page, seen: _Observed) -> None:
         host = (urlsplit(frame.url).hostname or "").lower()
         for name in found.get("cookieWrites") or []:
             seen.cookie_writes.setdefault((str(name), host), seen.current_page)
+        for written in found.get("storageWrites") or []:
+            api, _, key = str(written).partition("\u0000")
+            if api in ("localStorage", "sessionStorage"):
+                seen.storage[api].setdefault(origin, set()).add(key)
         for api in STORAGE_APIS:
             names = found.get(api)
             if isinstance(names, list):
