@@ -433,6 +433,19 @@ def test_an_application_filter_of_unknown_mode_may_exclude(mode: str | None) -> 
     assert verdict_of(MFA_CHECK, edited(ALL_MFA, edit)) == Verdict.ERROR
 
 
+def test_an_unknown_property_of_the_excluded_guests_is_not_ignored() -> None:
+    """conditionalaccessguestsorexternalusers.md: guestOrExternalUserTypes and externalTenants (membershipKind,
+    members). Another property may widen the exclusion to the developers."""
+
+    def edit(body: dict[str, Any]) -> None:
+        body["conditions"]["users"]["excludeGuestsOrExternalUsers"] = {
+            "guestOrExternalUserTypes": "none",
+            "someFutureFilter": ["x"],
+        }
+
+    assert verdict_of(MFA_CHECK, edited(ALL_MFA, edit)) == Verdict.ERROR
+
+
 def test_excluding_a_platform_graph_did_not_disclose_is_not_ignored_by_the_evaluator() -> None:
     """The partition and the reference reading agree that the exclusion of ``unknownFutureValue`` is unknown."""
     body = {

@@ -352,6 +352,9 @@ _APPLICATIONS_KEYS = frozenset(
     }
 )
 _PLATFORMS_KEYS = frozenset({"includeplatforms", "excludeplatforms"})
+# conditionalaccessguestsorexternalusers.md, conditionalaccessexternaltenants.md
+_GUESTS_KEYS = frozenset({"guestorexternalusertypes", "externaltenants"})
+_TENANTS_KEYS = frozenset({"membershipkind", "members"})
 _LOCATIONS_KEYS = frozenset({"includelocations", "excludelocations"})
 _GRANT_KEYS = frozenset(
     {
@@ -775,6 +778,7 @@ class _Compiler:
         value = _known(value, what)
         if not isinstance(value, Mapping):
             raise Unreadable(f"{what} is not an object ({value!r})")
+        _only(value, _GUESTS_KEYS, what)
         kinds = _enum(
             _flags(value.get("guestorexternalusertypes", MISSING), f"{what}.guestOrExternalUserTypes"),
             GUEST_KINDS,
@@ -785,6 +789,7 @@ class _Compiler:
         if _absent(tenants):
             tenant_rule = TRUE
         elif isinstance(tenants, Mapping):
+            _only(tenants, _TENANTS_KEYS, f"{what}.externalTenants")
             kind = _known(tenants.get("membershipkind", MISSING), "externalTenants.membershipKind")
             if kind == "all":
                 tenant_rule = TRUE
@@ -1189,6 +1194,10 @@ def _ref_users(users: Any, point: Mapping[str, Any], model: Model) -> bool | Non
 def _ref_guest(value: Any, point: Mapping[str, Any]) -> bool:
     if not isinstance(value, Mapping):
         raise Unreadable("guests")
+    _only(value, _GUESTS_KEYS, "guests")
+    tenants_body = value.get("externaltenants", MISSING)
+    if isinstance(tenants_body, Mapping):
+        _only(tenants_body, _TENANTS_KEYS, "externalTenants")
     kinds = _enum(
         _flags(value.get("guestorexternalusertypes", MISSING), "types"), GUEST_KINDS, "types", ignore=("none",)
     )
