@@ -47,6 +47,7 @@ from compliance_checks.report.markdown import render_markdown
 from compliance_checks.report.results import build_results, read_results, results_json_chunks
 from compliance_checks.report.sarif import render_sarif
 from compliance_checks.report.validation import validate_results, validate_sarif
+from tests.conftest import missing_prerequisite
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PREVIEW = FIXTURES / "sources" / "pulumi-preview.json"
@@ -557,7 +558,7 @@ def test_a_report_of_an_input_whose_name_is_not_utf8_is_written(tmp_path: Path) 
     try:
         name.write_bytes(PREVIEW.read_bytes())
     except (OSError, UnicodeEncodeError):  # pragma: no cover - a file system that refuses the name
-        pytest.skip("the file system refuses a file name that is not UTF-8")
+        missing_prerequisite("the file system refuses a file name that is not UTF-8", "a POSIX file system")
     out = tmp_path / "out"
     code = main(["audit", "--source", "pulumi-preview", "--input", str(name), "--out", str(out), "-q"])
     assert code in (EXIT_OK, EXIT_VIOLATION, EXIT_ERROR)
